@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian machine (Python 3.11, root, no display):
+# installs missing Debian packages, creates/updates ./.venv and installs hushtype into it.
+#   bash scripts/setup.sh          # what running the assistant needs
+#   bash scripts/setup.sh --test   # plus what the test suite needs (Xvfb, xterm, espeak-ng, chromium ...)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=0
+[[ "${1:-}" == "--test" ]] && with_tests=1
+
+# Runtime: PortAudio for sounddevice, xdotool/xclip for injection, a C toolchain and cmake
+# because llama-cpp-python builds from source.
+apt_pkgs=(build-essential cmake python3-venv libportaudio2 xdotool xclip x11-utils libnotify-bin)
+if (( with_tests )); then
+  # Tests: a real X server and X apps, real speech and audio devices, a real browser.
+  apt_pkgs+=(xvfb xterm espeak-ng sox libsndfile1 pulseaudio pulseaudio-utils alsa-utils
+             libasound2-plugins chromium fonts-dejavu-core)
+fi
+
+missing=()
+for p in "${apt_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if (( ${#missing[@]} )); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+[[ -x .venv/bin/python ]] || "$PY" -m venv .venv
+
+# Reinstall only when the dependency list changed (llama-cpp-python compiles for ~6 minutes;
+# pip keeps the built wheel in its cache, so a fresh checkout on the same machine is quick).
+extras=""; (( with_tests )) && extras="[test]"
+stamp=".venv/.hushtype-installed${extras}"
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+  echo "setup: installing Python packages into .venv (first time: llama-cpp-python compiles, ~6 min on 2 cores)"
+  .venv/bin/python -m pip install -q --upgrade pip wheel >/dev/null
+  .venv/bin/python -m pip install -q -e ".${extras}"
+  echo "$want" > "$stamp"
+fi

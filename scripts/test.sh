@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up if needed (test extras and system packages included), then run the whole test suite.
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+exec .venv/bin/python -m pytest "$@"
