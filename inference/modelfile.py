@@ -25,19 +25,13 @@ COMMANDS = ("from", "adapter", "parameter", "template", "system", "license", "me
 ROLES = ("system", "user", "assistant")
 BLOB_DIGEST = re.compile(r"^sha256[:-]([0-9a-fA-F]{64})$")
 
-# Types of the options a PARAMETER may set. options.DEFAULT_OPTIONS decides when it knows the
-# key (see _option_types); this table covers keys whose default is None there (stop, seed ...)
-# and the legacy keys Ollama still accepts in Modelfiles.
-_INT_KEYS = {
-    "num_ctx", "num_batch", "num_gpu", "main_gpu", "num_thread", "num_keep", "seed",
-    "num_predict", "top_k", "repeat_last_n", "mirostat",
+# PARAMETER types come from options.OPTION_TYPES; these legacy keys (still accepted by Ollama
+# in Modelfiles, ignored at run time) are typed here so old Modelfiles keep parsing.
+_LEGACY_TYPES = {
+    "mirostat": int, "mirostat_tau": float, "mirostat_eta": float, "tfs_z": float,
+    "penalize_newline": bool, "low_vram": bool, "f16_kv": bool, "vocab_only": bool,
 }
-_FLOAT_KEYS = {
-    "temperature", "top_p", "min_p", "typical_p", "repeat_penalty", "presence_penalty",
-    "frequency_penalty", "tfs_z", "mirostat_tau", "mirostat_eta",
-}
-_BOOL_KEYS = {"use_mmap", "use_mlock", "numa", "penalize_newline", "low_vram", "f16_kv", "vocab_only"}
-_LIST_KEYS = {"stop"}
+_KIND_TYPES = {"int": int, "float": float, "bool": bool, "stop": list}
 
 
 class ModelfileError(ValueError):
@@ -101,24 +95,10 @@ def resolve_from_path(value: str, base_dir: Path | None) -> Path:
 
 
 def _option_types() -> dict[str, type]:
-    types: dict[str, type] = {}
-    types.update({k: int for k in _INT_KEYS})
-    types.update({k: float for k in _FLOAT_KEYS})
-    types.update({k: bool for k in _BOOL_KEYS})
-    types.update({k: list for k in _LIST_KEYS})
-    try:  # the server's option table is the authority where it has a typed default
-        from inference.options import DEFAULT_OPTIONS
-    except Exception:  # pragma: no cover - options.py absent (partial checkout)
-        DEFAULT_OPTIONS = {}
-    for key, default in DEFAULT_OPTIONS.items():
-        if isinstance(default, bool):
-            types[key] = bool
-        elif isinstance(default, int):
-            types.setdefault(key, int)  # an int default for a float option (e.g. 0) stays float
-        elif isinstance(default, float):
-            types[key] = float
-        elif isinstance(default, (list, tuple)):
-            types[key] = list
+    from inference.options import OPTION_TYPES
+
+    types = dict(_LEGACY_TYPES)
+    types.update({key: _KIND_TYPES[kind] for key, kind in OPTION_TYPES.items()})
     return types
 
 
