@@ -1,0 +1,194 @@
+"""The command pipeline: prefix -> prompt -> model -> clean-up -> history -> CommandResult.
+
+Used by typed commands, voice commands, the settings page and ``hushtype do``. It never
+raises for a failed command: the result says ``failed`` or ``cancelled`` with a clear error,
+and the attempt is recorded in history like a success.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from assistant.commands.cleanup import StreamCleaner, clean_output
+from assistant.commands.model_kind import prompt_mode_from_show
+from assistant.commands.prompts import chat_request, completion_request
+from assistant.commands.registry import match_command, prefixes
+from assistant.config import CommandSpec, command_specs, load_settings
+from assistant.ollama_client import Cancelled, Completion, OllamaClient, OllamaError
+
+
+@dataclass
+class CommandResult:
+    status: str                 # "ok" | "failed" | "cancelled"
+    output: str | None
+    error: str | None
+    prefix: str
+    input: str
+    model: str
+    timings: dict = field(default_factory=dict)
+    history_id: int | None = None
+    note: str | None = None
+    command: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _ms(nanoseconds) -> float | None:
+    return round(nanoseconds / 1e6, 1) if isinstance(nanoseconds, (int, float)) else None
+
+
+class CommandPipeline:
+    def __init__(self, settings: dict | None = None, client: OllamaClient | None = None,
+                 history=None, clock: Callable[[], datetime] | None = None):
+        self.settings = settings if settings is not None else load_settings()
+        self.specs = command_specs(self.settings)
+        self.client = client or OllamaClient.from_settings(self.settings)
+        self.clock = clock
+        if history is None:
+            from assistant.history.store import HistoryStore
+
+            history = HistoryStore(clock=clock, retention_days=self.settings.get("history", {})
+                                   .get("retention_days"))
+        self.history = history or None  # history=False: do not record
+        self._modes: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def default_model(self) -> str:
+        return self.settings.get("server", {}).get("model") or "gemma3:270m"
+
+    def model_for(self, spec: CommandSpec) -> str:
+        return spec.model or self.default_model
+
+    def match(self, text: str) -> tuple[CommandSpec, str] | None:
+        return match_command(text, self.specs)
+
+    def prompt_mode(self, spec: CommandSpec, model: str) -> str:
+        """"chat" or "completion": the spec's choice, else what /api/show says (cached)."""
+        if spec.prompt_mode != "auto":
+            return spec.prompt_mode
+        with self._lock:
+            if model in self._modes:
+                return self._modes[model]
+        mode = prompt_mode_from_show(self.client.show(model))
+        with self._lock:
+            self._modes[model] = mode
+        return mode
+
+    def preload(self, model: str | None = None) -> None:
+        """Load the default model now so the first command is warm (raises OllamaError)."""
+        self.client.preload(model or self.default_model,
+                            self.settings.get("server", {}).get("keep_alive"))
+
+    # ------------------------------------------------------------------ running
+    def run(self, text: str, *, source: str = "typed", on_chunk=None,
+            cancel: threading.Event | None = None) -> CommandResult:
+        found = self.match(text)
+        if found is None:
+            known = ", ".join(prefixes(self.specs))
+            return CommandResult(status="failed", output=None, prefix="", input=text,
+                                 model=self.default_model,
+                                 error=f"the text does not start with a command prefix ({known})")
+        spec, body = found
+        return self.run_spec(spec, body, source=source, on_chunk=on_chunk, cancel=cancel)
+
+    def run_spec(self, spec: CommandSpec, body: str, *, source: str = "typed", on_chunk=None,
+                 cancel: threading.Event | None = None) -> CommandResult:
+        model = self.model_for(spec)
+        started_at = self.clock() if self.clock else None
+        t0 = time.monotonic()
+        timings: dict = {}
+        result = CommandResult(status="failed", output=None, error=None, prefix=spec.prefix,
+                               input=body, model=model, command=spec.name)
+        try:
+            if not body.strip():
+                raise ValueError(f"nothing to do: write some text after {spec.prefix}")
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            mode = self.prompt_mode(spec, model)
+            timings["mode"] = mode
+            completion, streamed = self._call(spec, body, model, mode, on_chunk, cancel)
+            if streamed is not None:
+                result.output = streamed
+                if not streamed:
+                    raise ValueError("the model returned an empty answer")
+            else:
+                cleaned = clean_output(spec.style, completion.text, body)
+                if not cleaned.text:
+                    raise ValueError("the model returned an empty answer")
+                result.output, result.note = cleaned.text, cleaned.note
+            result.status = "ok"
+            timings.update({
+                "first_chunk_ms": round(completion.first_chunk_seconds * 1000, 1)
+                if completion.first_chunk_seconds is not None else None,
+                "load_ms": _ms(completion.stats.get("load_duration")),
+                "prompt_eval_ms": _ms(completion.stats.get("prompt_eval_duration")),
+                "eval_ms": _ms(completion.stats.get("eval_duration")),
+                "prompt_tokens": completion.stats.get("prompt_eval_count"),
+                "output_tokens": completion.stats.get("eval_count"),
+                "done_reason": completion.done_reason,
+            })
+        except Cancelled:
+            result.status, result.error = "cancelled", "cancelled"
+        except OllamaError as exc:
+            result.status, result.error = "failed", str(exc)
+        except ValueError as exc:
+            result.status, result.error = "failed", str(exc)
+        timings["total_ms"] = round((time.monotonic() - t0) * 1000, 1)
+        result.timings = {k: v for k, v in timings.items() if v is not None}
+        self._record(result, source, started_at)
+        return result
+
+    def _call(self, spec: CommandSpec, body: str, model: str, mode: str, on_chunk, cancel
+              ) -> tuple[Completion, str | None]:
+        """Ask the model; for streamed commands also return the cleaned streamed text."""
+        cleaner = StreamCleaner(body) if spec.stream else None
+
+        def forward(piece: str) -> None:
+            if cleaner is None:
+                return
+            out = cleaner.feed(piece)
+            if out and on_chunk is not None:
+                on_chunk(out)
+
+        keep_alive = self.settings.get("server", {}).get("keep_alive")
+        options = dict(spec.options)
+        if mode == "chat":
+            req = chat_request(spec, body)
+            completion = self.client.chat(model, req.messages, options=options,
+                                          keep_alive=keep_alive, on_chunk=forward, cancel=cancel)
+        else:
+            req = completion_request(spec, body)
+            options["stop"] = list(options.get("stop") or []) + [s for s in req.stop
+                                                                  if s not in (options.get("stop") or [])]
+            completion = self.client.generate(model, req.prompt, raw=True, options=options,
+                                              keep_alive=keep_alive, on_chunk=forward, cancel=cancel)
+        if cleaner is None:
+            return completion, None
+        tail = cleaner.finish()
+        if tail and on_chunk is not None:
+            on_chunk(tail)
+        return completion, cleaner.emitted
+
+    def _record(self, result: CommandResult, source: str, started_at) -> None:
+        if self.history is None:
+            return
+        try:
+            result.history_id = self.history.add(
+                created_at=started_at, source=source, prefix=result.prefix, command=result.command,
+                input=result.input, output=result.output, model=result.model,
+                status=result.status, error=result.error, note=result.note, timings=result.timings,
+            )
+        except Exception as exc:  # the answer matters more than its record
+            extra = f"not saved to history: {exc}"
+            result.note = f"{result.note}; {extra}" if result.note else extra
