@@ -87,7 +87,7 @@ def _scalar(value: Any) -> Any:
     return value
 
 
-def _field_value(field) -> Any:
+def _field_value(field, max_array: int | None) -> Any:
     types = field.types
     if not types:
         return None
@@ -95,9 +95,12 @@ def _field_value(field) -> Any:
     if main == GGUFValueType.STRING:
         return bytes(field.parts[-1]).decode("utf-8", errors="replace")
     if main == GGUFValueType.ARRAY:
+        # parts: key length, key, value type, item type, item count, items...
+        length = int(field.parts[4][0]) if len(field.parts) > 4 else len(field.data)
+        if max_array is not None and length > max_array:
+            return None
         if not field.data:
-            length = int(field.parts[4][0]) if len(field.parts) > 4 else 0  # key parts + type + len
-            return None if length else []
+            return []
         sub = types[-1]
         if sub == GGUFValueType.STRING:
             return [bytes(field.parts[i]).decode("utf-8", errors="replace") for i in field.data]
@@ -132,7 +135,11 @@ def file_type_name(value: Any) -> str:
 
 def _read(path: Path, max_array: int | None) -> dict:
     try:
-        reader = _SkimmingReader(path, max_array)
+        try:
+            reader = _SkimmingReader(path, max_array)
+        except (AttributeError, TypeError) as exc:  # gguf package internals changed: read it all
+            log.warning("fast GGUF reading unavailable (%s); using the plain GGUFReader", exc)
+            reader = GGUFReader(path)
     except GGUFError:
         raise
     except Exception as exc:  # the package raises ValueError/KeyError/IndexError on bad files
@@ -141,7 +148,7 @@ def _read(path: Path, max_array: int | None) -> dict:
     for key, field in reader.fields.items():
         if key.startswith("GGUF."):
             continue
-        md[key] = _field_value(field)
+        md[key] = _field_value(field, max_array)
     md["general.parameter_count"] = int(sum(int(t.n_elements) for t in reader.tensors))
     del reader
     return md

@@ -60,6 +60,15 @@ class ModelNotFound(LookupError):
         return self.args[0]
 
 
+class DamagedModel(ModelNotFound):
+    """A manifest that exists but cannot be read; like a missing model, with the reason."""
+
+    def __init__(self, name: str, reason: str):
+        LookupError.__init__(
+            self, f"model '{name}' is damaged ({reason}); remove it or pull/create it again")
+        self.name = name
+
+
 class InvalidDigest(ValueError):
     """A digest that is not ``sha256:<64 hex>`` / ``sha256-<64 hex>``."""
 
@@ -156,6 +165,28 @@ def _read_json(path: Path | None, default):
     except ValueError:
         log.warning("ignoring unreadable JSON blob %s", path)
         return default
+
+
+def _parse_manifest(raw: bytes) -> dict:
+    """The manifest object; ValueError naming the problem when it is not one."""
+    try:
+        obj = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"invalid manifest: not JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise ValueError("invalid manifest: not a JSON object")
+    layers = obj.get("layers", [])
+    layers = [] if layers is None else layers
+    config = obj.get("config")
+    if not isinstance(layers, list) or (config is not None and not isinstance(config, dict)):
+        raise ValueError("invalid manifest: 'layers' must be a list and 'config' an object")
+    for ref in ([config] if config else []) + layers:
+        if not isinstance(ref, dict) or not isinstance(ref.get("digest"), str):
+            raise ValueError("invalid manifest: every layer needs a digest")
+        normalize_digest(ref["digest"])
+        if not isinstance(ref.get("size", 0), int) or ref.get("size", 0) < 0:
+            raise ValueError("invalid manifest: layer sizes must be non-negative integers")
+    return obj
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
@@ -339,7 +370,7 @@ class ModelStore:
             try:
                 name = ModelName.from_manifest_path(self.root, path)
                 records.append(self._record(name, path))
-            except (InvalidModelName, OSError, ValueError, KeyError, TypeError) as exc:
+            except (InvalidModelName, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 log.warning("skipping manifest %s: %s", path, exc)
         records.sort(key=lambda r: r.modified_at, reverse=True)
         return records
@@ -353,10 +384,13 @@ class ModelStore:
         path = self._find_manifest(parsed)
         if path is None:
             raise ModelNotFound(name if isinstance(name, str) else parsed.display)
+        shown = name if isinstance(name, str) else parsed.display
         try:
             return self._record(ModelName.from_manifest_path(self.root, path), path)
         except FileNotFoundError:  # deleted between lookup and read
-            raise ModelNotFound(name if isinstance(name, str) else parsed.display) from None
+            raise ModelNotFound(shown) from None
+        except (InvalidModelName, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DamagedModel(shown, f"unreadable manifest: {exc}") from exc
 
     def exists(self, name: str | ModelName) -> bool:
         return self._find_manifest(self._parse(name)) is not None
@@ -364,9 +398,7 @@ class ModelStore:
     def _record(self, name: ModelName, path: Path) -> ModelRecord:
         raw = path.read_bytes()
         mtime = path.stat().st_mtime
-        manifest = json.loads(raw)
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("layers", []), list):
-            raise ValueError("not a manifest object")
+        manifest = _parse_manifest(raw)
         layers = [Layer.from_dict(d) for d in manifest.get("layers") or []]
         cfg_ref = manifest.get("config") or {}
         config: dict = {}
@@ -459,7 +491,7 @@ class ModelStore:
         """
         parsed = self._parse(name)
         raw = manifest if isinstance(manifest, bytes) else json.dumps(manifest, separators=(",", ":")).encode()
-        obj = json.loads(raw)
+        obj = _parse_manifest(raw)
         refs = [obj.get("config")] + list(obj.get("layers") or [])
         for ref in refs:
             if ref and ref.get("digest") and not self.has_blob(ref["digest"]):

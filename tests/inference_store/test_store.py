@@ -14,7 +14,7 @@ import pytest
 from store_fixtures import OllamaLayout, write_tiny_gguf
 from inference.names import InvalidModelName
 from inference.store import (
-    MEDIA_LICENSE, MEDIA_MODEL, MEDIA_PARAMS, MEDIA_SYSTEM, MEDIA_TEMPLATE, DigestMismatch,
+    MEDIA_LICENSE, MEDIA_MODEL, MEDIA_PARAMS, MEDIA_SYSTEM, MEDIA_TEMPLATE, DamagedModel, DigestMismatch,
     InvalidDigest, MissingBlob, ModelNotFound, ModelStore,
 )
 
@@ -123,6 +123,31 @@ def test_unreadable_manifests_are_skipped_not_fatal(ollama_store):
     broken.write_text("{not json")
     (store.manifests_dir / "registry.ollama.ai/library/tiny/.tmp-abc-partial").write_text("{}")
     assert [r.name.display for r in store.list()] == ["myreg.example:5000/Team/Other:V2", "tiny:latest"]
+    with pytest.raises(ModelNotFound) as err:  # a 404 with the reason, not a crash
+        store.get("broken")
+    assert isinstance(err.value, DamagedModel)
+    assert "model 'broken' is damaged" in str(err.value) and "not JSON" in str(err.value)
+    store.delete("broken")  # and it can still be removed
+    assert not broken.exists()
+
+
+@pytest.mark.parametrize("manifest", [
+    b"[]", b'{"layers": {}}', b'{"layers": [{"size": 3}]}',
+    b'{"layers": [{"digest": "sha256:nothex", "size": 1}]}',
+    b'{"config": "x", "layers": []}',
+    b'{"layers": [{"digest": "sha256:' + b"0" * 64 + b'", "size": -1}]}',
+])
+def test_malformed_manifests_are_refused_on_write_and_read(tmp_path, manifest):
+    store = ModelStore(tmp_path / "models")
+    with pytest.raises(ValueError) as err:
+        store.write_manifest("m", manifest)
+    assert "invalid manifest" in str(err.value) or "invalid digest" in str(err.value)
+    path = store.manifests_dir / "registry.ollama.ai/library/m/latest"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(manifest)
+    assert store.list() == []
+    with pytest.raises(DamagedModel):
+        store.get("m")
 
 
 def test_blob_digests_are_validated(ollama_store):
