@@ -41,42 +41,62 @@ class GGUFError(ValueError):
 
 
 class _SkimmingReader(GGUFReader):
-    """GGUFReader that skips over (instead of materialising) arrays longer than max_array."""
+    """GGUFReader that reads flat arrays in one go instead of one numpy view per element.
+
+    Arrays longer than ``max_array`` are skipped (recorded as None); the others are decoded
+    straight into Python lists. Values land in ``array_values``, keyed by the offset of the
+    array's value in the file.
+    """
 
     def __init__(self, path, max_array: int | None):
         self._max_array = max_array
+        self.array_values: dict[int, list | None] = {}
         super().__init__(path)
 
     def _get_field_parts(self, orig_offs, raw_type):
-        if self._max_array is None or GGUFValueType(raw_type) != GGUFValueType.ARRAY:
+        if GGUFValueType(raw_type) != GGUFValueType.ARRAY:
             return super()._get_field_parts(orig_offs, raw_type)
         raw_itype = self._get(orig_offs, np.uint32)
         alen = self._get(orig_offs + 4, np.uint64)
         count = int(alen[0])
-        if count <= self._max_array:
-            return super()._get_field_parts(orig_offs, raw_type)
         itype = GGUFValueType(int(raw_itype[0]))
         offs = orig_offs + 12
+        keep = self._max_array is None or count <= self._max_array
         if itype in _SCALAR_SIZES:
-            offs += count * _SCALAR_SIZES[itype]
+            end = offs + count * _SCALAR_SIZES[itype]
+            if end > len(self.data):
+                raise GGUFError("array runs past the end of the file")
+            if keep:
+                values = self._get(offs, self.gguf_scalar_to_np[itype], count)
+                small = count <= DEFAULT_MAX_ARRAY
+                self.array_values[orig_offs] = [_scalar(v) for v in values] if small else values.tolist()
+            else:
+                self.array_values[orig_offs] = None
+            offs = end
         elif itype == GGUFValueType.STRING:
-            offs = self._skip_strings(offs, count)
+            offs, strings = self._strings(offs, count, keep)
+            self.array_values[orig_offs] = strings
         else:  # nested arrays: rare and small; let the package walk them
             return super()._get_field_parts(orig_offs, raw_type)
-        # No element parts: model_info reports the value as None, with the length available.
         return offs - orig_offs, [raw_itype, alen], [], [GGUFValueType.ARRAY, itype]
 
-    def _skip_strings(self, offs: int, count: int) -> int:
+    def _strings(self, offs: int, count: int, keep: bool) -> tuple[int, list[str] | None]:
         little = (self.byte_order == "I") == (sys.byteorder == "little")
-        fmt = struct.Struct("<Q" if little else ">Q")
+        unpack = struct.Struct("<Q" if little else ">Q").unpack_from
         buf = memoryview(self.data)
-        unpack = fmt.unpack_from
+        end = len(buf)
+        out: list[str] | None = [] if keep else None
         for _ in range(count):
+            if offs + 8 > end:
+                raise GGUFError("string array runs past the end of the file")
             (n,) = unpack(buf, offs)
-            offs += 8 + n
-        if offs > len(buf):
+            offs += 8
+            if out is not None:
+                out.append(bytes(buf[offs:offs + n]).decode("utf-8", errors="replace"))
+            offs += n
+        if offs > end:
             raise GGUFError("string array runs past the end of the file")
-        return offs
+        return offs, out
 
 
 def _scalar(value: Any) -> Any:
@@ -87,11 +107,15 @@ def _scalar(value: Any) -> Any:
     return value
 
 
-def _field_value(field, max_array: int | None) -> Any:
+def _field_value(field, max_array: int | None, decoded: dict[int, list | None]) -> Any:
     types = field.types
     if not types:
         return None
     main = types[0]
+    if main == GGUFValueType.ARRAY and decoded:
+        value_offs = field.offset + sum(int(p.nbytes) for p in field.parts[:3])  # after key + type
+        if value_offs in decoded:
+            return decoded[value_offs]
     if main == GGUFValueType.STRING:
         return bytes(field.parts[-1]).decode("utf-8", errors="replace")
     if main == GGUFValueType.ARRAY:
@@ -148,7 +172,7 @@ def _read(path: Path, max_array: int | None) -> dict:
     for key, field in reader.fields.items():
         if key.startswith("GGUF."):
             continue
-        md[key] = _field_value(field, max_array)
+        md[key] = _field_value(field, max_array, getattr(reader, "array_values", {}))
     md["general.parameter_count"] = int(sum(int(t.n_elements) for t in reader.tensors))
     del reader
     return md

@@ -127,3 +127,14 @@ def test_real_embedded_gguf(embedded_gguf):
     assert 250_000_000 < count < 300_000_000  # a "270M" model
     assert details["parameter_size"] == gguf_info.human_number(count)
     assert md["general.size_label"] == "270M"
+
+
+def test_real_embedded_gguf_verbose_reads_the_whole_vocabulary(embedded_gguf):
+    md = gguf_info.read_metadata(embedded_gguf, max_array=None)
+    tokens = md["tokenizer.ggml.tokens"]
+    assert len(tokens) == len(md["tokenizer.ggml.scores"]) == len(md["tokenizer.ggml.token_type"]) > 200_000
+    assert tokens[md["tokenizer.ggml.bos_token_id"]] == "<bos>"
+    assert tokens[md["tokenizer.ggml.eos_token_id"]] == "<eos>"
+    assert all(isinstance(t, str) for t in tokens[:1000])
+    short = gguf_info.read_metadata(embedded_gguf)
+    assert {k: v for k, v in md.items() if short[k] is not None} == {k: v for k, v in short.items() if v is not None}
