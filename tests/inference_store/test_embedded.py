@@ -139,3 +139,11 @@ def test_a_different_model_under_the_same_name_is_left_alone(tmp_path, fresh_sto
     assert result.digest == mine.digest
     assert fresh_store.get("gemma3:270m").system == "the user's own model"
     assert big_files(fresh_store.root) == []
+
+
+def test_damaged_manifest_is_reinstalled(fresh_store):
+    record = ensure_embedded(fresh_store)
+    record.manifest_path.write_text("{garbage")
+    fixed = ensure_embedded(fresh_store)
+    assert fixed.digest == record.digest
+    assert [r.name.display for r in fresh_store.list()] == ["gemma3:270m"]
