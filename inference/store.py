@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from inference import gguf_info
 from inference.names import InvalidModelName, ModelName
@@ -189,7 +189,8 @@ def _parse_manifest(raw: bytes) -> dict:
     return obj
 
 
-def sha256_file(path: Path) -> tuple[str, int]:
+def sha256_file(path: Path, *, progress: Callable[[int, int], None] | None = None,
+                total: int = 0) -> tuple[str, int]:
     """(``sha256:<hex>``, size) of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     size = 0
@@ -197,6 +198,8 @@ def sha256_file(path: Path) -> tuple[str, int]:
         while block := f.read(_CHUNK):
             h.update(block)
             size += len(block)
+            if progress:
+                progress(size, total)
     return "sha256:" + h.hexdigest(), size
 
 
@@ -233,9 +236,22 @@ class ModelStore:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         with self.lock:
             path = self.blob_path(digest)
-            if not (path.is_file() and path.stat().st_size == len(data)):
+            try:
+                intact = path.stat().st_size == len(data) and path.read_bytes() == data
+            except OSError:
+                intact = False
+            if not intact:
                 _atomic_write(self.blobs_dir / f"sha256-{digest[7:]}", data)
+                _unlink(self.blobs_dir / f"sha256:{digest[7:]}")
         return Layer(media_type, digest, len(data))
+
+    def blob_writer(self, *, expected: str | None = None, media_type: str = MEDIA_MODEL) -> "BlobWriter":
+        """A writer for a blob that arrives in pieces (an upload, a download).
+
+        ``write()`` each piece, then ``commit()`` -> Layer; the content only becomes visible
+        once its sha256 checks out. Used as a context manager it discards everything on error.
+        """
+        return BlobWriter(self, expected=expected, media_type=media_type)
 
     def add_blob_stream(self, chunks: Iterable[bytes], *, expected: str | None = None,
                         media_type: str = MEDIA_MODEL) -> Layer:
@@ -243,35 +259,21 @@ class ModelStore:
 
         With ``expected``, a different sha256 raises DigestMismatch and nothing is stored.
         """
-        expected = normalize_digest(expected) if expected else None
-        fd, tmp = tempfile.mkstemp(dir=self.blobs_dir, prefix=".tmp-", suffix="-partial")
-        tmp_path = Path(tmp)
-        try:
-            h = hashlib.sha256()
-            size = 0
-            with os.fdopen(fd, "wb") as f:
-                for chunk in chunks:
-                    h.update(chunk)
-                    f.write(chunk)
-                    size += len(chunk)
-                f.flush()
-                os.fsync(f.fileno())
-            digest = "sha256:" + h.hexdigest()
-            if expected and digest != expected:
-                raise DigestMismatch(f"digest mismatch: expected {expected}, got {digest}")
-            self._install_blob(tmp_path, digest)
-            return Layer(media_type, digest, size)
-        finally:
-            _unlink(tmp_path)
+        with self.blob_writer(expected=expected, media_type=media_type) as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+            return writer.commit()
 
     def add_blob_file(self, path: Path, *, link: bool = True, media_type: str = MEDIA_MODEL,
-                      expected: str | None = None) -> Layer:
+                      expected: str | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> Layer:
         """Put a file in the store and return its layer.
 
         With ``link`` the blob is a hard link to ``path`` when both are on one filesystem (no
         second copy on disk), else a copy. The content is hashed once either way; with
         ``expected`` a different sha256 raises DigestMismatch and nothing is stored. A file
-        that already is one of this store's blobs is used as is.
+        that already is one of this store's blobs is used as is. ``progress(done, total)`` is
+        called as bytes are hashed/copied (for progress bars on large files).
         """
         path = Path(path)
         expected = normalize_digest(expected) if expected else None
@@ -292,8 +294,9 @@ class ModelStore:
                 except OSError as exc:
                     if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
                         raise
+            total = path.stat().st_size
             if linked:
-                digest, size = sha256_file(tmp_path)
+                digest, size = sha256_file(tmp_path, progress=progress, total=total)
             else:
                 h = hashlib.sha256()
                 size = 0
@@ -302,6 +305,8 @@ class ModelStore:
                         h.update(block)
                         dst.write(block)
                         size += len(block)
+                        if progress:
+                            progress(size, total)
                     dst.flush()
                     os.fsync(dst.fileno())
                 digest = "sha256:" + h.hexdigest()
@@ -314,20 +319,21 @@ class ModelStore:
 
     def _own_blob_digest(self, path: Path) -> str | None:
         try:
-            if path.resolve().parent != self.blobs_dir.resolve():
+            resolved = path.resolve()
+            if resolved.parent != self.blobs_dir.resolve():
                 return None
         except OSError:
             return None
-        m = _DIGEST.fullmatch(path.name)
+        m = _DIGEST.fullmatch(resolved.name)
         return "sha256:" + m.group(1).lower() if m else None
 
     def _install_blob(self, tmp_path: Path, digest: str) -> None:
-        final = self.blobs_dir / f"sha256-{digest[7:]}"
+        """Rename verified content into place (replacing whatever was there, even if damaged)."""
         with self.lock:
-            existing = self.blob_path(digest)
-            if existing.is_file() and existing.stat().st_size == tmp_path.stat().st_size:
-                return  # already stored (same content by digest); keep the existing file
-            os.replace(tmp_path, final)
+            if os.stat(tmp_path).st_nlink == 1:  # our own copy; a hard link keeps the file's mode
+                os.chmod(tmp_path, 0o644)
+            os.replace(tmp_path, self.blobs_dir / f"sha256-{digest[7:]}")
+            _unlink(self.blobs_dir / f"sha256:{digest[7:]}")  # a legacy-named duplicate
 
     # -------------------------------------------------------------- manifests
     def _manifest_files(self) -> Iterator[Path]:
@@ -347,18 +353,26 @@ class ModelStore:
         exact = name.manifest_path(self.root)
         if exact.is_file():
             return exact
-        cur = self.manifests_dir
-        for part in (name.host, name.namespace, name.model, name.tag):
-            want = part.casefold()
-            try:
-                entries = sorted(os.listdir(cur))
-            except OSError:
-                return None
-            match = next((e for e in entries if e.casefold() == want), None)
-            if match is None:
-                return None
-            cur = cur / match
-        return cur if cur.is_file() else None
+        return self._find_folded(self.manifests_dir, [name.host, name.namespace, name.model, name.tag])
+
+    def _find_folded(self, directory: Path, parts: list[str]) -> Path | None:
+        try:
+            entries = sorted(os.listdir(directory))
+        except OSError:
+            return None
+        want = parts[0].casefold()
+        for entry in entries:
+            if entry.casefold() != want:
+                continue
+            candidate = directory / entry
+            if len(parts) == 1:
+                if candidate.is_file():
+                    return candidate
+            else:
+                found = self._find_folded(candidate, parts[1:])
+                if found is not None:
+                    return found
+        return None
 
     def _parse(self, name: str | ModelName) -> ModelName:
         return name if isinstance(name, ModelName) else ModelName.parse(name)
@@ -707,3 +721,48 @@ class ModelStore:
                 total += st.st_size
         return total
 
+
+class BlobWriter:
+    """Writes one blob piece by piece into a temp file, hashing as it goes (see blob_writer)."""
+
+    def __init__(self, store: ModelStore, *, expected: str | None, media_type: str):
+        self.store = store
+        self.expected = normalize_digest(expected) if expected else None
+        self.media_type = media_type
+        fd, tmp = tempfile.mkstemp(dir=store.blobs_dir, prefix=".tmp-", suffix="-partial")
+        self.tmp_path = Path(tmp)
+        self._file = os.fdopen(fd, "wb")
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self._done = False
+
+    def write(self, data: bytes) -> None:
+        self._hash.update(data)
+        self._file.write(data)
+        self.size += len(data)
+
+    def commit(self) -> Layer:
+        """Verify and install the blob; DigestMismatch (and nothing stored) on a wrong sha256."""
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            digest = "sha256:" + self._hash.hexdigest()
+            if self.expected and digest != self.expected:
+                raise DigestMismatch(f"digest mismatch: expected {self.expected}, got {digest}")
+            self.store._install_blob(self.tmp_path, digest)
+            return Layer(self.media_type, digest, self.size)
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        if not self._done:
+            self._done = True
+            self._file.close()
+            _unlink(self.tmp_path)
+
+    def __enter__(self) -> "BlobWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.abort()

@@ -377,3 +377,59 @@ def test_concurrent_writers_do_not_corrupt_the_store(tmp_path, tiny_gguf):
     for i in range(8):
         assert store.get(f"derived{i}").system == f"system {i}"
     assert not [n for n in blob_names(store) if "partial" in n]
+
+
+def test_blob_writer_for_uploads(tmp_path):
+    store = ModelStore(tmp_path / "models")
+    data = [b"GGUF", b"\x00" * 1000, b"tail"]
+    digest = "sha256:" + hashlib.sha256(b"".join(data)).hexdigest()
+    with store.blob_writer(expected=digest) as writer:
+        for piece in data:
+            writer.write(piece)
+        assert not store.has_blob(digest)  # invisible until verified
+        layer = writer.commit()
+    assert layer.digest == digest and layer.size == sum(map(len, data))
+    assert store.blob_path(digest).read_bytes() == b"".join(data)
+
+    with pytest.raises(DigestMismatch) as err:
+        with store.blob_writer(expected="sha256:" + "f" * 64) as writer:
+            writer.write(b"other bytes")
+            writer.commit()
+    assert "digest mismatch" in str(err.value)
+    with pytest.raises(RuntimeError):
+        with store.blob_writer() as writer:
+            writer.write(b"half an upload")
+            raise RuntimeError("client went away")
+    assert blob_names(store) == {"sha256-" + digest[7:]}  # no temp files, nothing else stored
+
+
+def test_a_damaged_blob_is_replaced_by_verified_content(tmp_path, tiny_gguf):
+    gguf, _ = tiny_gguf
+    store = ModelStore(tmp_path / "models")
+    digest = "sha256:" + hashlib.sha256(gguf.read_bytes()).hexdigest()
+    legacy = store.blobs_dir / f"sha256:{digest[7:]}"
+    legacy.write_bytes(b"\xff" * gguf.stat().st_size)  # same size, wrong bytes
+    assert store.blob_path(digest) == legacy
+    done: list[tuple[int, int]] = []
+    store.add_blob_file(gguf, link=False, progress=lambda n, total: done.append((n, total)))
+    assert store.blob_path(digest).read_bytes() == gguf.read_bytes()
+    assert not legacy.exists()  # no duplicate left
+    assert done[-1] == (gguf.stat().st_size, gguf.stat().st_size)
+    store.add_blob_bytes(b"config", "x")
+    path = store.blob_path("sha256:" + hashlib.sha256(b"config").hexdigest())
+    path.write_bytes(b"CONFIG")
+    store.add_blob_bytes(b"config", "x")
+    assert path.read_bytes() == b"config"
+
+
+def test_case_insensitive_lookup_tries_every_match(tmp_path, tiny_gguf):
+    gguf, _ = tiny_gguf
+    store = ModelStore(tmp_path / "models")
+    store.create_model("Foo:one", gguf=gguf)
+    # a second directory differing only in case, as Ollama can leave on a case-sensitive disk
+    store.create_model("foo:other", gguf=gguf)
+    other = store.manifests_dir / "registry.ollama.ai/library/foo/other"
+    if not (store.manifests_dir / "registry.ollama.ai/library/Foo/one").exists():
+        pytest.skip("case-insensitive filesystem")
+    assert store.get("FOO:OTHER").manifest_path == other
+    assert store.get("foo:ONE").name.display == "Foo:one"
