@@ -262,6 +262,7 @@ class _Parser:
         self.k = 0
         self.vars: list[str] = ["$"]
         self.range_depth = 0
+        self.trim_next = False  # the last action ended with " -}}"
 
     # -- positions and errors --
     def line_col(self, pos: int) -> tuple[int, int]:
@@ -282,13 +283,13 @@ class _Parser:
     def parse_list(self, top: bool = False):
         """Parse nodes until {{else}} / {{end}} (returned as the terminator) or EOF."""
         nodes: list = []
-        trim_next = False
         while True:
             start = self.src.find("{{", self.i)
             text_end = len(self.src) if start < 0 else start
             text = self.src[self.i:text_end]
             text_pos = self.i
-            if trim_next:
+            if self.trim_next:
+                self.trim_next = False
                 stripped = text.lstrip(_SPACE)
                 text_pos += len(text) - len(stripped)
                 text = stripped
@@ -322,11 +323,10 @@ class _Parser:
                     self.i = j + 4
                 else:
                     raise self.error(start, "comment ends before closing delimiter")
-                trim_next = right_trim
+                self.trim_next = right_trim
                 continue
-            self.toks, self.i, right_trim = self.lex_action(after, start)
+            self.toks, self.i, self.trim_next = self.lex_action(after, start)
             self.k = 0
-            trim_next = right_trim
             node = self.parse_action(start)
             if isinstance(node, tuple):  # ("else"|"end", pos, tokens-after)
                 if top:
