@@ -15,13 +15,17 @@ import re
 from dataclasses import dataclass
 
 _SPECIAL_TOKENS = re.compile(r"<\|[^|>]{1,40}\|>|<(?:end|start)_of_turn>|</?s>|<eos>|<bos>|<pad>")
+_OPENER = r"(?:sure|certainly|of course|okay|ok|absolutely|alright|great|no problem)\b"
+_NOUN = (r"(?:correct\w*|fix\w*|revis\w*|improv\w*|edit\w*|polish\w*|summar\w*|version|text|"
+         r"sentence|paragraph|translat\w*|response|rewrit\w*|draft|e-?mail|message|note|result|"
+         r"answer|output|poem|haiku|story|reply)")
 _PREAMBLE_LINE = re.compile(
     r"^\s*(?:"
-    r"(?:sure|certainly|of course|okay|ok|absolutely|alright|great)\b[^\n]{0,120}?:"  # Sure! Here is X:
-    r"|here(?:'s| is| are)\b[^\n]{0,120}?:"                                            # Here is X:
-    r"|(?:the )?(?:corrected|fixed|revised|improved|edited)(?: version| text| sentence)?(?: is)?:"
-    r"|(?:summary|response|answer|output|result|correction|translation)\s*:"
-    r")[ \t]*\n?",
+    rf"(?:{_OPENER}|here(?:'s| is| are)\b)[^\n]{{0,120}}?:[ \t]*\n"            # a whole line: "Sure! Here is X:"
+    rf"|(?:{_OPENER}[^\n:]{{0,40}}?)?here(?:'s| is| are)\b[^\n:]{{0,80}}?\b{_NOUN}\b[^\n:]{{0,40}}?:[ \t]*"
+    r"|(?:the )?(?:corrected|fixed|revised|improved|edited)(?: version| text| sentence)?(?: is)?:[ \t]*\n?"
+    r"|(?:summary|response|answer|output|result|correction|translation)[ \t]*:[ \t]*\n?"
+    r")",
     re.IGNORECASE,
 )
 _PREAMBLE_SENTENCE_ONLY = re.compile(
@@ -97,6 +101,9 @@ def clean_output(style: str, raw: str, original: str) -> Cleaned:
         if len(text) > limit:
             return Cleaned(original, "the model's answer was much longer than your text "
                                      "(not a correction); your text was kept unchanged")
+        if len(original) >= 24 and len(text) < len(original) * 0.5:
+            return Cleaned(original, "the model's answer dropped much of your text; "
+                                     "your text was kept unchanged")
     if style == "sum" and text and len(text) >= len(original) > 0:
         shorter = _first_sentences(text, int(len(original) * 0.6))
         if shorter and len(shorter) < len(original):
@@ -125,7 +132,9 @@ class StreamCleaner:
             return cleaned
         text = _SPECIAL_TOKENS.sub("", self.raw)
         text = strip_preamble(text.lstrip())
-        return text.rstrip()  # keep trailing whitespace back until more text follows
+        # as clean_text: no trailing spaces on lines; trailing whitespace is held back until
+        # more text follows it
+        return "\n".join(line.rstrip() for line in text.rstrip().splitlines())
 
     def feed(self, piece: str) -> str:
         self.raw += piece
