@@ -218,7 +218,7 @@ def details_from_metadata(md: dict) -> dict:
         "family": arch,
         "families": [arch] if arch else None,
         "parameter_size": human_number(int(count)) if count else "",
-        "quantization_level": file_type_name(ftype) if ftype is not None else "",
+        "quantization_level": file_type_name(ftype) if ftype is not None else "unknown",
     }
 
 

@@ -545,13 +545,15 @@ class ModelStore:
                      from_model: str | None = None, template: str | None = None,
                      system: str | None = None, params: dict | None = None,
                      license: str | list[str] | None = None, messages: list[dict] | None = None,
-                     adapters: list[Path] | None = None, projector: Path | None = None) -> ModelRecord:
+                     adapters: list[Path] | None = None, projector: Path | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> ModelRecord:
         """Create or replace ``name``.
 
         ``from_model`` starts from another model's layers; ``gguf`` (a file, or one of this
         store's blobs) sets the weights. ``template``/``system``/``messages`` replace the
         inherited ones ("" removes them); ``params`` are merged over the inherited ones;
-        ``license`` texts are added. Layers are deduplicated by digest.
+        ``license`` texts are added. Layers are deduplicated by digest. ``progress(done,
+        total)`` follows the hashing/copying of the GGUF.
         """
         parsed = self._parse(name)
         with self.lock:
@@ -570,7 +572,7 @@ class ModelStore:
                 layers = [layer for layer in layers if layer.media_type != media] + new
 
             if gguf is not None:
-                model_layer = self.add_blob_file(Path(gguf), media_type=MEDIA_MODEL)
+                model_layer = self.add_blob_file(Path(gguf), media_type=MEDIA_MODEL, progress=progress)
                 replace(MEDIA_MODEL, [model_layer])
                 config.update(self.config_from_gguf(self.blob_path(model_layer.digest)))
             if projector is not None:

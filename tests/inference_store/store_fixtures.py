@@ -13,7 +13,7 @@ from gguf import GGUFWriter, LlamaFileType
 def write_tiny_gguf(path: Path, *, arch: str = "llama", context: int = 2048, vocab: int = 100,
                     chat_template: str | None = "{% for m in messages %}{{ m.content }}{% endfor %}",
                     name: str = "Tiny Test", size_label: str | None = "1K",
-                    seed: int = 0) -> dict:
+                    seed: int = 0, file_type: LlamaFileType | None = LlamaFileType.ALL_F32) -> dict:
     """A small but real GGUF (written with the gguf package). Returns what it contains."""
     rng = np.random.default_rng(seed)
     writer = GGUFWriter(str(path), arch)
@@ -24,7 +24,8 @@ def write_tiny_gguf(path: Path, *, arch: str = "llama", context: int = 2048, voc
     writer.add_context_length(context)
     writer.add_embedding_length(16)
     writer.add_block_count(1)
-    writer.add_file_type(LlamaFileType.ALL_F32)
+    if file_type is not None:
+        writer.add_file_type(file_type)
     writer.add_layer_norm_rms_eps(1e-6)
     writer.add_tokenizer_model("llama")
     writer.add_token_list([f"tok{i}" for i in range(vocab)])

@@ -138,3 +138,11 @@ def test_real_embedded_gguf_verbose_reads_the_whole_vocabulary(embedded_gguf):
     assert all(isinstance(t, str) for t in tokens[:1000])
     short = gguf_info.read_metadata(embedded_gguf)
     assert {k: v for k, v in md.items() if short[k] is not None} == {k: v for k, v in short.items() if v is not None}
+
+
+def test_missing_file_type_is_reported_as_unknown(tmp_path):
+    path = tmp_path / "nofiletype.gguf"
+    write_tiny_gguf(path, file_type=None)
+    md = gguf_info.read_metadata(path)
+    assert "general.file_type" not in md
+    assert gguf_info.details_from_metadata(md)["quantization_level"] == "unknown"

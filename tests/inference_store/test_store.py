@@ -209,7 +209,10 @@ def test_create_from_gguf_dedups_layers(tmp_path, tiny_gguf):
     store = ModelStore(tmp_path / "models")
     a = store.create_model("a", gguf=gguf, template=TEMPLATE, system="S", params={"temperature": 0.1},
                            license=["L", "L"], messages=[{"role": "user", "content": "x"}])
-    b = store.create_model("b", gguf=gguf, template=TEMPLATE, system="S", params={"temperature": 0.1})
+    seen: list[tuple[int, int]] = []
+    b = store.create_model("b", gguf=gguf, template=TEMPLATE, system="S", params={"temperature": 0.1},
+                           progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1] == (gguf.stat().st_size, gguf.stat().st_size)
     digests = [l.digest for l in a.layers]
     assert len(digests) == len(set(digests))  # the two identical licenses are one layer
     assert [l.media_type for l in a.layers][:2] == [MEDIA_MODEL, MEDIA_TEMPLATE]
