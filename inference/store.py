@@ -709,6 +709,30 @@ class ModelStore:
             for dirpath, _dirs, _files in os.walk(root):
                 yield Path(dirpath)
 
+    def check(self, name: str | ModelName, *, rehash: bool = False) -> list[str]:
+        """Problems with a model's blobs (missing, wrong size, wrong sha256 with ``rehash``).
+
+        An empty list means the model is intact. For ``hushtype doctor`` and repair tools.
+        """
+        record = self.get(name)
+        refs = list(record.layers)
+        cfg = record.manifest.get("config") or {}
+        if cfg.get("digest"):
+            refs.append(Layer.from_dict(cfg))
+        problems = []
+        for layer in refs:
+            path = self.blob_path(layer.digest)
+            try:
+                size = path.stat().st_size
+            except OSError:
+                problems.append(f"{layer.media_type.rsplit('.', 1)[-1]} blob {layer.digest} is missing")
+                continue
+            if size != layer.size:
+                problems.append(f"blob {layer.digest} has {size} bytes, the manifest says {layer.size}")
+            elif rehash and sha256_file(path)[0] != layer.digest:
+                problems.append(f"blob {layer.digest} does not match its sha256 (corrupt)")
+        return problems
+
     def disk_usage(self) -> int:
         """Bytes used by blobs (each inode counted once)."""
         seen: set[int] = set()

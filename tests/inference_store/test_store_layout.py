@@ -436,3 +436,18 @@ def test_case_insensitive_lookup_tries_every_match(tmp_path, tiny_gguf):
         pytest.skip("case-insensitive filesystem")
     assert store.get("FOO:OTHER").manifest_path == other
     assert store.get("foo:ONE").name.display == "Foo:one"
+
+
+def test_check_reports_missing_truncated_and_corrupt_blobs(ollama_store):
+    store, *_ = ollama_store
+    assert store.check("tiny", rehash=True) == []
+    record = store.get("tiny")
+    data = record.model_path.read_bytes()
+    record.model_path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # same size, one bit flipped
+    assert store.check("tiny") == []  # cheap check: sizes only
+    (problem,) = store.check("tiny", rehash=True)
+    assert "does not match its sha256" in problem
+    record.model_path.write_bytes(data[:100])
+    assert "has 100 bytes" in store.check("tiny")[0]
+    store.blob_path(next(l.digest for l in record.layers if l.media_type == MEDIA_TEMPLATE)).unlink()
+    assert any("template blob" in p and "missing" in p for p in store.check("tiny"))
