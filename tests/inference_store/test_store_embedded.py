@@ -147,3 +147,13 @@ def test_damaged_manifest_is_reinstalled(fresh_store):
     fixed = ensure_embedded(fresh_store)
     assert fixed.digest == record.digest
     assert [r.name.display for r in fresh_store.list()] == ["gemma3:270m"]
+
+
+def test_an_intact_legacy_named_blob_is_trusted(fresh_store):
+    record = ensure_embedded(fresh_store)
+    legacy = record.model_path.with_name("sha256:" + pkg.EXPECTED_SHA256)
+    os.rename(record.model_path, legacy)
+    inode = os.stat(legacy).st_ino
+    again = ensure_embedded(fresh_store)
+    assert again.model_path == legacy and os.stat(legacy).st_ino == inode
+    assert len(big_files(fresh_store.root)) == 1
