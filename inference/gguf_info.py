@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import struct
 import sys
 import threading
@@ -237,8 +238,6 @@ def context_length(md: dict) -> int | None:
 
 def default_model_name(md: dict, fallback: str = "model") -> str:
     """A model name suggested by the metadata, e.g. 'gemma-3:270m' (for ``hushtype import``)."""
-    import re
-
     base = md.get("general.basename") or md.get("general.name") or fallback
     base = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(base)).strip("-.").lower() or fallback
     size = md.get("general.size_label")
