@@ -1,0 +1,348 @@
+"""Model commands: ``pull``, ``create`` and ``import``.
+
+* ``pull NAME [--insecure]`` asks the running server to pull and draws its status lines as
+  progress bars. Ctrl+C stops the download; the server keeps what it has, and the same
+  command resumes.
+* ``create NAME -f Modelfile`` parses the Modelfile here (errors name the line), uploads a
+  GGUF named by ``FROM`` through ``/api/blobs`` unless the server already has it, then calls
+  ``/api/create``.
+* ``import FILE.gguf [--name NAME]`` puts a GGUF file straight into the local model store
+  (a hard link when the store is on the same filesystem, else a copy, with progress) and
+  writes its manifest; a running server sees the model at once. This is the air-gapped path:
+  no server and no network needed.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+
+CHUNK = 4 * 1024 * 1024
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1):
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _base_url() -> str:
+    from inference.cli import HostError, parse_host
+
+    try:
+        return parse_host(os.environ.get("OLLAMA_HOST")).client_url
+    except HostError as exc:
+        _fail(str(exc))
+
+
+def _error_text(response) -> str:
+    try:
+        data = response.json()
+        if isinstance(data, dict) and data.get("error"):
+            return str(data["error"])
+    except ValueError:
+        pass
+    return f"{response.status_code} {response.text.strip()[:200]}"
+
+
+def _stream(client, path: str, body: dict) -> Iterator[dict]:
+    """POST ``body`` and yield the NDJSON status objects; an error line ends the command."""
+    with client.stream("POST", path, json=body) as response:
+        if response.status_code >= 400:
+            response.read()
+            _fail(_error_text(response))
+        for line in response.iter_lines():
+            if not line.strip():
+                continue
+            data = json.loads(line)
+            if "error" in data:
+                _fail(str(data["error"]))
+            yield data
+
+
+def _connect_hint() -> str:
+    return f"could not connect to the hushtype server at {_base_url()}; start it with: hushtype serve"
+
+
+# --- pull ----------------------------------------------------------------------------------
+
+class PullView:
+    """Renders Ollama pull status lines: one progress bar per blob, other statuses as text."""
+
+    def __init__(self, console=None):
+        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                                   TimeRemainingColumn, TransferSpeedColumn)
+
+        self.console = console or _console()
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+            TransferSpeedColumn(), TimeRemainingColumn(), console=self.console, transient=False)
+        self.tasks: dict[str, int] = {}
+        self.statuses: list[str] = []
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+    def update(self, status: dict) -> None:
+        text = str(status.get("status", ""))
+        digest = status.get("digest")
+        if digest and status.get("total") is not None:
+            task = self.tasks.get(digest)
+            if task is None:
+                task = self.progress.add_task(text, total=int(status["total"]))
+                self.tasks[digest] = task
+            self.progress.update(task, completed=int(status.get("completed") or 0))
+            return
+        if not self.statuses or self.statuses[-1] != text:
+            self.statuses.append(text)
+            self.progress.console.print(text)
+
+
+def pull(
+    name: str = typer.Argument(..., help="Model to pull, e.g. llama3.2:1b or host:port/ns/model:tag"),
+    insecure: bool = typer.Option(False, "--insecure", help="Allow a plain-http registry"),
+) -> None:
+    """Pull a model from a registry (resumes an interrupted pull)."""
+    import httpx
+
+    try:
+        with httpx.Client(base_url=_base_url(), timeout=httpx.Timeout(30.0, read=None)) as client, \
+                PullView() as view:
+            for status in _stream(client, "/api/pull", {"model": name, "insecure": insecure}):
+                view.update(status)
+    except KeyboardInterrupt:
+        typer.echo("\nInterrupted. The downloaded part is kept: run the same command again to resume.",
+                   err=True)
+        raise typer.Exit(130)
+    except httpx.ConnectError:
+        _fail(_connect_hint())
+    except httpx.HTTPError as exc:
+        _fail(f"pull failed: {exc}")
+
+
+# --- create --------------------------------------------------------------------------------
+
+def _sha256_with_progress(path: Path, label: str) -> str:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    h = hashlib.sha256()
+    size = path.stat().st_size
+    with Progress(TextColumn(label), BarColumn(), DownloadColumn(), console=_console(),
+                  transient=True) as progress, open(path, "rb") as fh:
+        task = progress.add_task(label, total=size)
+        while block := fh.read(CHUNK):
+            h.update(block)
+            progress.advance(task, len(block))
+    return "sha256:" + h.hexdigest()
+
+
+def _upload_blob(client, path: Path) -> str:
+    """Upload ``path`` as a blob unless the server has it; returns its digest."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    digest = _sha256_with_progress(path, f"hashing {path.name}")
+    if client.head(f"/api/blobs/{digest}").status_code == 200:
+        return digest
+    size = path.stat().st_size
+    with Progress(TextColumn(f"uploading {path.name}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=_console()) as progress:
+        task = progress.add_task("upload", total=size)
+
+        def chunks():
+            with open(path, "rb") as fh:
+                while block := fh.read(CHUNK):
+                    progress.advance(task, len(block))
+                    yield block
+
+        response = client.post(f"/api/blobs/{digest}", content=chunks(),
+                               headers={"Content-Length": str(size)})
+    if response.status_code >= 400:
+        _fail(f"upload of {path.name} failed: {_error_text(response)}")
+    return digest
+
+
+def create(
+    name: str = typer.Argument(..., help="Name of the new model"),
+    file: Path = typer.Option(Path("Modelfile"), "-f", "--file", help="Modelfile to build from"),
+) -> None:
+    """Create a model from a Modelfile (FROM a model, a GGUF file, or a blob digest)."""
+    import httpx
+
+    from inference import modelfile as mf
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror or exc}")
+    try:
+        parsed = mf.parse(text)
+    except mf.ModelfileError as exc:
+        _fail(f"{file}: {exc}")
+    body: dict = {"model": name, **parsed.create_fields()}
+    try:
+        with httpx.Client(base_url=_base_url(), timeout=httpx.Timeout(30.0, read=None)) as client:
+            kind = parsed.from_kind
+            if kind == "path":
+                path = mf.resolve_from_path(parsed.from_, file.resolve().parent)
+                if not path.is_file():
+                    _fail(f"{file}: line {parsed.from_line}: FROM file not found: {path}")
+                body["files"] = {path.name: _upload_blob(client, path)}
+            elif kind == "blob":
+                body["files"] = {"model.gguf": parsed.from_.replace("sha256-", "sha256:")}
+            else:
+                body["from"] = parsed.from_
+            if parsed.adapters:
+                adapters = {}
+                for adapter in parsed.adapters:
+                    if mf.from_kind(adapter) == "blob":
+                        adapters[adapter] = adapter.replace("sha256-", "sha256:")
+                    else:
+                        path = mf.resolve_from_path(adapter, file.resolve().parent)
+                        adapters[path.name] = _upload_blob(client, path)
+                body["adapters"] = adapters
+            for status in _stream(client, "/api/create", body):
+                typer.echo(status.get("status", ""))
+    except httpx.ConnectError:
+        _fail(_connect_hint())
+    except httpx.HTTPError as exc:
+        _fail(f"create failed: {exc}")
+
+
+# --- import --------------------------------------------------------------------------------
+
+def _sanitise(text: str) -> str:
+    text = re.sub(r"[^a-z0-9_.-]+", "-", text.strip().lower())
+    text = re.sub(r"-{2,}", "-", text).strip("-.")
+    return text[:80]
+
+
+def default_name(metadata: dict, path: Path) -> str:
+    """A model name from GGUF metadata: ``<basename or name>:<size label>`` (sanitised)."""
+    base = _sanitise(str(metadata.get("general.basename") or metadata.get("general.name") or ""))
+    if not base:
+        base = _sanitise(path.name[:-5] if path.name.lower().endswith(".gguf") else path.stem) or "model"
+    size = _sanitise(str(metadata.get("general.size_label") or ""))
+    finetune = _sanitise(str(metadata.get("general.finetune") or ""))
+    if finetune and finetune not in base and metadata.get("general.basename"):
+        base = f"{base}-{finetune}"
+    if not re.match(r"[a-z0-9_]", base):
+        base = "m" + base
+    return f"{base}:{size}" if size and re.match(r"[a-z0-9_]", size) else f"{base}:latest"
+
+
+def import_into_store(store, path: Path, name: str, *, on_progress=None):
+    """Add ``path`` (a GGUF) to ``store`` as model ``name``; returns (record, linked).
+
+    The file is hashed once (``on_progress(bytes_done)`` after each block), then hard-linked
+    into ``blobs/`` (or copied, when the store is on another filesystem) and the manifest
+    written. Raises ValueError for a file that is not a GGUF model.
+    """
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"GGUF":
+            raise ValueError(f"{path} is not a GGUF file")
+    h = hashlib.sha256()
+    done = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK):
+            h.update(block)
+            done += len(block)
+            if on_progress:
+                on_progress(done)
+    digest = "sha256:" + h.hexdigest()
+    blob = Path(store.blob_path(digest))
+    linked = False
+    if not blob.is_file():
+        tmp = blob.with_name(f".tmp-import-{os.getpid()}-partial")
+        tmp.unlink(missing_ok=True)
+        try:
+            try:
+                os.link(path, tmp)
+                linked = True
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
+                    raise
+                copied = hashlib.sha256()
+                with open(path, "rb") as src, open(tmp, "wb") as dst:
+                    while block := src.read(CHUNK):
+                        copied.update(block)
+                        dst.write(block)
+                        if on_progress:
+                            on_progress(done + dst.tell())
+                    dst.flush()
+                    os.fsync(dst.fileno())
+                if "sha256:" + copied.hexdigest() != digest:
+                    raise ValueError(f"{path} changed while it was being imported; try again")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, blob)
+        finally:
+            tmp.unlink(missing_ok=True)
+    record = store.create_model(name, gguf=blob)
+    return record, linked
+
+
+def import_gguf(
+    file: Path = typer.Argument(..., help="A GGUF model file", exists=True, dir_okay=False, readable=True),
+    name: Optional[str] = typer.Option(None, "--name", "-n", help="Model name (default: from the GGUF metadata)"),
+    force: bool = typer.Option(False, "--force", help="Replace an existing model of that name"),
+) -> None:
+    """Import a GGUF file into the model store as a ready-to-use model (no network needed)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from assistant import paths
+    from inference import gguf_info
+    from inference.names import InvalidModelName, ModelName
+    from inference.store import ModelStore
+
+    file = file.expanduser().resolve()
+    try:
+        metadata = gguf_info.read_metadata(file)
+    except Exception as exc:  # noqa: BLE001 - any reader failure means "not a usable GGUF"
+        _fail(f"{file} is not a readable GGUF model: {exc}")
+    model = name or default_name(metadata, file)
+    try:
+        parsed = ModelName.parse(model)
+    except InvalidModelName as exc:
+        _fail(str(exc))
+    if parsed.is_cloud:
+        _fail(f"{model} looks like a cloud model name; pick another --name")
+    store = ModelStore(paths.models_dir())
+    if store.exists(parsed) and not force:
+        _fail(f"a model named {parsed.display} already exists; choose another --name or pass --force")
+    size = file.stat().st_size
+    console = _console()
+    try:
+        with Progress(TextColumn(f"importing {file.name}"), BarColumn(), DownloadColumn(),
+                      TransferSpeedColumn(), console=console, transient=True) as progress:
+            task = progress.add_task("import", total=size * 2)
+            record, linked = import_into_store(
+                store, file, parsed.full, on_progress=lambda n: progress.update(task, completed=n))
+    except (ValueError, OSError) as exc:
+        _fail(f"import failed: {exc}")
+    how = "hard link, no extra disk space" if linked else "copied"
+    typer.echo(f"imported {record.name.display} ({how}; {record.details.get('family') or 'unknown family'}, "
+               f"{record.details.get('parameter_size') or '?'} parameters, "
+               f"{record.details.get('quantization_level') or '?'})")
+    typer.echo(f"try it: hushtype run {record.name.display}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("pull")(pull)
+    app.command("create")(create)
+    app.command("import")(import_gguf)
