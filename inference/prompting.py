@@ -159,6 +159,9 @@ class ToolFunction:
     def __go_json__(self):
         return OrderedJSON(name=self.Name, description=self.Description, parameters=self.Parameters)
 
+    def __go_string__(self) -> str:  # api.ToolFunction.String(): its JSON
+        return go_json(self)
+
 
 @dataclass
 class Tool:
@@ -172,6 +175,9 @@ class Tool:
             out["items"] = self.Items
         out["function"] = self.Function
         return out
+
+    def __go_string__(self) -> str:  # api.Tool.String(): its JSON
+        return go_json(self)
 
 
 class Tools(list):
@@ -551,6 +557,8 @@ def _jinja_message(m: dict) -> dict:
 def special_tokens(metadata: dict | None) -> dict:
     """BOS/EOS token texts from GGUF metadata when the token list is available."""
     md = metadata or {}
+    if isinstance(md.get("_special_tokens"), dict):
+        return dict(md["_special_tokens"])
     tokens = md.get("tokenizer.ggml.tokens")
     out = {"bos_token": "", "eos_token": ""}
     if isinstance(tokens, (list, tuple)):
@@ -609,20 +617,29 @@ def render_jinja_chat(
 
 
 def _gguf_chat_template(record) -> tuple[str | None, dict]:
+    """The GGUF's Jinja chat template and the metadata to render it with (BOS/EOS texts)."""
     path = getattr(record, "model_path", None)
     if path is None:
         return None, {}
-    try:
-        from inference import gguf_info
-    except ImportError:  # pragma: no cover - the store area provides it
-        return None, {}
+    from inference import gguf_info
+
     try:
         md = gguf_info.read_metadata(path)
     except (OSError, ValueError) as err:
         log.warning("cannot read GGUF metadata of %s: %s", path, err)
         return None, {}
     tmpl = gguf_info.chat_template(md)
-    return (tmpl or None), md
+    if not tmpl:
+        return None, md
+    tokens = special_tokens(md)
+    wants = [name for name in ("bos_token", "eos_token") if name in tmpl and not tokens[name]]
+    if wants and md.get("tokenizer.ggml.tokens") is None:
+        # The short metadata leaves out the vocabulary; read it once to name BOS/EOS.
+        try:
+            tokens = special_tokens(gguf_info.read_metadata(path, max_array=None))
+        except (OSError, ValueError, TypeError) as err:
+            log.warning("cannot read the vocabulary of %s: %s", path, err)
+    return tmpl, {**md, "_special_tokens": tokens}
 
 
 # ---------------------------------------------------------------------------------------
