@@ -39,3 +39,28 @@ def espeak(tmp_path_factory):
         return cache[text]
 
     return make
+
+
+@pytest.fixture(scope="module")
+def pulse_rig(tmp_path_factory):
+    """A private PulseAudio server whose default source is a virtual microphone (module)."""
+    from pulse_rig import PulseRig
+
+    why = PulseRig.available()
+    if why:
+        pytest.skip(f"no PulseAudio rig: {why}")
+    rig = PulseRig(tmp_path_factory.mktemp("pulse")).start()
+    yield rig
+    rig.stop()
+
+
+@pytest.fixture
+def pulse_env(pulse_rig, monkeypatch):
+    """This process's PortAudio talks to the rig (devices re-scanned)."""
+    from pulse_rig import reinit_portaudio
+
+    for key, value in pulse_rig.env.items():
+        monkeypatch.setenv(key, value)
+    reinit_portaudio()
+    yield pulse_rig
+    reinit_portaudio()
