@@ -37,7 +37,7 @@ def hushtype_command() -> list[str]:
 
 def quote_exec_arg(arg: str) -> str:
     """Quote one argument for a desktop entry's Exec key (Desktop Entry Specification)."""
-    reserved = set(' \t\n"\'\\><~|&;$*?#()`=%')
+    reserved = set(' \t\n"\'\\><~|&;$*?#()`')
     escaped = arg.replace("%", "%%")
     if not any(ch in reserved for ch in escaped):
         return escaped

@@ -20,10 +20,11 @@ log = logging.getLogger(__name__)
 
 STATES = ("listening", "working", "paused")
 COLOURS = {"listening": (47, 111, 94), "working": (214, 135, 0), "paused": (120, 124, 122)}
+# X11 window names are Latin-1: plain ASCII titles.
 TITLES = {
-    "listening": "hushtype — listening",
-    "working": "hushtype — working…",
-    "paused": "hushtype — paused",
+    "listening": "hushtype: listening",
+    "working": "hushtype: working",
+    "paused": "hushtype: paused",
 }
 
 
@@ -189,12 +190,28 @@ class Tray:
             icon.visible = True
             self.ready.set()
 
+        self._enable_clicks_on_x11()
         self._thread = threading.Thread(target=self.icon.run, kwargs={"setup": setup},
                                         name="hushtype-tray", daemon=True)
         self._thread.start()
         self._watcher = threading.Thread(target=self._watch, name="hushtype-tray-state", daemon=True)
         self._watcher.start()
         return self
+
+    def _enable_clicks_on_x11(self) -> None:
+        """pystray's Xlib backend handles ButtonPress but never asks X for it (its window's event
+        mask lacks ButtonPressMask), so a click on the docked icon would do nothing. Ask for it."""
+        window = getattr(self.icon, "_window", None)
+        display = getattr(self.icon, "_display", None)
+        if window is None or display is None:
+            return
+        try:
+            from Xlib import X
+
+            window.change_attributes(event_mask=X.ExposureMask | X.StructureNotifyMask | X.ButtonPressMask)
+            display.flush()
+        except Exception:
+            log.debug("could not enable clicks on the tray icon", exc_info=True)
 
     def _watch(self) -> None:
         while not self._stop.wait(self.poll):
