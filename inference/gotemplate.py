@@ -1269,6 +1269,11 @@ _ARITY = {  # (min, max) argument counts; None = unbounded
 # ---------------------------------------------------------------------------------------
 
 
+# Limits that keep a hostile template (a request's "template") from exhausting the server.
+MAX_OUTPUT_CHARS = 32 * 1024 * 1024
+MAX_STEPS = 1_000_000
+
+
 class _BreakLoop(Exception):
     pass
 
@@ -1281,6 +1286,8 @@ class _Exec:
     def __init__(self, tmpl: "Template", data):
         self.tmpl = tmpl
         self.out: list[str] = []
+        self.size = 0
+        self.steps = 0
         self.vars: list[list] = [["$", data]]
 
     def error(self, node, message: str) -> GoTemplateError:
@@ -1310,13 +1317,22 @@ class _Exec:
         for node in nodes:
             self.walk(node, dot)
 
+    def emit(self, node, text: str):
+        self.size += len(text)
+        if self.size > MAX_OUTPUT_CHARS:
+            raise self.error(node, f"template output exceeds {MAX_OUTPUT_CHARS} characters")
+        self.out.append(text)
+
     def walk(self, node, dot):
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise self.error(node, f"template execution exceeds {MAX_STEPS} steps")
         if isinstance(node, Text):
-            self.out.append(node.text)
+            self.emit(node, node.text)
         elif isinstance(node, Action):
             val = self.eval_pipe(node.pipe, dot)
             if not node.pipe.decl:
-                self.out.append(go_print(val))
+                self.emit(node, go_print(val))
         elif isinstance(node, Branch):
             if node.kind == "range":
                 self.walk_range(node, dot)
@@ -1348,15 +1364,18 @@ class _Exec:
         elif isinstance(val, int) and not isinstance(val, bool):
             if len(pipe.decl) > 1:
                 raise self.error(node, "can't use range over integer with two variables")
-            items = [(i, i) for i in range(max(val, 0))]
+            items = ((i, i) for i in range(val)) if val > 0 else []
         else:
             raise self.error(node, f"range can't iterate over {go_print(val)}")
-        if not items:
+        if isinstance(items, list) and not items:
             if node.else_body is not None:
                 self.walk_list(node.else_body, dot)
             del self.vars[mark:]
             return
         for key, elem in items:
+            self.steps += 1
+            if self.steps > MAX_STEPS:
+                raise self.error(node, f"template execution exceeds {MAX_STEPS} steps")
             if len(pipe.decl) == 1:
                 self._bind(pipe, [elem])
             elif len(pipe.decl) == 2:

@@ -599,8 +599,7 @@ def render_jinja_chat(
         "bos_token": bos,
         "eos_token": eos,
     }
-    if tools:
-        ctx["tools"] = tools
+    ctx["tools"] = tools or None  # as transformers does: templates test `tools is not none`
     if think is not None:
         ctx["enable_thinking"] = bool(think)
     try:

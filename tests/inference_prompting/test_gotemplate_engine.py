@@ -289,3 +289,19 @@ def test_uses_messages():
     assert uses_messages("{{ if .messages }}{{ end }}")  # Ollama lower-cases identifiers
     assert not uses_messages("{{ .System }} {{ .Prompt }}")
     assert not uses_messages("Messages as plain text")
+
+
+# --- limits against hostile templates ---------------------------------------------------------
+
+def test_runaway_templates_are_stopped_with_an_error():
+    with pytest.raises(GoTemplateError, match="exceeds .* steps"):
+        render("{{ range 100000000 }}{{ end }}", {})
+    with pytest.raises(GoTemplateError, match="exceeds .* steps"):
+        render("{{ range 5000 }}{{ range 5000 }}x{{ end }}{{ end }}", {})
+    big = "x" * (1024 * 1024)
+    with pytest.raises(GoTemplateError, match="output exceeds"):
+        render("{{ range 40 }}{{ $.B }}{{ end }}", {"B": big})
+    with pytest.raises(GoTemplateError, match="nesting too deep"):
+        parse("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}")
+    assert render("{{ range 0 }}x{{ else }}none{{ end }}", {}) == "none"
+    assert render("{{ range -3 }}x{{ else }}none{{ end }}", {}) == "none"
