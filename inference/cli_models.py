@@ -248,7 +248,10 @@ def default_name(metadata: dict, path: Path) -> str:
 
 
 def import_into_store(store, path: Path, name: str, *, on_progress=None):
-    """Add ``path`` (a GGUF) to ``store`` as model ``name``; returns (record, linked).
+    """Add ``path`` (a GGUF) to ``store`` as model ``name``; returns (record, how).
+
+    ``how`` is "linked" (hard link), "copied" (another filesystem) or "present" (the store
+    already had these bytes).
 
     The file is hashed once (``on_progress(bytes_done)`` after each block), then hard-linked
     into ``blobs/`` (or copied, when the store is on another filesystem) and the manifest
@@ -267,14 +270,14 @@ def import_into_store(store, path: Path, name: str, *, on_progress=None):
                 on_progress(done)
     digest = "sha256:" + h.hexdigest()
     blob = Path(store.blob_path(digest))
-    linked = False
+    how = "present"
     if not blob.is_file():
         tmp = blob.with_name(f".tmp-import-{os.getpid()}-partial")
         tmp.unlink(missing_ok=True)
         try:
             try:
                 os.link(path, tmp)
-                linked = True
+                how = "linked"
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
                     raise
@@ -287,6 +290,7 @@ def import_into_store(store, path: Path, name: str, *, on_progress=None):
                             on_progress(done + dst.tell())
                     dst.flush()
                     os.fsync(dst.fileno())
+                how = "copied"
                 if "sha256:" + copied.hexdigest() != digest:
                     raise ValueError(f"{path} changed while it was being imported; try again")
             os.chmod(tmp, 0o644)
@@ -294,7 +298,7 @@ def import_into_store(store, path: Path, name: str, *, on_progress=None):
         finally:
             tmp.unlink(missing_ok=True)
     record = store.create_model(name, gguf=blob)
-    return record, linked
+    return record, how
 
 
 def import_gguf(
@@ -331,11 +335,12 @@ def import_gguf(
         with Progress(TextColumn(f"importing {file.name}"), BarColumn(), DownloadColumn(),
                       TransferSpeedColumn(), console=console, transient=True) as progress:
             task = progress.add_task("import", total=size * 2)
-            record, linked = import_into_store(
+            record, how = import_into_store(
                 store, file, parsed.full, on_progress=lambda n: progress.update(task, completed=n))
     except (ValueError, OSError) as exc:
         _fail(f"import failed: {exc}")
-    how = "hard link, no extra disk space" if linked else "copied"
+    how = {"linked": "hard link, no extra disk space", "copied": "copied into the store",
+           "present": "already in the store, no extra disk space"}[how]
     typer.echo(f"imported {record.name.display} ({how}; {record.details.get('family') or 'unknown family'}, "
                f"{record.details.get('parameter_size') or '?'} parameters, "
                f"{record.details.get('quantization_level') or '?'})")
