@@ -164,7 +164,7 @@ class BlobDownload:
         if got != self.digest:
             self.discard()
             raise DigestMismatch(
-                f"digest mismatch, file must be downloaded again: want {self.digest}, got {got}")
+                f"digest mismatch, file must be downloaded again: want {self.digest}, got {got}", 502)
         os.replace(self.partial, self.path)
         self.state_file.unlink(missing_ok=True)
 
