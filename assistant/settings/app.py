@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 
 
 def create_app(backend, *, port: int, run: Secrets) -> FastAPI:
-    from assistant.settings import (routes_commands, routes_history, routes_models, routes_privacy,
-                                    routes_voice)
+    from assistant.settings import (routes_assistant, routes_commands, routes_history, routes_models,
+                                    routes_privacy, routes_voice)
 
     app = FastAPI(title="hushtype settings", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(web.csrf_guard)])
@@ -38,7 +38,8 @@ def create_app(backend, *, port: int, run: Secrets) -> FastAPI:
     async def home():
         return RedirectResponse("/history", status_code=303)
 
-    for module in (routes_history, routes_commands, routes_models, routes_voice, routes_privacy):
+    for module in (routes_history, routes_commands, routes_models, routes_voice, routes_privacy,
+                   routes_assistant):
         app.include_router(module.router)
 
     @app.exception_handler(StarletteHTTPException)

@@ -16,6 +16,22 @@ from assistant import config, paths
 log = logging.getLogger(__name__)
 
 
+def prune_patch(patch: dict, user: dict) -> dict:
+    """``patch`` without ``None`` ("back to the default") for keys the user file does not have,
+    so only real removals reach ``save_user_settings``."""
+    out = {}
+    for key, value in patch.items():
+        present = isinstance(user, dict) and key in user
+        if value is None:
+            if present:
+                out[key] = None
+        elif isinstance(value, dict):
+            out[key] = prune_patch(value, user.get(key) if present and isinstance(user.get(key), dict) else {})
+        else:
+            out[key] = value
+    return out
+
+
 class SettingsBackend:
     def __init__(self, ctx=None):
         self.ctx = ctx
@@ -42,7 +58,7 @@ class SettingsBackend:
     def save(self, patch: dict) -> dict:
         """Write ``patch`` to the user file (ConfigError if invalid) and apply it now."""
         with self._lock:
-            merged = config.save_user_settings(patch)
+            merged = config.save_user_settings(prune_patch(patch, config.load_user_file()))
         self.apply(merged)
         return merged
 

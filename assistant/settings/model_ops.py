@@ -49,6 +49,19 @@ def validate_model_name(name: str) -> str:
     return text
 
 
+def same_model(name: str, names: list[str]) -> bool:
+    """Whether ``name`` is one of ``names`` ("x" is "x:latest", case-insensitive)."""
+    from inference.names import InvalidModelName, ModelName
+
+    def key(text: str):
+        try:
+            return ModelName.parse(text).display.lower()
+        except InvalidModelName:
+            return text.lower()
+
+    return key(name) in {key(n) for n in names if n}
+
+
 def delete_model(base_url: str, name: str) -> None:
     try:
         with _http(base_url) as http:
@@ -59,12 +72,16 @@ def delete_model(base_url: str, name: str) -> None:
         raise ModelOpError(_error_text(response))
 
 
-def pull_model(base_url: str, name: str, on_progress: Callable[[dict], None], cancel=None) -> dict:
+def pull_model(base_url: str, name: str, on_progress: Callable[[dict], None], cancel=None, *,
+               insecure: bool = False) -> dict:
     """Stream a pull; ``on_progress`` gets ``{status, completed, total, percent}``."""
     last: dict = {}
+    body = {"model": name, "stream": True}
+    if insecure:
+        body["insecure"] = True
     try:
         with _http(base_url, timeout=600.0) as http, \
-                http.stream("POST", "/api/pull", json={"model": name, "stream": True}) as response:
+                http.stream("POST", "/api/pull", json=body) as response:
             if response.status_code >= 400:
                 response.read()
                 raise ModelOpError(_error_text(response))
@@ -109,8 +126,14 @@ def check_gguf(path_text: str) -> Path:
 
 
 def default_name_for(path: Path) -> str:
-    stem = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in path.stem.lower()).strip("-._")
-    return (stem or "imported")[:60] + ":latest"
+    """The name `hushtype import` would give the file (from its GGUF metadata)."""
+    from inference import gguf_info
+    from inference.cli_models import default_name
+
+    try:
+        return default_name(gguf_info.read_metadata(path), path)
+    except Exception as exc:  # unreadable metadata: not a usable model
+        raise ModelOpError(f"{path.name} is not a readable GGUF model: {exc}") from None
 
 
 def import_gguf(base_url: str, path: Path, name: str, on_progress: Callable[[dict], None], cancel=None) -> dict:

