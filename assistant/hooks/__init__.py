@@ -1,0 +1,1 @@
+"""Typed commands: the pure trigger engine and the thin pynput listener adapter."""
