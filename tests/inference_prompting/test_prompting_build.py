@@ -308,3 +308,63 @@ def _marked_record(make_record):
         _RECORDS.clear()
         _RECORDS[key] = make_record(template=MARKED)
     return _RECORDS[key]
+
+
+# The chat template shipped in Gemma 3 instruct GGUFs (tokenizer.chat_template).
+GEMMA3_JINJA = """{{ bos_token }}
+{%- if messages[0]['role'] == 'system' -%}
+    {%- if messages[0]['content'] is string -%}
+        {%- set first_user_prefix = messages[0]['content'] + '\\n\\n' -%}
+    {%- else -%}
+        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\\n\\n' -%}
+    {%- endif -%}
+    {%- set loop_messages = messages[1:] -%}
+{%- else -%}
+    {%- set first_user_prefix = "" -%}
+    {%- set loop_messages = messages -%}
+{%- endif -%}
+{%- for message in loop_messages -%}
+    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}
+        {{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}
+    {%- endif -%}
+    {%- if (message['role'] == 'assistant') -%}
+        {%- set role = "model" -%}
+    {%- else -%}
+        {%- set role = message['role'] -%}
+    {%- endif -%}
+    {{ '<start_of_turn>' + role + '\\n' + (first_user_prefix if loop.first else "") }}
+    {%- if message['content'] is string -%}
+        {{ message['content'] | trim }}
+    {%- elif message['content'] is iterable -%}
+        {%- for item in message['content'] -%}
+            {%- if item['type'] == 'image' -%}
+                {{ '<start_of_image>' }}
+            {%- elif item['type'] == 'text' -%}
+                {{ item['text'] | trim }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- else -%}
+        {{ raise_exception("Invalid content type") }}
+    {%- endif -%}
+    {{ '<end_of_turn>\\n' }}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+    {{'<start_of_turn>model\\n'}}
+{%- endif -%}
+"""
+
+
+def test_real_gemma3_jinja_template():
+    md = {"tokenizer.ggml.tokens": ["<pad>", "<eos>", "<bos>"], "tokenizer.ggml.bos_token_id": 2,
+          "tokenizer.ggml.eos_token_id": 1}
+    msgs = [{"role": "system", "content": "Be helpful."}, {"role": "user", "content": "Hello"},
+            {"role": "assistant", "content": " Hi! "}, {"role": "user", "content": "Bye"}]
+    assert render_jinja_chat(GEMMA3_JINJA, msgs, metadata=md) == (
+        "<start_of_turn>user\nBe helpful.\n\nHello<end_of_turn>\n<start_of_turn>model\nHi!<end_of_turn>\n"
+        "<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n")
+    # two user messages in a row are merged first, so the template's alternation check passes
+    two = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
+    assert render_jinja_chat(GEMMA3_JINJA, two, metadata=md) == \
+        "<start_of_turn>user\na\n\nb<end_of_turn>\n<start_of_turn>model\n"
+    with pytest.raises(PromptError, match="roles must alternate"):
+        render_jinja_chat(GEMMA3_JINJA, [{"role": "assistant", "content": "x"}], metadata=md)
