@@ -1526,6 +1526,7 @@ class Template:
     source: str
     nodes: list
     _identifiers: frozenset | None = field(default=None, repr=False)
+    derived: dict = field(default_factory=dict, repr=False)  # callers' per-template caches
 
     def execute(self, data=None) -> str:
         ex = _Exec(self, data)
@@ -1576,11 +1577,26 @@ def _collect_node(node, names: set) -> None:
         names.update(i.lower() for i in node.idents)
 
 
-@functools.lru_cache(maxsize=256)
+# Templates up to this size are cached by text (model templates are a few KB; a client could
+# send huge ones in requests, which are parsed every time instead of filling the cache).
+CACHEABLE_TEMPLATE_CHARS = 256 * 1024
+
+
 def parse(source: str) -> Template:
     """Parse a template (cached by its text). Raises GoTemplateError with line/column."""
     if not isinstance(source, str):
         raise GoTemplateError(f"template must be a string, not {type(source).__name__}")
+    if len(source) <= CACHEABLE_TEMPLATE_CHARS:
+        return _parse_cached(source)
+    return _parse(source)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(source: str) -> Template:
+    return _parse(source)
+
+
+def _parse(source: str) -> Template:
     parser = _Parser(source)
     try:
         nodes = parser.parse()

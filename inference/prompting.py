@@ -364,11 +364,18 @@ def _parse_go(source: str, what: str) -> gotemplate.Template:
         raise PromptError(f"invalid {what}: {err}") from None
 
 
-@functools.lru_cache(maxsize=128)
 def _ollama_template(source: str) -> gotemplate.Template:
     """Parse like Ollama's template.Parse: append {{ .Response }} to templates that reference
-    neither .Messages nor .Response."""
+    neither .Messages nor .Response. Cached on the parsed template."""
     tmpl = gotemplate.parse(source)
+    cached = tmpl.derived.get("ollama")
+    if cached is None:
+        cached = tmpl.derived["ollama"] = _with_response(tmpl)
+    return cached
+
+
+def _with_response(tmpl: gotemplate.Template) -> gotemplate.Template:
+    source = tmpl.source
     ids = tmpl.identifiers()
     if "messages" not in ids and "response" not in ids:
         end = len(source)
@@ -378,10 +385,16 @@ def _ollama_template(source: str) -> gotemplate.Template:
     return tmpl
 
 
-@functools.lru_cache(maxsize=128)
 def _cut_after_response(tmpl: gotemplate.Template) -> gotemplate.Template:
     """Ollama's deleteNode: drop every node after the first ``.Response`` field, in document
-    order (branch conditions are not searched, as in Ollama)."""
+    order (branch conditions are not searched, as in Ollama). Cached on the template."""
+    cached = tmpl.derived.get("cut")
+    if cached is None:
+        cached = tmpl.derived["cut"] = _build_cut(tmpl)
+    return cached
+
+
+def _build_cut(tmpl: gotemplate.Template) -> gotemplate.Template:
     cut = False
 
     def hit(node) -> bool:

@@ -283,6 +283,14 @@ def test_parse_is_cached_and_reusable():
     assert t.execute({"A": 3, "B": 4}) == "3-4"
 
 
+def test_huge_templates_are_parsed_but_not_cached():
+    from inference.gotemplate import CACHEABLE_TEMPLATE_CHARS
+
+    big = "x" * (CACHEABLE_TEMPLATE_CHARS + 1) + "{{ .A }}"
+    assert parse(big) is not parse(big)
+    assert render(big, {"A": "!"}).endswith("x!")
+
+
 def test_uses_messages():
     assert uses_messages("{{ range .Messages }}{{ .Content }}{{ end }}")
     assert uses_messages("{{ range $i, $m := $.Messages }}{{ end }}")
