@@ -304,7 +304,8 @@ class RegistryClient:
                     raise PullError(
                         f"pull blob {blob.digest[7:19]}: download stalled after {s.max_retries} retries "
                         f"({exc or type(exc).__name__}); pull again to resume", 502) from None
-                await asyncio.sleep(min(s.backoff_cap, s.backoff_base * (2 ** max(0, failures - 1))))
+                if failures:  # a drop after progress reconnects at once; repeated failures back off
+                    await asyncio.sleep(min(s.backoff_cap, s.backoff_base * (2 ** (failures - 1))))
 
 
 # --- the pull ------------------------------------------------------------------------------
