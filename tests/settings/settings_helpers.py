@@ -44,3 +44,11 @@ def hushtype_cli(args: list[str], *, env_extra: dict | None = None, timeout: flo
 
 def have_xvfb() -> bool:
     return shutil.which("Xvfb") is not None
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
