@@ -49,10 +49,10 @@ def test_chat_transcript_is_answered_and_the_stops_end_the_turn(llm):
     prompt = chat_prompt(BaseRecord(), QA, count_tokens=count_tokens(llm), num_ctx=512)
     assert prompt.text.endswith("User: What color is the sky on a clear day?\nAssistant:")
     # Without stops the base model writes the next turns itself...
-    runaway = llm.create_completion(prompt.text, max_tokens=16, temperature=0, seed=0)
+    runaway = llm.create_completion(prompt.text, max_tokens=8, temperature=0, seed=0)
     assert "\nUser:" in runaway["choices"][0]["text"]
     # ...with the template's stops it answers and stops at the end of its turn.
-    out = llm.create_completion(prompt.text, max_tokens=32, temperature=0, seed=0,
+    out = llm.create_completion(prompt.text, max_tokens=12, temperature=0, seed=0,
                                 stop=BASE_MODEL_PARAMS["stop"])
     choice = out["choices"][0]
     assert choice["finish_reason"] == "stop"
