@@ -313,6 +313,12 @@ class RegistryClient:
 _blob_locks: dict[str, asyncio.Lock] = {}
 
 
+def _env_flag(name: str) -> bool:
+    """Ollama's boolean environment variables: set and not 0/false/no/off."""
+    value = os.environ.get(name, "").strip().strip("\"'").lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
 def _status(blob_digest: str, total: int, completed: int) -> dict:
     return {"status": f"pulling {blob_digest[7:19]}", "digest": blob_digest,
             "total": total, "completed": completed}
@@ -369,7 +375,7 @@ class Pull:
             yield {"status": "writing manifest"}
             old_digests = self._previous_digests()
             self.store.write_manifest(self.name, self.raw_manifest)
-            if old_digests and not os.environ.get("OLLAMA_NOPRUNE"):
+            if old_digests and not _env_flag("OLLAMA_NOPRUNE"):
                 self._prune(old_digests)
             yield {"status": "success"}
         finally:

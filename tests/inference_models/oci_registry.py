@@ -13,6 +13,8 @@ flow. Knobs simulate the failures a pull must survive:
   (a flaky link; the pull must finish through its retries).
 * ``corrupt``: digests whose bytes are served with one byte flipped.
 * ``bytes_per_second``: throttle, so a test can interrupt a pull mid-blob.
+* ``stall_responses``/``stall_after``/``stall_seconds``: the next N blob responses stop
+  sending after some bytes and hang (a stalled link; the client must give up and retry).
 * ``require_token``: answer 401 + ``WWW-Authenticate: Bearer`` until a token is presented.
 
 ``served`` counts the blob body bytes actually written to clients, per digest.
@@ -68,6 +70,9 @@ class LoopbackRegistry:
         self.corrupt: set[str] = set()
         self.bytes_per_second: float | None = None
         self.require_token = False
+        self.stall_responses = 0         # this many blob responses go silent ...
+        self.stall_after = 0             # ... after this many body bytes ...
+        self.stall_seconds = 0.0         # ... for this long (then the connection is dropped)
         self.redirect_blobs = True
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -246,8 +251,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{end}/{total}")
         self.end_headers()
         sent, pos, chunk = 0, start, 64 * 1024
+        stall = False
+        with reg.lock:
+            if reg.stall_responses > 0:
+                reg.stall_responses -= 1
+                stall = True
         try:
             while pos <= end:
+                if stall and sent >= reg.stall_after:
+                    self.wfile.flush()
+                    time.sleep(reg.stall_seconds)
+                    self._cut()
+                    return
                 piece = data[pos:min(end + 1, pos + chunk)]
                 limit = None
                 if reg.cut_each_response_after is not None:

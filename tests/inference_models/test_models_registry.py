@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 
@@ -199,3 +200,49 @@ def test_part_plan_covers_the_blob_exactly(tmp_path):
         assert sum(p.size for p in blob.parts) == total
         assert len(blob.parts) <= SMALL_PARTS.max_parts
         assert all(a.offset + a.size == b.offset for a, b in zip(blob.parts, blob.parts[1:]))
+
+
+def test_stalled_part_is_abandoned_and_retried(registry, store, tiny_gguf_bytes):
+    manifest = publish(registry, tiny_gguf_bytes)
+    registry.stall_responses, registry.stall_after, registry.stall_seconds = 2, 100 * 1024, 5.0
+    settings = PullSettings(min_part_size=512 * 1024, max_parts=4, stall_timeout=0.5, max_retries=3,
+                            backoff_base=0.05, progress_interval=0.02)
+    start = time.monotonic()
+    lines, received = pull(store, f"{registry.host}/library/tiny", settings=settings)
+    assert lines[-1]["status"] == "success" and time.monotonic() - start < 4.0, "did not wait out the stall"
+    assert store.blob_path(model_digest(manifest)).read_bytes() == tiny_gguf_bytes
+    assert received == sum(len(b) for b in registry.blobs.values()), "the stalled parts resumed, not restarted"
+
+
+def test_concurrent_pulls_of_one_model_download_it_once(registry, store, tiny_gguf_bytes):
+    publish(registry, tiny_gguf_bytes)
+    name = f"{registry.host}/library/tiny"
+
+    async def both():
+        async def one():
+            p = await start_pull(store, name, insecure=True, settings=SMALL_PARTS)
+            return [line async for line in p.run()][-1]
+        return await asyncio.gather(one(), one())
+
+    assert asyncio.run(both()) == [{"status": "success"}] * 2
+    assert registry.served_total() == sum(len(b) for b in registry.blobs.values())
+
+
+def test_blobs_already_in_an_ollama_store_are_reused(registry, tmp_path, tiny_gguf_bytes):
+    """A store written by Ollama, with a legacy ``sha256:<hex>`` blob name, needs no download."""
+    manifest = publish(registry, tiny_gguf_bytes)
+    root = tmp_path / "ollama-models"
+    (root / "blobs").mkdir(parents=True)
+    digest = model_digest(manifest)
+    (root / "blobs" / f"sha256:{digest[7:]}").write_bytes(tiny_gguf_bytes)
+    store = ModelStore(root)
+    lines, received = pull(store, f"{registry.host}/library/tiny")
+    assert lines[-1]["status"] == "success"
+    assert registry.served.get(digest, 0) == 0 and received < 4096
+    assert store.get(f"{registry.host}/library/tiny").model_path.name == f"sha256:{digest[7:]}"
+
+
+@pytest.mark.parametrize("value, prunes", [("", True), ("0", True), ("false", True), ("1", False), ("true", False)])
+def test_noprune_flag_values(monkeypatch, value, prunes):
+    monkeypatch.setenv("OLLAMA_NOPRUNE", value)
+    assert reg_mod._env_flag("OLLAMA_NOPRUNE") is not prunes
