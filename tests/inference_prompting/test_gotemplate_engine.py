@@ -313,3 +313,26 @@ def test_runaway_templates_are_stopped_with_an_error():
         parse("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}")
     assert render("{{ range 0 }}x{{ else }}none{{ end }}", {}) == "none"
     assert render("{{ range -3 }}x{{ else }}none{{ end }}", {}) == "none"
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.text())
+def test_text_without_actions_renders_unchanged(text):
+    text = text.replace("{{", "{ {")
+    assert render(text, {}) == text
+
+
+@given(st.text())
+def test_values_print_unchanged(value):
+    assert render("{{ .S }}", {"S": value}) == value
+
+
+@given(st.text())
+def test_printf_q_quotes_round_trip_through_the_lexer(value):
+    quoted = render('{{ printf "%q" .S }}', {"S": value})
+    assert render("{{ " + quoted + " }}", {}) == value
