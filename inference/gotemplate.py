@@ -564,7 +564,6 @@ class _Parser:
         if allow_decl and tok.kind == "variable":
             save = self.k
             self.next()
-            after = self.peek()
             nxt = self.peek_non_space()
             if nxt.kind in (":=", "="):
                 self.next()
@@ -574,7 +573,7 @@ class _Parser:
                 self.next()
                 tok2 = self.peek_non_space()
                 if tok2.kind != "variable":
-                    raise self.error(tok2.pos, f"range can only initialize variables")
+                    raise self.error(tok2.pos, "range can only initialize variables")
                 self.next()
                 op = self.peek_non_space()
                 if op.kind not in (":=", "="):
@@ -586,7 +585,6 @@ class _Parser:
                 raise self.error(nxt.pos, f"too many declarations in {context}")
             else:
                 self.k = save
-                del after
             if is_assign:
                 for name in decl:
                     if name not in self.vars:
