@@ -58,11 +58,15 @@ def _serve_here(no_browser: bool) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
-    _show(server.url, no_browser)
-    typer.echo("The assistant is not running, so this command serves the page until you press Ctrl+C.", err=True)
     try:
+        _show(server.url, no_browser)
+        typer.echo("The assistant is not running, so this command serves the page until you press Ctrl+C.",
+                   err=True)
         server.wait()
+    except KeyboardInterrupt:
+        pass
     finally:
+        server.stop()
         backend.close()
 
 
