@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ MANIFEST_ACCEPT = ", ".join([
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 USER_AGENT = "hushtype/0.1 (ollama-compatible pull)"
 MiB = 1024 * 1024
+MAX_MANIFEST_BYTES = 4 * MiB
 
 
 class PullError(Exception):
@@ -231,16 +233,28 @@ class RegistryClient:
         try:
             r = await self.request("GET", url, {"Accept": MANIFEST_ACCEPT})
         except httpx.HTTPError as exc:
-            hint = "" if self.base.startswith("http:") else " (a plain-http registry needs insecure: true)"
-            raise PullError(f"pull model manifest: cannot reach {self.base}: {exc or type(exc).__name__}{hint}",
-                            502) from None
+            raise PullError(f"pull model manifest: cannot reach {self.base}: {exc or type(exc).__name__}"
+                            f"{self._hint(exc)}", 502) from None
         if r.status_code == 404:
             raise ManifestNotFound()
         if r.status_code in (401, 403):
             raise PullError(f"pull model manifest: {self.base} refused access ({r.status_code})", 403)
         if r.status_code != 200:
             raise PullError(f"pull model manifest: {self.base} answered {r.status_code}", 502)
+        if len(r.content) > MAX_MANIFEST_BYTES:
+            raise PullError(f"pull model manifest: {len(r.content)} bytes is too large for a manifest", 502)
         return r.content
+
+    def _hint(self, exc: Exception) -> str:
+        text = str(exc).lower()
+        if "name or service not known" in text or "name resolution" in text or "nodename nor servname" in text:
+            return (" (no network, or no such host; to add a model without a network, copy its GGUF "
+                    "file here and run: hushtype import FILE.gguf)")
+        if self.base.startswith("https:") and ("ssl" in text or "tls" in text or "wrong version" in text):
+            return " (the registry does not speak https; for a plain-http registry pass insecure: true)"
+        if self.base.startswith("https:") and "refused" in text:
+            return " (nothing answers https there; for a plain-http registry pass insecure: true)"
+        return ""
 
     def blob_url(self, digest: str) -> str:
         return f"{self.base}/v2/{self.repo}/blobs/{digest}"
@@ -389,6 +403,11 @@ class Pull:
                             f"the manifest {size}", 502)
         blob = BlobDownload(digest, size, Path(self.store.blob_path(digest)), save_interval=s.state_interval)
         await asyncio.to_thread(blob.plan, s)
+        needed = size - blob.completed
+        free = shutil.disk_usage(blob.path.parent).free
+        if needed > free:
+            raise PullError(f"not enough disk space to pull {digest[7:19]}: {needed / 1e9:.2f} GB more "
+                            f"needed, {free / 1e9:.2f} GB free in {blob.path.parent}", 507)
         pending.append(blob)
         yield _status(digest, size, blob.completed)
         fd = os.open(blob.partial, os.O_WRONLY)

@@ -86,6 +86,11 @@ async def pull(request: Request) -> Response:
     return StreamingResponse(lines(), media_type=NDJSON)
 
 
+@router.post("/api/push", summary="Push a model (not supported)")
+async def push(request: Request) -> Response:
+    raise ApiError(501, "push is not supported: hushtype never uploads models from this machine")
+
+
 # --- blobs ---------------------------------------------------------------------------------
 
 def _blob_digest(digest: str) -> str:

@@ -195,3 +195,8 @@ def test_import_names_the_model_from_metadata_and_copies_across_filesystems(live
     (tmp_path / "notes.gguf").write_text("hello")
     r = cli(live_server, "import", str(tmp_path / "notes.gguf"))
     assert r.returncode == 1 and "not a readable GGUF" in r.stderr
+
+
+def test_push_is_refused_clearly(http):
+    r = http.post("/api/push", json={"model": MODEL})
+    assert r.status_code == 501 and "never uploads" in r.json()["error"]

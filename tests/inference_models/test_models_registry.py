@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
 
 import pytest
@@ -246,3 +247,15 @@ def test_blobs_already_in_an_ollama_store_are_reused(registry, tmp_path, tiny_gg
 def test_noprune_flag_values(monkeypatch, value, prunes):
     monkeypatch.setenv("OLLAMA_NOPRUNE", value)
     assert reg_mod._env_flag("OLLAMA_NOPRUNE") is not prunes
+
+
+def test_a_full_disk_is_a_clear_error_before_downloading(registry, store, tiny_gguf_bytes, monkeypatch):
+    # Filling the real disk is not an option in a test: the free-space figure is faked here.
+    publish(registry, tiny_gguf_bytes)
+    real = shutil.disk_usage
+    monkeypatch.setattr(reg_mod.shutil, "disk_usage",
+                        lambda p: real(p)._replace(free=len(tiny_gguf_bytes) // 2))
+    with pytest.raises(PullError) as err:
+        pull(store, f"{registry.host}/library/tiny")
+    assert err.value.status == 507 and "not enough disk space" in str(err.value)
+    assert registry.served_total() < 4096, "nothing big was downloaded"
