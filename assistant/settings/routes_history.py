@@ -33,7 +33,7 @@ def entry_view(entry) -> dict:
     else:
         data = {name: getattr(entry, name) for name in ENTRY_FIELDS if hasattr(entry, name)}
     data.setdefault("prefix", data.get("command", ""))
-    duration = data.get("duration_ms")
+    duration = data.get("duration_ms") or (data.get("timings") or {}).get("total_ms")
     if duration:
         data["duration"] = f"{float(duration) / 1000:.1f} s"
     return data

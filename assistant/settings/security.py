@@ -108,22 +108,22 @@ def judge(
     method = method.upper()
     host = headers.get("host", "").lower()
     if host not in allowed_hosts(port):
-        return Verdict("refuse", f"unexpected Host header {host!r}: open the page as http://127.0.0.1:{port}/")
+        return Verdict("refuse", f"Unexpected Host header {host!r}: open the page as http://127.0.0.1:{port}/")
 
     origin = headers.get("origin", "")
     referer = headers.get("referer", "")
     ours = allowed_origins(port)
     if origin and origin.lower() != "null" and origin.lower() not in ours:
-        return Verdict("refuse", "request from another site")
+        return Verdict("refuse", "The request came from another site")
     if origin.lower() == "null" and method not in SAFE_METHODS:
-        return Verdict("refuse", "request from an opaque origin")
+        return Verdict("refuse", "The request came from an unknown origin")
     if referer and origin_of(referer) not in ours and method not in SAFE_METHODS:
-        return Verdict("refuse", "request from another site")
+        return Verdict("refuse", "The request came from another site")
     if method not in SAFE_METHODS and not origin and not referer:
-        return Verdict("refuse", "state-changing request without Origin or Referer")
+        return Verdict("refuse", "A change without Origin or Referer header")
     fetch_site = headers.get("sec-fetch-site", "")
     if fetch_site == "cross-site" and (method not in SAFE_METHODS or headers.get("sec-fetch-mode") != "navigate"):
-        return Verdict("refuse", "request from another site")
+        return Verdict("refuse", "The request came from another site")
 
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return Verdict("allow")
@@ -132,7 +132,7 @@ def judge(
     if TOKEN_PARAM in params:
         if method == "GET" and hmac.compare_digest(params[TOKEN_PARAM].encode(), run.url_token.encode()):
             return Verdict("login", redirect_to=strip_token(path, query))
-        return Verdict("refuse", "wrong or expired link: run `hushtype settings` to get a fresh one")
+        return Verdict("refuse", "This link is wrong or from an earlier run: run hushtype settings to get a fresh one")
 
     cookie = SimpleCookie()
     try:
@@ -141,7 +141,7 @@ def judge(
         cookie = SimpleCookie()
     morsel = cookie.get(cookie_name(port))
     if morsel is None or not hmac.compare_digest(morsel.value.encode(), run.session.encode()):
-        return Verdict("refuse", "this page needs the link printed by `hushtype settings`")
+        return Verdict("refuse", "This page needs the private link from hushtype settings")
     return Verdict("allow")
 
 

@@ -309,3 +309,32 @@ def test_privacy_page_lists_every_file_with_size_purpose_and_retention(settings_
     assert "commands are deleted after 30 days" in page.locator("#privacy-retention").inner_text()
     screenshot(page, "privacy")
     assert not page.js_errors
+
+
+# ----------------------------------------------------------------------------- every page
+PAGES = ["/history", "/retention", "/commands", "/models", "/voice", "/privacy", "/history/wipe"]
+
+
+def test_every_page_loads_only_from_itself_and_labels_every_control(settings_server, page, monkeypatch):
+    from settings_helpers import free_port
+
+    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")  # no server: pages must still work
+    add_history({"prefix": "fix:", "input": "x", "model": "m", "status": "ok"})
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    login(page, settings_server)
+    for path in PAGES:
+        response = page.goto(settings_server.base_url + path)
+        assert response.status == 200, path
+        assert page.locator("h1").count() == 1, path
+        if path != "/history/wipe":
+            assert page.locator("nav a[aria-current=page]").get_attribute("href") == path
+        unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
+            .filter(e => e.type !== 'hidden')
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+            .map(e => e.name || e.id)""")
+        assert unlabelled == [], f"{path}: controls without a label: {unlabelled}"
+        assert page.locator("link[rel=stylesheet]").get_attribute("href") == "/static/style.css"
+    outside = [u for u in requests if not u.startswith(settings_server.base_url)]
+    assert outside == [], f"requests outside the page: {outside}"
+    assert not page.js_errors
