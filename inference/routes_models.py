@@ -23,6 +23,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from inference import modelfile as mf
 from inference.errors import ApiError
@@ -118,9 +119,13 @@ async def blob_upload(digest: str, request: Request) -> Response:
     h = hashlib.sha256()
     try:
         with open(tmp, "wb") as fh:
-            async for chunk in request.stream():
-                h.update(chunk)
-                fh.write(chunk)
+            try:
+                async for chunk in request.stream():
+                    h.update(chunk)
+                    fh.write(chunk)
+            except ClientDisconnect:
+                log.info("blob upload of %s abandoned by the client", digest)
+                return Response(status_code=499)
         got = "sha256:" + h.hexdigest()
         if got != digest:
             raise ApiError(400, f"digest mismatch: expected {digest}, got {got}")
