@@ -44,6 +44,12 @@ class SettingsService:
 
     @property
     def url(self) -> str:
+        """Where the page listens (safe to log). The private link comes from `hushtype settings`."""
+        return self.server.base_url
+
+    @property
+    def private_url(self) -> str:
+        """The link with this run's secret token (never log it)."""
         return self.server.url
 
     def _start_tray(self):

@@ -103,6 +103,10 @@ class TrayActions:
         getattr(self, action)()
 
     def toggle_pause(self) -> None:
+        toggle = getattr(self.ctx, "toggle_pause", None)
+        if callable(toggle):  # AssistantContext pauses and tells the user itself
+            toggle()
+            return
         paused = self.ctx.paused
         if paused.is_set():
             paused.clear()
