@@ -8,9 +8,12 @@ HistoryStore on the real SQLite file). ``browser`` is headless chromium driven b
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import subprocess
 
 import pytest
-from settings_helpers import CHROMIUM, CHROMIUM_ARGS
+from settings_helpers import CHROMIUM, CHROMIUM_ARGS, wait_for_tray_owner
 
 
 @pytest.fixture
@@ -57,3 +60,28 @@ def on_live_server(live_server, monkeypatch):
     """Point this process (the page) and its subprocesses at the live model server."""
     monkeypatch.setenv("OLLAMA_HOST", live_server.host)
     return live_server
+
+
+@pytest.fixture
+def x_tray(monkeypatch):
+    if not shutil.which("Xvfb") or not shutil.which("trayer") or not shutil.which("xdotool"):
+        pytest.skip("needs Xvfb, trayer and xdotool (scripts/setup.sh --test installs them)")
+    read_fd, write_fd = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+                            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as fh:
+        display = ":" + fh.readline().strip()
+    monkeypatch.setenv("DISPLAY", display)
+    panel = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel",
+                              "--width", "120", "--height", "32", "--SetDockType", "true"],
+                             env={**os.environ, "DISPLAY": display},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_tray_owner(display)
+    yield display
+    for proc in (panel, xvfb):
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

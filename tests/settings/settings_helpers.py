@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -52,3 +53,45 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for_tray_owner(display: str) -> None:
+    from Xlib import X
+    from Xlib.display import Display
+
+    conn = Display(display)
+    try:
+        atom = conn.intern_atom(f"_NET_SYSTEM_TRAY_S{conn.get_default_screen()}")
+        deadline = time.monotonic() + 15
+        while conn.get_selection_owner(atom) == X.NONE:
+            assert time.monotonic() < deadline, "trayer did not take the system tray selection"
+            time.sleep(0.1)
+    finally:
+        conn.close()
+
+
+def icon_window(display: str) -> tuple[int, int, int, int]:
+    env = {**os.environ, "DISPLAY": display}
+    deadline = time.monotonic() + 10
+    while True:
+        found = subprocess.run(["xdotool", "search", "--name", "^hushtype"], capture_output=True, text=True, env=env)
+        if found.returncode == 0:
+            window = found.stdout.split()[0]
+            geo = subprocess.run(["xdotool", "getwindowgeometry", "--shell", window], capture_output=True,
+                                 text=True, env=env).stdout
+            values = dict(line.split("=") for line in geo.split())
+            x, y, w, h = (int(values[k]) for k in ("X", "Y", "WIDTH", "HEIGHT"))
+            if x > 0:  # docked into the tray (an undocked window stays at 0,0)
+                return x, y, w, h
+        assert time.monotonic() < deadline, "the tray icon did not dock"
+        time.sleep(0.1)
+
+
+def pixels_of(display, box, colour) -> int:
+    """How many pixels of the icon's window on the real screen have about this colour."""
+    import numpy as np
+    from PIL import ImageGrab
+
+    x, y, w, h = box
+    pixels = np.asarray(ImageGrab.grab(bbox=(x, y, x + w, y + h), xdisplay=display).convert("RGB"), dtype=int)
+    return int((np.abs(pixels - np.array(colour)).max(axis=2) <= 30).sum())

@@ -4,14 +4,14 @@ the real pystray icon docked in a real system tray (trayer) on Xvfb, clicked wit
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import subprocess
 import threading
 import time
 from types import SimpleNamespace
 
 import pytest
+
+from settings_helpers import icon_window, pixels_of
 
 from assistant.settings import tray
 
@@ -67,73 +67,6 @@ def test_actions_pause_resume_open_wipe_confirmation_and_quit():
 
 
 # ----------------------------------------------------------------------------- real X tray
-@pytest.fixture
-def x_tray(monkeypatch):
-    if not shutil.which("Xvfb") or not shutil.which("trayer") or not shutil.which("xdotool"):
-        pytest.skip("needs Xvfb, trayer and xdotool (scripts/setup.sh --test installs them)")
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as fh:
-        display = ":" + fh.readline().strip()
-    monkeypatch.setenv("DISPLAY", display)
-    panel = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel",
-                              "--width", "120", "--height", "32", "--SetDockType", "true"],
-                             env={**os.environ, "DISPLAY": display},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for_tray_owner(display)
-    yield display
-    for proc in (panel, xvfb):
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def _wait_for_tray_owner(display: str) -> None:
-    from Xlib import X
-    from Xlib.display import Display
-
-    conn = Display(display)
-    try:
-        atom = conn.intern_atom(f"_NET_SYSTEM_TRAY_S{conn.get_default_screen()}")
-        deadline = time.monotonic() + 15
-        while conn.get_selection_owner(atom) == X.NONE:
-            assert time.monotonic() < deadline, "trayer did not take the system tray selection"
-            time.sleep(0.1)
-    finally:
-        conn.close()
-
-
-def _icon_window(display: str) -> tuple[int, int, int, int]:
-    env = {**os.environ, "DISPLAY": display}
-    deadline = time.monotonic() + 10
-    while True:
-        found = subprocess.run(["xdotool", "search", "--name", "^hushtype"], capture_output=True, text=True, env=env)
-        if found.returncode == 0:
-            window = found.stdout.split()[0]
-            geo = subprocess.run(["xdotool", "getwindowgeometry", "--shell", window], capture_output=True,
-                                 text=True, env=env).stdout
-            values = dict(line.split("=") for line in geo.split())
-            x, y, w, h = (int(values[k]) for k in ("X", "Y", "WIDTH", "HEIGHT"))
-            if x > 0:  # docked into the tray (an undocked window stays at 0,0)
-                return x, y, w, h
-        assert time.monotonic() < deadline, "the tray icon did not dock"
-        time.sleep(0.1)
-
-
-def _pixels_of(display, box, colour) -> int:
-    """How many pixels of the icon's window on the real screen have about this colour."""
-    import numpy as np
-    from PIL import ImageGrab
-
-    x, y, w, h = box
-    pixels = np.asarray(ImageGrab.grab(bbox=(x, y, x + w, y + h), xdisplay=display).convert("RGB"), dtype=int)
-    return int((np.abs(pixels - np.array(colour)).max(axis=2) <= 30).sum())
-
-
 @pytest.mark.x11
 def test_icon_docks_in_a_real_tray_shows_state_and_a_click_opens_the_settings(x_tray):
     ctx = _context()
@@ -142,13 +75,13 @@ def test_icon_docks_in_a_real_tray_shows_state_and_a_click_opens_the_settings(x_
                      poll=0.05).start()
     try:
         assert icon.ready.wait(10)
-        box = _icon_window(x_tray)
+        box = icon_window(x_tray)
         x, y = box[0] + box[2] // 2, box[1] + box[3] // 2
 
         def wait_for(state):
             deadline = time.monotonic() + 10
             while True:
-                counts = {s: _pixels_of(x_tray, box, tray.COLOURS[s]) for s in tray.STATES}
+                counts = {s: pixels_of(x_tray, box, tray.COLOURS[s]) for s in tray.STATES}
                 others = max(counts[o] for o in tray.STATES if o != state)
                 if counts[state] > 40 and others * 10 < counts[state]:
                     return
@@ -171,3 +104,51 @@ def test_icon_docks_in_a_real_tray_shows_state_and_a_click_opens_the_settings(x_
         assert opened == ["http://127.0.0.1:1/history"]
     finally:
         icon.stop()
+
+
+@pytest.mark.x11
+def test_the_running_assistant_shows_the_tray_and_a_click_opens_the_page(x_tray, hushtype_home, tmp_path,
+                                                                         monkeypatch):
+    import webbrowser
+
+    import httpx
+
+    from assistant.config import load_settings
+    from assistant.history.store import HistoryStore
+    from assistant.service.context import AssistantContext
+    from assistant.settings import service
+
+    seen = tmp_path / "opened.txt"
+    browser = tmp_path / "fake-browser"
+    # $BROWSER picks the "default browser"; this one records the URL (no desktop browser here).
+    browser.write_text(f"#!/bin/sh\nprintf '%s' \"$1\" > {seen}\n")
+    browser.chmod(0o755)
+    monkeypatch.setenv("BROWSER", f"{browser} %s")
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # make webbrowser read $BROWSER again
+    monkeypatch.setattr(webbrowser, "_browsers", {})
+    history = HistoryStore()
+    ctx = AssistantContext(settings=load_settings(), history=history, notifier=None)
+    running = service.start(ctx)
+    try:
+        assert running.tray is not None and running.tray.ready.wait(10)
+        x, y, w, h = icon_window(x_tray)
+        env = {**os.environ, "DISPLAY": x_tray}
+        subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "1"], check=True,
+                       env=env, timeout=10)
+        deadline = time.monotonic() + 15
+        while not (seen.exists() and seen.read_text()):
+            assert time.monotonic() < deadline, "a click on the tray icon opened no browser"
+            time.sleep(0.05)
+        url = seen.read_text()
+        assert url == running.server.url_for("/history")
+        with httpx.Client(trust_env=False, follow_redirects=True, timeout=10) as client:
+            assert "<h1>History</h1>" in client.get(url).text
+        ctx.busy.set()
+        deadline = time.monotonic() + 5
+        while running.tray.state != "working":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        running.stop()
+        history.close()
+
