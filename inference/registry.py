@@ -194,6 +194,7 @@ class RegistryClient:
         self.base = registry_base(name, insecure)
         self.repo = f"{name.namespace}/{name.model}"
         self._token: str | None = None
+        self._auth_lock = asyncio.Lock()
         self.http = httpx.AsyncClient(
             follow_redirects=True, transport=transport,
             headers={"User-Agent": USER_AGENT},
@@ -209,22 +210,33 @@ class RegistryClient:
             headers["Authorization"] = f"Bearer {self._token}"
         return headers
 
-    async def _authenticate(self, response: httpx.Response) -> bool:
-        """Anonymous bearer-token flow of the distribution spec (401 + WWW-Authenticate)."""
-        challenge = _parse_challenge(response.headers.get("www-authenticate", ""))
-        if not challenge or "realm" not in challenge or self._token:
-            return False
-        params = {k: v for k, v in challenge.items() if k in ("service", "scope")}
-        r = await self.http.get(challenge["realm"], params=params)
-        if r.status_code != 200:
-            return False
-        body = r.json()
-        self._token = body.get("token") or body.get("access_token")
-        return bool(self._token)
+    async def _authenticate(self, response: httpx.Response, refused: str | None = None) -> bool:
+        """Anonymous bearer-token flow of the distribution spec (401 + WWW-Authenticate).
+
+        ``refused`` is the token the 401 answered; True means "retry, a new token is set"
+        (possibly fetched meanwhile by a parallel part).
+        """
+        async with self._auth_lock:
+            if self._token != refused:
+                return True
+            challenge = _parse_challenge(response.headers.get("www-authenticate", ""))
+            if not challenge or "realm" not in challenge:
+                return False
+            params = {k: v for k, v in challenge.items() if k in ("service", "scope")}
+            r = await self.http.get(challenge["realm"], params=params)
+            if r.status_code != 200:
+                return False
+            body = r.json()
+            token = body.get("token") or body.get("access_token")
+            if not token or token == refused:
+                return False
+            self._token = token
+            return True
 
     async def request(self, method: str, url: str, headers: dict | None = None) -> httpx.Response:
+        sent_token = self._token
         r = await self.http.request(method, url, headers=self._headers(headers))
-        if r.status_code == 401 and await self._authenticate(r):
+        if r.status_code == 401 and await self._authenticate(r, sent_token):
             r = await self.http.request(method, url, headers=self._headers(headers))
         return r
 
@@ -262,12 +274,12 @@ class RegistryClient:
     async def blob_size(self, digest: str) -> int | None:
         try:
             r = await self.request("HEAD", self.blob_url(digest))
-        except httpx.HTTPError as exc:
-            raise PullError(f"pull blob {digest[7:19]}: {exc or type(exc).__name__}", 502) from None
+        except httpx.HTTPError:
+            return None  # the ranged GETs retry with back-off and report what goes wrong
         if r.status_code == 404:
             raise PullError(f"pull blob {digest[7:19]}: the registry does not have {digest}", 502)
-        if r.status_code != 200:
-            raise PullError(f"pull blob {digest[7:19]}: registry answered {r.status_code}", 502)
+        if r.status_code != 200:  # some CDNs refuse HEAD; the manifest's size will do
+            return None
         length = r.headers.get("content-length")
         return int(length) if length and length.isdigit() else None
 
@@ -275,17 +287,22 @@ class RegistryClient:
         """Fetch the rest of one part, retrying drops and stalls with back-off."""
         s = self.settings
         failures = 0
+        auth_tries = 0
         while not part.done:
             start = part.offset + part.completed
             end = part.offset + part.size - 1
             progressed = False
+            sent_token = self._token
             try:
                 async with self.http.stream(
                         "GET", self.blob_url(blob.digest),
                         headers=self._headers({"Range": f"bytes={start}-{end}",
                                                "Accept-Encoding": "identity"})) as r:
-                    if r.status_code == 401 and await self._authenticate(r):
-                        continue
+                    if r.status_code == 401 and auth_tries < 3:
+                        # token expired mid-pull: another part may have renewed it already
+                        if await self._authenticate(r, sent_token):
+                            auth_tries += 1
+                            continue
                     if r.status_code == 200:
                         skip = start  # server ignored Range: drop what we already have
                     elif r.status_code == 206:

@@ -15,7 +15,8 @@ flow. Knobs simulate the failures a pull must survive:
 * ``bytes_per_second``: throttle, so a test can interrupt a pull mid-blob.
 * ``stall_responses``/``stall_after``/``stall_seconds``: the next N blob responses stop
   sending after some bytes and hang (a stalled link; the client must give up and retry).
-* ``require_token``: answer 401 + ``WWW-Authenticate: Bearer`` until a token is presented.
+* ``require_token``: answer 401 + ``WWW-Authenticate: Bearer`` until a token is presented;
+  ``expire_token()`` makes the current token invalid (as when it times out mid-pull).
 
 ``served`` counts the blob body bytes actually written to clients, per digest.
 """
@@ -70,6 +71,9 @@ class LoopbackRegistry:
         self.corrupt: set[str] = set()
         self.bytes_per_second: float | None = None
         self.require_token = False
+        self.token = TOKEN
+        self.tokens_issued = 0
+        self.expire_token_after: int | None = None  # expire the token once this many bytes went out
         self.stall_responses = 0         # this many blob responses go silent ...
         self.stall_after = 0             # ... after this many body bytes ...
         self.stall_seconds = 0.0         # ... for this long (then the connection is dropped)
@@ -114,6 +118,10 @@ class LoopbackRegistry:
         # deliberately not json.dumps' default spacing: the client must store these bytes as-is
         self.manifests[(repo, tag)] = json.dumps(manifest, indent=3).encode()
         return manifest
+
+    def expire_token(self) -> None:
+        with self.lock:
+            self.token = f"{TOKEN}-{self.tokens_issued + 1}"
 
     def served_total(self) -> int:
         with self.lock:
@@ -171,7 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, body, {"Content-Type": "application/json"}, head)
 
     def _authorised(self) -> bool:
-        if not self.reg.require_token or self.headers.get("Authorization") == f"Bearer {TOKEN}":
+        if not self.reg.require_token or self.headers.get("Authorization") == f"Bearer {self.reg.token}":
             return True
         self._error(401, "UNAUTHORIZED", self.command == "HEAD")
         return False
@@ -195,7 +203,10 @@ class _Handler(BaseHTTPRequestHandler):
             reg.requests.append((self.command, self.path, self.headers.get("Range")))
         path = self.path.split("?", 1)[0]
         if path == "/token":
-            return self._reply(200, json.dumps({"token": TOKEN}).encode(), {"Content-Type": "application/json"})
+            with reg.lock:
+                reg.tokens_issued += 1
+                token = reg.token
+            return self._reply(200, json.dumps({"token": token}).encode(), {"Content-Type": "application/json"})
         if path.startswith("/cdn/"):
             return self._blob(path[len("/cdn/"):], head)
         if path == "/v2/":
@@ -295,8 +306,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _count(self, digest: str, n: int):
-        with self.reg.lock:
-            self.reg.served[digest] = self.reg.served.get(digest, 0) + n
+        reg = self.reg
+        with reg.lock:
+            reg.served[digest] = reg.served.get(digest, 0) + n
+            if reg.expire_token_after is not None and sum(reg.served.values()) >= reg.expire_token_after:
+                reg.expire_token_after = None
+                reg.token = f"{TOKEN}-{reg.tokens_issued + 1}"
 
     def _cut(self):
         """Drop the connection abruptly, like a network failure."""

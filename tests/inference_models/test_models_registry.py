@@ -259,3 +259,13 @@ def test_a_full_disk_is_a_clear_error_before_downloading(registry, store, tiny_g
         pull(store, f"{registry.host}/library/tiny")
     assert err.value.status == 507 and "not enough disk space" in str(err.value)
     assert registry.served_total() < 4096, "nothing big was downloaded"
+
+
+def test_a_token_that_expires_mid_pull_is_renewed(registry, store, tiny_gguf_bytes):
+    manifest = publish(registry, tiny_gguf_bytes)
+    registry.require_token = True
+    registry.cut_each_response_after = 256 * 1024  # reconnects, so later requests need the new token
+    registry.expire_token_after = 1 << 20
+    lines, _ = pull(store, f"{registry.host}/library/tiny")
+    assert lines[-1]["status"] == "success" and registry.tokens_issued >= 2
+    assert store.blob_path(model_digest(manifest)).read_bytes() == tiny_gguf_bytes
