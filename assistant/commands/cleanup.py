@@ -111,6 +111,19 @@ def clean_output(style: str, raw: str, original: str) -> Cleaned:
     return Cleaned(text)
 
 
+_PREAMBLE_STARTS = ("sure", "certainly", "of course", "okay", "ok", "absolutely", "alright",
+                    "great", "no problem", "here", "the corrected", "the fixed", "the revised",
+                    "the improved", "the edited", "corrected", "fixed", "revised", "improved",
+                    "edited", "summary", "response", "answer", "output", "result", "correction",
+                    "translation")
+
+
+def _could_be_preamble(head: str) -> bool:
+    """Whether ``head`` (the start of an answer) may still turn out to be a preamble."""
+    low = head.lower()
+    return any(low.startswith(w) or w.startswith(low) for w in _PREAMBLE_STARTS)
+
+
 class StreamCleaner:
     """Applies :func:`clean_text` to a stream of chunks.
 
@@ -147,7 +160,7 @@ class StreamCleaner:
             if head[0] in _QUOTE_PAIRS or head.startswith("```"):
                 self._buffer_all = True
                 return ""
-            if "\n" not in head and len(head) < 120:
+            if _could_be_preamble(head) and "\n" not in head and len(head) < 120:
                 return ""  # cannot tell yet whether this line is a preamble
             self._started = True
         text = self._clean_prefix(final=False)

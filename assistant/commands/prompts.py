@@ -74,8 +74,13 @@ FEW_SHOT = {
         examples=(
             ("a one-line thank-you note to a colleague who helped me move",
              "Thank you so much for helping me move last weekend, I couldn't have done it without you!"),
-            ("a sentence inviting the team to lunch on Friday",
-             "Would everyone like to join me for lunch this Friday at noon?"),
+            ("a haiku about the sea",
+             "Waves fold into foam / the gulls argue with the wind / salt on every stone"),
+            ("a tweet announcing our bakery opens on Monday",
+             "Fresh bread is coming! Our bakery opens its doors this Monday at 7 am, come say hello."),
+            ("an email to my landlord saying the kitchen tap is leaking",
+             "Hello Mr. Patel, the kitchen tap in my flat has started leaking. Could you send "
+             "someone to repair it this week? Thank you, Anna"),
         ),
     ),
 }

@@ -12,7 +12,7 @@ from assistant import paths
 from assistant.history.retention import cutoff, is_expired
 from assistant.history.store import HistoryStore
 
-from conftest import add_sample
+from history_helpers import add_sample
 
 
 def test_add_get_list_round_trip(store, clock):

@@ -1,0 +1,126 @@
+"""The whole pipeline against the real bundled server with the embedded Gemma 3 270M."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+
+import pytest
+
+from assistant import paths
+from assistant.commands.pipeline import CommandPipeline
+from assistant.history.store import HistoryStore
+from assistant.ollama_client import ModelMissing, OllamaClient
+
+from commands_helpers import run_do as _do
+
+pytestmark = pytest.mark.live
+
+LONG_TEXT = (
+    "The city library will close for three weeks in January while workers replace the old "
+    "heating system and repair the roof above the reading room. During the closure, books can "
+    "still be returned at the drop box by the main entrance, and the mobile library bus will "
+    "visit the market square every Tuesday and Thursday afternoon. All due dates are extended "
+    "until the library opens again, so nobody will pay late fees for that period."
+)
+
+
+@pytest.fixture
+def pipeline(live_settings):
+    return CommandPipeline(live_settings, history=HistoryStore(retention_days=30))
+
+
+def test_fix_corrects_the_cat(pipeline):
+    result = pipeline.run("fix: teh cat sat on teh mat")
+    assert result.status == "ok", result.error
+    out = result.output.lower()
+    assert "the cat" in out and "the mat" in out and "teh" not in out
+    assert result.timings["mode"] == "completion"  # the embedded model is a base model
+    assert result.timings["total_ms"] > 0 and result.timings["output_tokens"] > 0
+    record = pipeline.history.get(result.history_id)
+    assert (record["status"], record["prefix"], record["output"], record["model"]) == (
+        "ok", "fix:", result.output, "gemma3:270m")
+
+
+def test_sum_is_shorter_than_its_input(pipeline):
+    result = pipeline.run("sum: " + LONG_TEXT)
+    assert result.status == "ok", result.error
+    assert 0 < len(result.output) < len(LONG_TEXT)
+
+
+def test_gen_streams_its_answer(pipeline):
+    chunks: list[str] = []
+    result = pipeline.run("gen: a short note thanking my neighbour for watering my plants",
+                          on_chunk=chunks.append)
+    assert result.status == "ok", result.error
+    assert len(chunks) > 1 and "".join(chunks) == result.output and result.output.strip()
+    assert result.timings["first_chunk_ms"] < result.timings["total_ms"]
+
+
+def test_chat_prompts_work_through_api_chat(pipeline):
+    spec, body = pipeline.match("fix: teh cat sat on teh mat")
+    result = pipeline.run_spec(replace(spec, prompt_mode="chat"), body)
+    assert result.status == "ok", result.error
+    assert result.timings["mode"] == "chat" and result.output
+
+
+def test_model_missing_says_what_to_run(live_settings):
+    live_settings["server"]["model"] = "nosuch:1b"
+    pipeline = CommandPipeline(live_settings, history=HistoryStore(retention_days=30))
+    result = pipeline.run("fix: teh cat")
+    assert result.status == "failed"
+    assert result.error == ("model 'nosuch:1b' not found — `hushtype pull nosuch:1b` or "
+                            "`hushtype import FILE.gguf`")
+    assert pipeline.history.get(result.history_id)["error"] == result.error
+    with pytest.raises(ModelMissing):
+        pipeline.client.generate("nosuch:1b", "x", raw=True)
+
+
+def test_cancel_mid_stream_then_the_next_command_works(pipeline):
+    cancel = threading.Event()
+    seen: list[str] = []
+
+    def on_chunk(piece):
+        seen.append(piece)
+        cancel.set()
+
+    spec, body = pipeline.match("gen: a long story about a dragon who learns to bake bread")
+    result = pipeline.run_spec(replace(spec, options={**spec.options, "num_predict": 400}), body,
+                               on_chunk=on_chunk, cancel=cancel)
+    assert result.status == "cancelled" and result.error == "cancelled" and seen
+    assert pipeline.history.get(result.history_id)["status"] == "cancelled"
+    assert pipeline.run("fix: teh dog").status == "ok"
+
+
+def test_preload_loads_the_model(live_server):
+    client = OllamaClient(live_server.base_url, timeout=120)
+    client.preload("gemma3:270m", keep_alive="10m")
+    assert any(m["name"].startswith("gemma3:270m") for m in client.ps())
+    assert any(m["name"] == "gemma3:270m" for m in client.tags())
+
+
+def test_user_defined_command(live_settings):
+    paths.config_file().write_text(
+        '[commands.polite]\nprefix = "polite:"\ninstruction = "Each message is rewritten to be polite."\n'
+        '[[commands.polite.examples]]\ninput = "give me the report now"\n'
+        'output = "Could you please send me the report when you have a moment?"\n')
+    from assistant.config import load_settings
+    settings = load_settings()
+    settings["server"]["url"] = live_settings["server"]["url"]
+    pipeline = CommandPipeline(settings, history=HistoryStore(retention_days=30))
+    result = pipeline.run("polite: move your car")
+    assert result.status == "ok" and result.prefix == "polite:" and result.output
+
+
+def test_hushtype_do_prints_the_result_and_json_record(live_server, hushtype_home):
+    res = _do(hushtype_home, live_server.host, "fix: teh cat sat on teh mat")
+    assert res.returncode == 0, res.stderr
+    assert "the cat" in res.stdout.lower() and "teh" not in res.stdout
+    res = _do(hushtype_home, live_server.host, "--json", "sum: " + LONG_TEXT)
+    assert res.returncode == 0, res.stderr
+    record = json.loads(res.stdout)
+    assert record["status"] == "ok" and record["prefix"] == "sum:" and isinstance(record["id"], int)
+    assert HistoryStore(retention_days=30).get(record["id"]) == record
+    res = _do(hushtype_home, live_server.host, "gen: one sentence about the sea")
+    assert res.returncode == 0 and res.stdout.strip()
