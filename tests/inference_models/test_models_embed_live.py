@@ -73,6 +73,8 @@ def test_dimensions_truncate_and_renormalise(http):
     assert len(short) == 64 and abs(norm(short) - 1) < 1e-4
     head = [x / norm(full[:64]) for x in full[:64]]
     assert max(abs(a - b) for a, b in zip(short, head)) < 1e-4
+    empty = http.post("/api/embed", json={"model": MODEL, "input": []}).json()
+    assert empty["embeddings"] == [] and empty["prompt_eval_count"] == 0
     r = http.post("/api/embed", json={"model": MODEL, "input": "hello", "dimensions": 5000})
     assert r.status_code == 400 and "embedding size" in r.json()["error"]
 
