@@ -14,23 +14,30 @@ def register(app: typer.Typer) -> None:
 
 
 def do_command(
-    text: str = typer.Argument(..., help='The command and its text, e.g. "fix: teh cat sat on teh mat"'),
+    text: str = typer.Argument(..., help='The command and its text, e.g. "fix: teh cat sat on teh mat" '
+                                          '("-" reads it from standard input)'),
     as_json: bool = typer.Option(False, "--json", help="Print the record stored in history as JSON"),
     model: str = typer.Option(None, "--model", "-m", help="Use this model instead of the configured one"),
     source: str = typer.Option("typed", "--source", help="Source recorded in history (typed|voice)"),
 ) -> None:
     """Run a command (gen:, fix:, sum: or your own prefix) and print the answer."""
+    import signal
     from dataclasses import replace
 
     from assistant.commands.pipeline import CommandPipeline
     from assistant.config import ConfigError
 
+    if text == "-":
+        text = sys.stdin.read()
+    if source not in ("typed", "voice"):
+        typer.echo("hushtype: --source must be typed or voice", err=True)
+        raise typer.Exit(2)
     try:
         pipeline = CommandPipeline()
     except ConfigError as exc:
         typer.echo(f"hushtype: {exc}", err=True)
         raise typer.Exit(2)
-    found = pipeline.match(text)
+    found = pipeline.match(text, loose=(source == "voice"))
     if found is None:
         known = ", ".join(sorted(s.prefix for s in pipeline.specs.values()))
         typer.echo(f"hushtype: the text does not start with a command prefix ({known})", err=True)
@@ -48,11 +55,16 @@ def do_command(
             sys.stdout.flush()
 
     cancel = threading.Event()
+    # Ctrl-C cancels the command (the server stops generating); the attempt is recorded.
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     try:
         result = pipeline.run_spec(spec, body, source=source, on_chunk=on_chunk, cancel=cancel)
-    except KeyboardInterrupt:
-        cancel.set()
-        typer.echo("\nhushtype: cancelled", err=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if result.status == "cancelled" and not as_json:
+        if streamed["any"]:
+            sys.stdout.write("\n")
+        typer.echo("hushtype: cancelled", err=True)
         raise typer.Exit(130)
 
     if as_json:

@@ -70,8 +70,8 @@ class CommandPipeline:
     def model_for(self, spec: CommandSpec) -> str:
         return spec.model or self.default_model
 
-    def match(self, text: str) -> tuple[CommandSpec, str] | None:
-        return match_command(text, self.specs)
+    def match(self, text: str, *, loose: bool = False) -> tuple[CommandSpec, str] | None:
+        return match_command(text, self.specs, loose=loose)
 
     def prompt_mode(self, spec: CommandSpec, model: str) -> str:
         """"chat" or "completion": the spec's choice, else what /api/show says (cached)."""
@@ -93,7 +93,9 @@ class CommandPipeline:
     # ------------------------------------------------------------------ running
     def run(self, text: str, *, source: str = "typed", on_chunk=None,
             cancel: threading.Event | None = None) -> CommandResult:
-        found = self.match(text)
+        """Run the command that ``text`` starts with. Spoken text (``source="voice"``) also
+        matches "Fix, ..." / "fix ..." for the prefix "fix:"."""
+        found = self.match(text, loose=(source == "voice"))
         if found is None:
             known = ", ".join(prefixes(self.specs))
             return CommandResult(status="failed", output=None, prefix="", input=text,
@@ -117,17 +119,17 @@ class CommandPipeline:
                 raise Cancelled()
             mode = self.prompt_mode(spec, model)
             timings["mode"] = mode
-            completion, streamed = self._call(spec, body, model, mode, on_chunk, cancel)
-            if streamed is not None:
-                result.output = streamed
-                if not streamed:
-                    raise ValueError("the model returned an empty answer")
+            if spec.stream:
+                completion, output = self._streamed(spec, body, model, mode, on_chunk, cancel)
+                note = None
+            elif spec.style == "fix" and mode == "completion" and "\n" in body.strip():
+                completion, output, note = self._fix_lines(spec, body, model, cancel)
             else:
-                cleaned = clean_output(spec.style, completion.text, body)
-                if not cleaned.text:
-                    raise ValueError("the model returned an empty answer")
-                result.output, result.note = cleaned.text, cleaned.note
-            result.status = "ok"
+                completion = self._ask(spec, body, model, mode, None, cancel)
+                output, note = self._clean(spec, completion, body)
+            if not output:
+                raise ValueError("the model returned an empty answer")
+            result.output, result.note, result.status = output, note, "ok"
             timings.update({
                 "first_chunk_ms": round(completion.first_chunk_seconds * 1000, 1)
                 if completion.first_chunk_seconds is not None else None,
@@ -149,36 +151,64 @@ class CommandPipeline:
         self._record(result, source, started_at)
         return result
 
-    def _call(self, spec: CommandSpec, body: str, model: str, mode: str, on_chunk, cancel
-              ) -> tuple[Completion, str | None]:
-        """Ask the model; for streamed commands also return the cleaned streamed text."""
-        cleaner = StreamCleaner(body) if spec.stream else None
+    # ------------------------------------------------------------------ model calls
+    def _ask(self, spec: CommandSpec, body: str, model: str, mode: str, forward, cancel) -> Completion:
+        keep_alive = self.settings.get("server", {}).get("keep_alive")
+        options = dict(spec.options)
+        if spec.style == "fix":  # a correction is about as long as its text: never cut it off
+            options["num_predict"] = max(int(options.get("num_predict") or 0), len(body) // 2 + 64)
+        if mode == "chat":
+            req = chat_request(spec, body)
+            return self.client.chat(model, req.messages, options=options, keep_alive=keep_alive,
+                                    on_chunk=forward, cancel=cancel)
+        req = completion_request(spec, body)
+        stops = list(options.get("stop") or [])
+        options["stop"] = stops + [s for s in req.stop if s not in stops]
+        return self.client.generate(model, req.prompt, raw=True, options=options,
+                                    keep_alive=keep_alive, on_chunk=forward, cancel=cancel)
+
+    @staticmethod
+    def _clean(spec: CommandSpec, completion: Completion, body: str) -> tuple[str, str | None]:
+        if spec.style == "fix" and completion.done_reason == "length":
+            return body, "the model's answer was cut off; your text was kept unchanged"
+        cleaned = clean_output(spec.style, completion.text, body)
+        return cleaned.text, cleaned.note
+
+    def _streamed(self, spec, body, model, mode, on_chunk, cancel) -> tuple[Completion, str]:
+        """Stream cleaned pieces to ``on_chunk``; the output is exactly what was streamed."""
+        cleaner = StreamCleaner(body)
 
         def forward(piece: str) -> None:
-            if cleaner is None:
-                return
             out = cleaner.feed(piece)
             if out and on_chunk is not None:
                 on_chunk(out)
 
-        keep_alive = self.settings.get("server", {}).get("keep_alive")
-        options = dict(spec.options)
-        if mode == "chat":
-            req = chat_request(spec, body)
-            completion = self.client.chat(model, req.messages, options=options,
-                                          keep_alive=keep_alive, on_chunk=forward, cancel=cancel)
-        else:
-            req = completion_request(spec, body)
-            options["stop"] = list(options.get("stop") or []) + [s for s in req.stop
-                                                                  if s not in (options.get("stop") or [])]
-            completion = self.client.generate(model, req.prompt, raw=True, options=options,
-                                              keep_alive=keep_alive, on_chunk=forward, cancel=cancel)
-        if cleaner is None:
-            return completion, None
+        completion = self._ask(spec, body, model, mode, forward, cancel)
         tail = cleaner.finish()
         if tail and on_chunk is not None:
             on_chunk(tail)
         return completion, cleaner.emitted
+
+    def _fix_lines(self, spec, body, model, cancel) -> tuple[Completion, str, str | None]:
+        """A base model corrects one line at a time (its few-shot pattern is one line);
+        blank lines and indentation are kept, so the text keeps its shape."""
+        lines, kept, total = [], 0, Completion(text="")
+        for line in body.strip("\n").split("\n"):
+            if not line.strip():
+                lines.append("")
+                continue
+            indent = line[: len(line) - len(line.lstrip())]
+            part = self._ask(spec, line.strip(), model, "completion", None, cancel)
+            text, note = self._clean(spec, part, line.strip())
+            kept += note is not None
+            lines.append(indent + text)
+            if total.first_chunk_seconds is None:
+                total.first_chunk_seconds = part.first_chunk_seconds
+            total.done_reason = part.done_reason
+            for key, value in part.stats.items():
+                total.stats[key] = total.stats.get(key, 0) + value
+        note = f"{kept} line(s) kept unchanged (the model's answer was not a correction)" if kept else None
+        return total, "\n".join(lines), note
 
     def _record(self, result: CommandResult, source: str, started_at) -> None:
         if self.history is None:

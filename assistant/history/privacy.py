@@ -63,9 +63,15 @@ def privacy_report() -> dict:
     for item in sorted(root.iterdir()):
         if item.is_dir():
             size, count = _tree_size(item)
-            entries.append({"path": str(item) + "/", "size": size, "files": count, "mode": _mode(item),
-                            "purpose": DIR_PURPOSES.get(item.name, "a folder not written by hushtype's core "
-                                                                   "(another component or you)")})
+            purpose = DIR_PURPOSES.get(item.name, "a folder not written by hushtype's core "
+                                                  "(another component or you)")
+            entries.append({"path": str(item) + "/", "size": size, "files": count,
+                            "mode": _mode(item), "purpose": purpose})
+            if item.resolve() == models.resolve():
+                continue  # the model store is summarised below
+            for sub in sorted(p for p in item.rglob("*") if p.is_file()):
+                entries.append({"path": str(sub), "size": sub.stat().st_size, "mode": _mode(sub),
+                                "purpose": f"in {item.name}/: {purpose}"})
         else:
             entries.append({"path": str(item), "size": item.stat().st_size, "mode": _mode(item),
                             "purpose": PURPOSES.get(item.name, "not written by hushtype's core "

@@ -70,3 +70,17 @@ def test_streamed_text_equals_the_cleaned_text(text, cuts):
     cleaner = StreamCleaner("")
     emitted = "".join(cleaner.feed(p) for p in pieces) + cleaner.finish()
     assert emitted == clean_text(text)
+
+
+def test_a_fix_cut_off_by_the_length_limit_keeps_the_original():
+    from assistant.commands.pipeline import CommandPipeline
+    from assistant.config import command_specs, load_settings
+    from assistant.ollama_client import Completion
+
+    fix = command_specs(load_settings())["fix"]
+    text, note = CommandPipeline._clean(fix, Completion(text="The cat sat on", done_reason="length"),
+                                        "teh cat sat on teh mat")
+    assert text == "teh cat sat on teh mat" and "cut off" in note
+    text, note = CommandPipeline._clean(fix, Completion(text=" The cat sat on the mat.", done_reason="stop"),
+                                        "teh cat sat on teh mat")
+    assert (text, note) == ("The cat sat on the mat.", None)

@@ -87,3 +87,12 @@ def test_model_kind_from_show():
     assert prompt_mode_from_show({"template": "", "model_info": {
         "tokenizer.chat_template": "{% for m in messages %}<|user|>{{ m.content }}{% endfor %}"}}) == "chat"
     assert not is_chat_template(None)
+
+
+def test_spoken_prefixes_match_loosely_only_for_voice(specs):
+    for spoken in ("Fix, teh cat", "fix. teh cat", "FIX teh cat", "Fix: teh cat"):
+        spec, body = match_command(spoken, specs, loose=True)
+        assert (spec.name, body) == ("fix", "teh cat")
+    assert match_command("Fix teh cat", specs) is None          # typed text needs the colon
+    assert match_command("fixing the car", specs, loose=True) is None
+    assert match_command("summary of it", specs, loose=True) is None

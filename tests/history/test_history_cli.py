@@ -97,3 +97,15 @@ def test_privacy_lists_every_file_with_size_purpose_and_retention(app, filled, h
     text = run(app, "privacy").stdout
     assert "deleted after 12 days" in text and "Nothing leaves this machine" in text
     assert "keystroke" in text and "audio" in text and str(paths.models_dir()) in text
+
+
+def test_privacy_lists_files_inside_folders(app, hushtype_home):
+    logs = hushtype_home / "logs"
+    logs.mkdir()
+    (logs / "service.log").write_text("started\n")
+    report = json.loads(run(app, "privacy", "--json").stdout)
+    listed = {e["path"]: e for e in report["files"]}
+    assert listed[str(logs / "service.log")]["size"] == 8
+    assert "never keystrokes" in listed[str(logs / "service.log")]["purpose"]
+    assert not any(p.startswith(str(paths.models_dir()) + "/") and p != str(paths.models_dir()) + "/"
+                   for p in listed)  # the model store is summarised, not listed blob by blob
