@@ -10,6 +10,9 @@
   (a hard link when the store is on the same filesystem, else a copy, with progress) and
   writes its manifest; a running server sees the model at once. This is the air-gapped path:
   no server and no network needed.
+
+``pull`` and ``create`` talk to the server at ``OLLAMA_HOST`` when one answers; when none
+does, they work on the local store directly (same code as the server's routes).
 """
 
 from __future__ import annotations
@@ -115,6 +118,42 @@ class PullView:
             self.progress.console.print(text)
 
 
+def _server_answers(client) -> bool:
+    import httpx
+
+    try:
+        client.get("/", timeout=5.0)
+        return True
+    except httpx.TransportError:
+        return False
+
+
+def _local_store():
+    from assistant import paths
+    from inference.store import ModelStore
+
+    return ModelStore(paths.models_dir())
+
+
+def _pull_locally(name: str, insecure: bool, view: PullView) -> None:
+    """No server running: pull straight into the local store (same code as the server's)."""
+    import asyncio
+
+    from inference.registry import PullError, start_pull
+
+    store = _local_store()
+
+    async def go():
+        job = await start_pull(store, name, insecure=insecure)
+        async for status in job.run():
+            view.update(status)
+
+    try:
+        asyncio.run(go())
+    except PullError as exc:
+        _fail(str(exc))
+
+
 def pull(
     name: str = typer.Argument(..., help="Model to pull, e.g. llama3.2:1b or host:port/ns/model:tag"),
     insecure: bool = typer.Option(False, "--insecure", help="Allow a plain-http registry"),
@@ -125,6 +164,11 @@ def pull(
     try:
         with httpx.Client(base_url=_base_url(), timeout=httpx.Timeout(30.0, read=None)) as client, \
                 PullView() as view:
+            if not _server_answers(client):
+                view.console.print(f"no server at {_base_url()}: pulling into the local model store "
+                                   f"({_local_store().root})")
+                _pull_locally(name, insecure, view)
+                return
             for status in _stream(client, "/api/pull", {"model": name, "insecure": insecure}):
                 view.update(status)
     except KeyboardInterrupt:
@@ -198,6 +242,9 @@ def create(
     body: dict = {"model": name, **parsed.create_fields()}
     try:
         with httpx.Client(base_url=_base_url(), timeout=httpx.Timeout(30.0, read=None)) as client:
+            if not _server_answers(client):
+                _create_locally(body, parsed, file)
+                return
             kind = parsed.from_kind
             if kind == "path":
                 path = mf.resolve_from_path(parsed.from_, file.resolve().parent)
@@ -223,6 +270,38 @@ def create(
         _fail(_connect_hint())
     except httpx.HTTPError as exc:
         _fail(f"create failed: {exc}")
+
+
+def _create_locally(body: dict, parsed, file: Path) -> None:
+    """No server running: build the model in the local store with the server's own checks."""
+    from inference import modelfile as mf
+    from inference.errors import ApiError
+    from inference.routes_models import create_model, create_plan
+
+    store = _local_store()
+    typer.echo(f"no server at {_base_url()}: creating in the local model store ({store.root})", err=True)
+    base_dir = file.resolve().parent
+    if parsed.from_kind == "path":
+        path = mf.resolve_from_path(parsed.from_, base_dir)
+        if not path.is_file():
+            _fail(f"{file}: line {parsed.from_line}: FROM file not found: {path}")
+        body["from"] = str(path)
+    elif parsed.from_kind == "blob":
+        body["files"] = {"model.gguf": parsed.from_.replace("sha256-", "sha256:")}
+    else:
+        body["from"] = parsed.from_
+    try:
+        plan = create_plan(store, body)
+        if parsed.adapters:
+            plan["adapters"] = [mf.resolve_from_path(a, base_dir) if mf.from_kind(a) != "blob"
+                                else store.blob_path(a) for a in parsed.adapters]
+        record, lines = create_model(store, plan)
+    except ApiError as exc:
+        _fail(exc.message)
+    for line in lines:
+        typer.echo(line["status"])
+    typer.echo("writing manifest")
+    typer.echo("success")
 
 
 # --- import --------------------------------------------------------------------------------
