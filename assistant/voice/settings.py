@@ -22,6 +22,12 @@ def vad_from_settings(voice: dict) -> VadConfig:
     )
 
 
+def _short_window(voice: dict) -> float:
+    """0 = always Whisper's full 30 s window; otherwise at least 5 s (shorter hurts accuracy)."""
+    value = float(_num(voice, "short_window_seconds", 10))
+    return 0.0 if value == 0 else max(5.0, min(value, 30.0))
+
+
 def engine_from_settings(voice: dict, *, model_path: str | None = None) -> WhisperEngine:
     return WhisperEngine(
         model_path if model_path is not None else voice.get("model_path", ""),
@@ -29,4 +35,5 @@ def engine_from_settings(voice: dict, *, model_path: str | None = None) -> Whisp
         beam_size=int(_num(voice, "beam_size", 1, minimum=1)),
         cpu_threads=int(_num(voice, "cpu_threads", 0)),
         idle_unload_seconds=float(_num(voice, "unload_after_idle_seconds", 600)),
+        short_window_s=_short_window(voice),
     )

@@ -2,9 +2,11 @@
 
 :class:`IncrementalTranscriber` is one recording. Audio blocks go in from the capture callback
 (``feed`` only queues them, it never blocks the audio thread); a worker thread runs VAD and
-transcribes each speech segment as soon as VAD closes it. ``finish()`` (the key went up) then
-only has to transcribe the tail that was still open. Audio stays in memory and is dropped
-with the object.
+transcribes each speech segment as soon as VAD closes it. When the user pauses (``early_after_ms``
+of silence, before VAD's hangover closes the segment), the open segment is transcribed too: if
+the key goes up before more speech comes, that text is used as is. ``finish()`` (the key went
+up) then has at most the tail to transcribe. Audio stays in memory and is dropped with the
+object.
 
 :func:`transcribe_audio` is the same VAD + model path for a complete recording.
 """
@@ -33,6 +35,7 @@ class Transcript:
     audio_seconds: float = 0.0
     incremental_calls: int = 0  # model calls made before finish()
     tail_calls: int = 0  # model calls made by finish()
+    early_hits: int = 0  # segments whose text was ready before they closed
     finish_seconds: float = 0.0  # wall time of finish(): release-to-text
 
 
@@ -50,6 +53,7 @@ class IncrementalTranscriber:
         vocabulary=(),
         drop_first_ms: int = 150,
         min_speech_ms: int = 300,
+        early_after_ms: int = 200,
     ) -> None:
         self.engine = engine
         self._segmenter = SpeechSegmenter(vad or VadConfig())
@@ -64,6 +68,9 @@ class IncrementalTranscriber:
         self._incremental_calls = 0
         self._tail_calls = 0
         self._error: BaseException | None = None
+        self._early_after_ms = early_after_ms
+        self._early: tuple[tuple[int, int], str] | None = None  # ((start, speech windows), text)
+        self.early_hits = 0
         self._cancelled = threading.Event()
         self._done = threading.Event()
         self._lock = threading.Lock()
@@ -94,39 +101,68 @@ class IncrementalTranscriber:
         return self._incremental_calls
 
     # -- worker --------------------------------------------------------------------------
+    def _call(self, audio: np.ndarray) -> str:
+        with self._lock:
+            context = " ".join(self._texts)[-_PROMPT_CHARS:] or None
+        return self.engine.transcribe(audio, prompt=context, hotwords=self._hotwords)
+
     def _transcribe(self, segments: list[Segment], *, tail: bool) -> None:
-        for piece in merge_segments(segments, _MAX_BATCH_S):
+        # a segment already transcribed while the user paused keeps that text
+        groups: list[list[Segment] | str] = []
+        for seg in segments:
+            early = self._early
+            if early is not None and (seg.start, seg.speech_windows) == early[0]:
+                groups.append(early[1])
+                self._early = None
+                self.early_hits += 1
+            elif groups and isinstance(groups[-1], list):
+                groups[-1].append(seg)
+            else:
+                groups.append([seg])
+        for group in groups:
             if self._cancelled.is_set():
                 return
-            with self._lock:
-                context = " ".join(self._texts)[-_PROMPT_CHARS:] or None
-            text = self.engine.transcribe(piece, prompt=context, hotwords=self._hotwords)
-            if tail:
-                self._tail_calls += 1
+            if isinstance(group, str):
+                texts = [group]
             else:
-                self._incremental_calls += 1
-            if text:
-                with self._lock:
-                    self._texts.append(text)
+                texts = []
+                for piece in merge_segments(group, _MAX_BATCH_S):
+                    texts.append(self._call(piece))
+                    if tail:
+                        self._tail_calls += 1
+                    else:
+                        self._incremental_calls += 1
+            with self._lock:
+                self._texts.extend(t for t in texts if t)
+
+    def _transcribe_early(self) -> None:
+        """The user paused: transcribe the open segment now, in case the key goes up next."""
+        seg = self._segmenter.quiet_open_segment(self._early_after_ms)
+        if seg is None or (self._early is not None and self._early[0] == (seg.start, seg.speech_windows)):
+            return
+        text = self._call(seg.audio)
+        self._incremental_calls += 1
+        self._early = ((seg.start, seg.speech_windows), text)
 
     def _run(self) -> None:
         pending: list[Segment] = []
         try:
             while not self._cancelled.is_set():
                 block = self._blocks.get()
-                if block is None:  # finish()
-                    # drain blocks queued before the sentinel (none: sentinel is last)
+                if block is None:  # finish(): the sentinel comes after every queued block
                     pending.extend(self._segmenter.finish())
                     pending = self._keep_speech(pending)
                     if pending:
                         self._transcribe(pending, tail=True)
                     break
                 pending.extend(self._segmenter.feed(block))
-                # transcribe what closed, once the queue has caught up with the audio
-                if pending and self._blocks.empty():
+                if not self._blocks.empty():
+                    continue  # catch up with the audio first
+                if pending:  # transcribe what VAD closed
                     batch, pending = self._keep_speech(pending), []
-                    if batch:
-                        self._transcribe(batch, tail=False)
+                    self._transcribe(batch, tail=False)
+                elif self._early_after_ms:
+                    self._transcribe_early()
         except BaseException as exc:  # reported by finish()
             self._error = exc
         finally:
@@ -160,6 +196,7 @@ class IncrementalTranscriber:
             audio_seconds=self._received / SAMPLE_RATE,
             incremental_calls=self._incremental_calls,
             tail_calls=self._tail_calls,
+            early_hits=self.early_hits,
             finish_seconds=time.perf_counter() - t0,
         )
 

@@ -41,6 +41,7 @@ class Segment:
     start: int  # sample offsets in the stream
     end: int
     audio: np.ndarray
+    speech_windows: int = 0  # windows at or above the threshold (identifies a segment's content)
 
     @property
     def seconds(self) -> float:
@@ -130,7 +131,21 @@ class SpeechSegmenter:
         self._last_end = max(self._last_end, end)
         if end <= start:
             return None
-        return Segment(start, end, self._audio[start:end].copy())
+        return Segment(start, end, self._audio[start:end].copy(), self._seg_speech_windows)
+
+    def quiet_open_segment(self, min_silence_ms: int) -> Segment | None:
+        """The open segment, cut where it went quiet, once it has been quiet for
+        ``min_silence_ms`` (not yet long enough to close it). Its ``start`` and
+        ``speech_windows`` equal those of the segment that finally closes if no more speech
+        comes - so a transcript made of it now can be used then."""
+        if not self._in_speech or self._seg_speech_windows < self._min_speech_windows:
+            return None
+        if self._silence_windows * WINDOW < min_silence_ms * (SAMPLE_RATE // 1000):
+            return None
+        silence_start = (len(self._probs) - self._silence_windows) * WINDOW
+        end = min(silence_start + self._tail, len(self._audio))
+        return Segment(self._seg_start, end, self._audio[self._seg_start:end].copy(),
+                       self._seg_speech_windows)
 
     def _step(self, i: int, p: float) -> Segment | None:
         c = self.config

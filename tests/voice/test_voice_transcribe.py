@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from assistant.voice.engine import ModelError, WhisperEngine, resolve_model_path
 from assistant.voice.transcriber import IncrementalTranscriber, transcribe_audio
-from voice_helpers import ESPEAK_MAX_WER, JFK, JFK_MAX_WER, JFK_TEXT, SENTENCES, silence, wer
+from voice_helpers import ESPEAK_MAX_WER, JFK, JFK_MAX_WER, JFK_TEXT, SENTENCES, silence, trim, wer
 
 
 def test_jfk_word_error_rate(whisper_engine, jfk_audio):
@@ -154,3 +154,39 @@ def test_cli_transcribe_bad_input(cli_app, tmp_path):
     assert result.exit_code == 1 and "cannot decode" in result.output
     result = CliRunner().invoke(cli_app, ["transcribe", str(JFK), "--model", str(tmp_path)])
     assert result.exit_code == 1 and "not a CTranslate2 Whisper model" in result.output
+
+
+def test_pause_before_release_is_used_to_transcribe_early(whisper_engine, espeak):
+    """The user stops talking, then lets go: the text is ready before the key goes up."""
+    session = IncrementalTranscriber(whisper_engine, drop_first_ms=0, early_after_ms=200)
+    feed(session, np.concatenate([silence(0.3), trim(espeak(SENTENCES[1])), silence(0.3)]))
+    wait_for(lambda: session.calls_so_far >= 1)  # transcribed during the 300 ms pause
+    result = session.finish()
+    assert result.early_hits == 1 and result.tail_calls == 0
+    assert wer(SENTENCES[1], result.text) <= ESPEAK_MAX_WER, result.text
+
+
+def test_speech_after_the_pause_invalidates_the_early_text(whisper_engine, espeak):
+    session = IncrementalTranscriber(whisper_engine, drop_first_ms=0, early_after_ms=200)
+    feed(session, np.concatenate([silence(0.3), trim(espeak(SENTENCES[1])), silence(0.3)]))
+    wait_for(lambda: session.calls_so_far >= 1)
+    feed(session, espeak(SENTENCES[3]))  # more words inside the same segment (< 450 ms gap)
+    result = session.finish()
+    assert result.early_hits == 0 and result.tail_calls == 1
+    assert wer(SENTENCES[1] + " " + SENTENCES[3], result.text) <= ESPEAK_MAX_WER, result.text
+
+
+def test_short_window_matches_the_full_30s_window(whisper_engine, espeak, jfk_audio):
+    """The short encoder window (the speed-up) loses no accuracy against Whisper's own path."""
+    full = WhisperEngine("", short_window_s=0)
+    clips = [(s.audio, None) for s in __import__("assistant.voice.vad", fromlist=["x"]).speech_segments(jfk_audio)]
+    clips += [(espeak(s), s) for s in SENTENCES]
+    short_texts = [whisper_engine.transcribe(a) for a, _ in clips]
+    full_texts = [full.transcribe(a) for a, _ in clips]
+    assert full.full_window_calls == len(clips) and full.short_window_calls == 0
+    assert whisper_engine.short_window_calls >= len(clips)
+    refs = [r for _, r in clips if r]
+    short_wer = wer(refs, [t for (_, r), t in zip(clips, short_texts) if r])
+    full_wer = wer(refs, [t for (_, r), t in zip(clips, full_texts) if r])
+    assert short_wer <= full_wer + 0.05, (short_texts, full_texts)
+    assert wer(JFK_TEXT, " ".join(short_texts[:4])) <= JFK_MAX_WER

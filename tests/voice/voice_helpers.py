@@ -55,3 +55,9 @@ def espeak_wav(text: str, path: Path) -> Path:
 
 def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * 16000), dtype=np.float32)
+
+
+def trim(audio: np.ndarray) -> np.ndarray:
+    """espeak audio without its trailing silence (cut 30 ms after the last loud sample)."""
+    loud = np.flatnonzero(np.abs(audio) > 0.02)
+    return audio[: int(loud[-1]) + 480]
