@@ -62,6 +62,20 @@ class CommandPipeline:
         self._modes: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    def reload(self, settings: dict) -> None:
+        """Use new settings (e.g. saved by the settings page) from the next command on.
+        Raises ConfigError, keeping the old settings, if the new commands are invalid."""
+        specs = command_specs(settings)
+        old_server = self.settings.get("server", {})
+        self.settings, self.specs = settings, specs
+        new_server = settings.get("server", {})
+        if any(old_server.get(k) != new_server.get(k) for k in ("url", "timeout_seconds", "keep_alive")):
+            self.client = OllamaClient.from_settings(settings)
+            with self._lock:
+                self._modes.clear()
+        if self.history is not None and hasattr(self.history, "apply_settings"):
+            self.history.apply_settings(settings)
+
     # ------------------------------------------------------------------ helpers
     @property
     def default_model(self) -> str:

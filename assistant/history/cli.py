@@ -95,7 +95,13 @@ def wipe_command(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask
         if not typer.confirm(f"Delete all {count} commands from {store.path}? This cannot be undone"):
             typer.echo("Nothing deleted.")
             raise typer.Exit(1)
-    store.wipe()
+    from assistant.history.store import HistoryBusy
+
+    try:
+        store.wipe()
+    except HistoryBusy as exc:
+        typer.echo(f"hushtype: {exc}", err=True)
+        raise typer.Exit(1)
     typer.echo(f"Wiped {count} commands; the database file and its WAL were scrubbed.")
 
 

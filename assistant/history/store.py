@@ -30,6 +30,10 @@ from assistant.history.retention import (
 )
 
 STATUSES = ("ok", "failed", "cancelled")
+
+
+class HistoryBusy(RuntimeError):
+    """Another process kept the database busy for too long."""
 FIELDS = ("created_at", "source", "prefix", "command", "input", "output", "model", "status",
           "error", "note", "timings")
 
@@ -142,26 +146,51 @@ class HistoryStore:
         finally:
             raw.close()
 
-    def wipe(self) -> None:
-        """Delete every record and leave nothing recoverable in the file or its WAL."""
-        self.engine.dispose()  # no pooled reader may pin old WAL frames
+    def wipe(self, *, wait_seconds: float = 10.0) -> None:
+        """Delete every record and leave nothing recoverable in the file or its WAL.
+
+        Raises HistoryBusy if another program keeps a read open so long that the log could
+        not be scrubbed (the records are deleted all the same; run the wipe again)."""
+        self.engine.dispose()  # no pooled reader of ours may pin old WAL frames
         raw = self.engine.raw_connection()
         try:
             con = raw.driver_connection
             con.execute("PRAGMA secure_delete = ON")
+            # checkpoints wait (busy handler) for readers in other processes to let go
+            con.execute(f"PRAGMA busy_timeout = {int(wait_seconds * 1000)}")
             con.execute("BEGIN IMMEDIATE")
             con.execute("DELETE FROM commands")
             con.execute("COMMIT")
-            for attempt in range(50):
-                busy = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-                if not busy:
-                    break
-                time.sleep(0.1)  # another process is reading; it will let go
-            con.execute("VACUUM")
-            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._checkpoint_until_done(con)
+            con.execute("VACUUM")  # rebuilds the file: no free page keeps old text
+            done = self._checkpoint_until_done(con)
         finally:
             raw.close()
         self.engine.dispose()
+        wal = self.path.with_name(self.path.name + "-wal")
+        if not done or (wal.exists() and wal.stat().st_size and not self._wal_scrubbed(wal)):
+            raise HistoryBusy("the history was deleted, but another program (the settings page?) "
+                              "kept the database open, so its log could not be scrubbed yet; "
+                              "close it and run `hushtype history wipe` again")
+
+    @staticmethod
+    def _checkpoint_until_done(con, attempts: int = 2) -> bool:
+        for _ in range(attempts):
+            busy, _log, _done = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return True
+            time.sleep(0.05)
+        return False
+
+    @staticmethod
+    def _wal_scrubbed(wal: Path) -> bool:
+        return not wal.read_bytes().strip(b"\0")
+
+    def apply_settings(self, settings: dict) -> int:
+        """Take a new ``[history] retention_days`` (e.g. from the settings page) and sweep."""
+        value = settings.get("history", {}).get("retention_days", DEFAULT_RETENTION_DAYS)
+        self.retention_days = float(value)
+        return self.sweep()
 
     # ------------------------------------------------------------------ reading
     def get(self, record_id: int) -> dict | None:

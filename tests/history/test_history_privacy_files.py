@@ -10,6 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from assistant import paths
 from assistant.history.store import HistoryStore
 
@@ -111,3 +113,32 @@ def test_two_processes_write_concurrently(hushtype_home):
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     con.close()
+
+
+HOLDER = textwrap.dedent("""
+    import sqlite3, sys, time
+    con = sqlite3.connect(sys.argv[1], isolation_level=None)
+    con.execute("BEGIN")
+    con.execute("SELECT count(*) FROM commands").fetchone()  # a read snapshot, held open
+    print("holding", flush=True)
+    sys.stdin.readline()
+    con.execute("COMMIT")
+""")
+
+
+def test_wipe_while_another_process_holds_a_read_says_so_then_succeeds(hushtype_home):
+    from assistant.history.store import HistoryBusy
+
+    store = HistoryStore(retention_days=30)
+    fill(store, 20)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(paths.history_db())],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(HistoryBusy, match="run `hushtype history wipe` again"):
+            store.wipe(wait_seconds=0.5)  # the reader's snapshot pins the log
+        assert store.list() == []         # the records are gone all the same
+    finally:
+        holder.communicate("\n", timeout=30)
+    store.wipe(wait_seconds=0.5)
+    assert raw_hits(hushtype_home, SECRET) == []
