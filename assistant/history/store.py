@@ -74,6 +74,7 @@ class HistoryStore:
         self.clock = clock or utc_now
         self.retention_days = (_retention_from_settings() if retention_days is None
                                else float(retention_days))
+        self._last_sweep = None
         self.engine = make_engine(self.path)
         migrate(self.engine)
         self.sweep()
@@ -128,7 +129,9 @@ class HistoryStore:
 
     def sweep(self, now: datetime | None = None) -> int:
         """Delete expired records; returns how many."""
-        limit = cutoff(now or self.clock(), self.retention_days)
+        now = now or self.clock()
+        self._last_sweep = now
+        limit = cutoff(now, self.retention_days)
         stmt = sql_delete(CommandRecord)
         if limit is not None:
             stmt = stmt.where(CommandRecord.created_at < _naive_utc(limit))
@@ -192,8 +195,16 @@ class HistoryStore:
         self.retention_days = float(value)
         return self.sweep()
 
+    def _maybe_sweep(self) -> None:
+        """Readers sweep too when the last sweep is over an hour old, so expired records
+        never show even in a process that did not start the timer."""
+        now = self.clock()
+        if self._last_sweep is None or (as_utc(now) - as_utc(self._last_sweep)).total_seconds() >= SWEEP_INTERVAL_SECONDS:
+            self.sweep(now)
+
     # ------------------------------------------------------------------ reading
     def get(self, record_id: int) -> dict | None:
+        self._maybe_sweep()
         with self._reader() as session:
             row = session.get(CommandRecord, int(record_id))
             return record_to_dict(row) if row else None
@@ -201,6 +212,7 @@ class HistoryStore:
     def list(self, *, since: datetime | None = None, search: str | None = None,
              prefix: str | None = None, status: str | None = None, limit: int | None = 200) -> list[dict]:
         """Newest first. ``search`` matches input or output (case-insensitive)."""
+        self._maybe_sweep()
         stmt = select(CommandRecord).order_by(CommandRecord.created_at.desc(), CommandRecord.id.desc())
         if since is not None:
             stmt = stmt.where(CommandRecord.created_at >= _naive_utc(since))

@@ -135,3 +135,30 @@ def test_records_are_stored_in_utc(clock):
     local = datetime(2026, 11, 1, 14, 30, tzinfo=timezone(timedelta(hours=2)))
     rid = add_sample(store, created_at=local)
     assert store.get(rid)["created_at"] == "2026-11-01T12:30:00Z"
+
+
+def test_readers_sweep_hourly_without_the_timer(clock):
+    store = HistoryStore(clock=clock, retention_days=1)
+    rid = add_sample(store)
+    clock.advance(days=1, seconds=1)
+    # no timer runs here; the last sweep (at the save) is a day old, so reads sweep first
+    assert store.get(rid) is None and store.list() == []
+
+
+def test_apply_settings_changes_retention_and_sweeps(store, clock):
+    add_sample(store)
+    clock.advance(days=3)
+    assert store.apply_settings({"history": {"retention_days": 2}}) == 1
+    assert store.retention_days == 2
+
+
+def test_pipeline_reload_takes_new_commands_and_retention(store):
+    from assistant.commands.pipeline import CommandPipeline
+    from assistant.config import deep_merge, load_settings
+
+    pipeline = CommandPipeline(load_settings(), history=store)
+    assert pipeline.match("tr: hallo") is None
+    pipeline.reload(deep_merge(load_settings(), {
+        "history": {"retention_days": 5},
+        "commands": {"tr": {"prefix": "tr:", "instruction": "Translate into English."}}}))
+    assert pipeline.match("tr: hallo")[0].name == "tr" and store.retention_days == 5
