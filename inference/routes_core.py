@@ -1,0 +1,716 @@
+"""Core Ollama endpoints: ``/``, version, tags, show, ps, generate, chat, copy, delete.
+
+Request bodies are parsed by hand (not by FastAPI/pydantic) so that every malformed request
+gets Ollama's ``{"error": ...}`` with status 400, never a 422. The pydantic models below only
+document the bodies in the OpenAPI description.
+
+``run_generate`` / ``run_chat`` are the engine behind ``/api/generate`` and ``/api/chat`` and
+are shared with the OpenAI-compatible layer: async iterators of Ollama-shaped chunk dicts
+whose last item has ``done: true`` and the statistics. They raise :class:`ApiError` before the
+first chunk for bad input; a client that disconnects cancels the generation within a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+import inference
+from inference.errors import ApiError
+
+log = logging.getLogger("inference.server")
+router = APIRouter()
+
+NDJSON = "application/x-ndjson"
+DISCONNECT_POLL_SECONDS = 0.1
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenAPI documentation models (not used for validation)
+
+
+class GenerateRequest(BaseModel):
+    model: str
+    prompt: str | None = None
+    suffix: str | None = None
+    system: str | None = None
+    template: str | None = None
+    context: list[int] | None = None
+    stream: bool | None = True
+    raw: bool | None = False
+    format: str | dict | None = Field(None, description='"json" or a JSON schema object')
+    images: list[str] | None = None
+    options: dict[str, Any] | None = None
+    keep_alive: str | float | None = Field(None, description='seconds, or a duration like "5m"; negative = forever; 0 = unload')
+    think: bool | str | None = None
+
+
+class ChatMessage(BaseModel):
+    role: str
+    content: str | None = ""
+    images: list[str] | None = None
+    tool_calls: list[dict] | None = None
+    tool_name: str | None = None
+
+
+class ChatRequest(BaseModel):
+    model: str
+    messages: list[ChatMessage] | None = None
+    tools: list[dict] | None = None
+    format: str | dict | None = None
+    options: dict[str, Any] | None = None
+    stream: bool | None = True
+    keep_alive: str | float | None = None
+    think: bool | str | None = None
+
+
+class ModelRequest(BaseModel):
+    model: str
+    verbose: bool | None = False
+
+
+class CopyRequest(BaseModel):
+    source: str
+    destination: str
+
+
+def _doc(model: type[BaseModel]) -> dict:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+
+
+# ---------------------------------------------------------------------------------------------
+# small helpers
+
+
+def now_rfc3339() -> str:
+    """UTC time with nanoseconds, as Go formats time.Time in JSON."""
+    ns = time.time_ns()
+    seconds, frac = divmod(ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:09d}Z"
+
+
+def rfc3339(dt: datetime) -> str:
+    return dt.astimezone().isoformat()
+
+
+async def read_body(request: Request) -> dict:
+    raw = await request.body()
+    if not raw.strip():
+        raise ApiError(400, "missing request body")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"invalid JSON in request body: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "request body must be a JSON object")
+    return data
+
+
+_TYPE_NAMES = {str: "a string", bool: "a boolean", list: "an array", dict: "an object", int: "an integer"}
+
+
+def field(body: dict, name: str, kind: type | tuple, default=None):
+    """``body[name]`` checked against ``kind``; ``null`` or missing gives ``default``."""
+    value = body.get(name)
+    if value is None:
+        return default
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    ok = isinstance(value, kinds) and not (bool not in kinds and isinstance(value, bool))
+    if not ok:
+        expected = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+        raise ApiError(400, f"invalid value for '{name}': expected {expected}")
+    return value
+
+
+def model_name_of(body: dict) -> str:
+    name = field(body, "model", str) or field(body, "name", str)
+    if not name:
+        raise ApiError(400, "model is required")
+    return name
+
+
+def lookup(request: Request, name: str):
+    """The store record for ``name``; 400 for bad/cloud names, 404 when missing."""
+    from inference.names import InvalidModelName, ModelName
+    from inference.store import ModelNotFound
+
+    try:
+        parsed = ModelName.parse(name)
+    except InvalidModelName as exc:
+        raise ApiError(400, str(exc)) from None
+    if parsed.is_cloud:
+        raise ApiError(
+            400,
+            f"model '{name}' is a cloud model: this server runs models on this machine only and "
+            "never sends prompts elsewhere; use a local model",
+        )
+    try:
+        return request.app.state.store.get(parsed)
+    except ModelNotFound:
+        raise ApiError(404, f"model '{name}' not found") from None
+
+
+def _metadata(record, max_array: int | None = 64) -> dict:
+    from inference import gguf_info
+
+    if record.model_path is None:
+        return {}
+    try:
+        if max_array == 64:
+            return gguf_info.read_metadata(record.model_path)
+        return gguf_info.read_metadata(record.model_path, max_array=max_array)
+    except Exception as exc:  # noqa: BLE001 - a broken blob must not break /api/show
+        log.warning("cannot read GGUF metadata of %s: %s", record.name.display, exc)
+        return {}
+
+
+def trained_context(record) -> int | None:
+    from inference import gguf_info
+
+    return gguf_info.context_length(_metadata(record))
+
+
+def effective_options(record, body: dict) -> dict:
+    from inference.options import OptionsError, merge_options
+
+    try:
+        return merge_options(record.params, body.get("options"), trained_ctx=trained_context(record))
+    except OptionsError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def keep_alive_of(request: Request, body: dict) -> float | None:
+    from inference.options import OptionsError, parse_keep_alive
+
+    try:
+        return parse_keep_alive(body.get("keep_alive"), request.app.state.scheduler.config.default_keep_alive)
+    except OptionsError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def grammar_of(body: dict):
+    from inference.runtime import FormatError, grammar_for_format
+
+    try:
+        return grammar_for_format(body.get("format"))
+    except FormatError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def check_think(record, body: dict) -> None:
+    think = body.get("think")
+    if think is None or think is False:
+        return
+    if not isinstance(think, (bool, str)):
+        raise ApiError(400, "invalid value for 'think': expected a boolean or \"low\", \"medium\", \"high\"")
+    if "thinking" not in capabilities(record):
+        raise ApiError(400, f"model '{record.name.display}' does not support thinking")
+
+
+def capabilities(record) -> list[str]:
+    from inference import gguf_info
+
+    md = _metadata(record)
+    template = record.template or gguf_info.chat_template(md) or ""
+    arch = md.get("general.architecture", "")
+    caps = []
+    if md.get(f"{arch}.pooling_type") is not None and "bert" in arch:
+        caps.append("embedding")
+    else:
+        caps.append("completion")
+    if ".Tools" in template or "tools" in template:
+        caps.append("tools")
+    if ".Suffix" in template:
+        caps.append("insert")
+    if record.projector is not None:
+        caps.append("vision")
+    if ".Think" in template or "enable_thinking" in template:
+        caps.append("thinking")
+    return caps
+
+
+class _DisconnectWatch:
+    """Polls ``request.is_disconnected()`` and sets ``cancel`` when the client leaves."""
+
+    def __init__(self, request, cancel: threading.Event):
+        self.request = request
+        self.cancel = cancel
+        self.task = None
+        if request is not None and hasattr(request, "is_disconnected"):
+            self.task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self):
+        try:
+            while not self.cancel.is_set():
+                await asyncio.sleep(DISCONNECT_POLL_SECONDS)
+                if await self.request.is_disconnected():
+                    log.info("client disconnected; cancelling its request")
+                    self.cancel.set()
+                    return
+        except Exception:  # noqa: BLE001 - best effort
+            return
+
+    def stop(self):
+        if self.task is not None:
+            self.task.cancel()
+
+
+def _stats(result, total_start: int, load_duration: int) -> dict:
+    return {
+        "total_duration": time.perf_counter_ns() - total_start,
+        "load_duration": load_duration,
+        "prompt_eval_count": result.prompt_eval_count,
+        "prompt_eval_duration": result.prompt_eval_duration,
+        "eval_count": result.eval_count,
+        "eval_duration": result.eval_duration,
+    }
+
+
+async def _load_only(request, record, options, keep_alive, total_start) -> dict:
+    """Empty prompt/messages: load the model (or unload it with keep_alive 0)."""
+    scheduler = request.app.state.scheduler
+    if keep_alive == 0:
+        await scheduler.unload(record.digest)
+        reason = "unload"
+        load_duration = 0
+    else:
+        async with scheduler.use(record, options, keep_alive, request=request) as handle:
+            load_duration = handle.load_duration
+        reason = "load"
+    return {"model": record.name.display, "created_at": now_rfc3339(), "done": True, "done_reason": reason,
+            "total_duration": time.perf_counter_ns() - total_start, "load_duration": load_duration}
+
+
+async def _decode(request, handle, tokens, options, grammar, cancel):
+    """Run the runner's generator in a worker thread: yields str pieces, then the result."""
+    from inference.runtime import FormatError, SamplingParams
+
+    params = SamplingParams.from_options(options)
+    try:
+        iterator = handle.runner.generate(tokens, params, grammar=grammar, cancel=cancel)
+    except FormatError as exc:
+        raise ApiError(400, str(exc)) from None
+    async for item in handle.stream(lambda: iterator, cancel):
+        yield item
+
+
+def _log_result(kind: str, record, result, extra: str = "") -> None:
+    if result.done_reason != "cancel":  # cancellations are logged by the runtime
+        log.info("%s %s: %d prompt tokens (%d cached), %d generated, done_reason=%s%s", kind, record.name.display,
+                 result.prompt_eval_count, result.cached_prompt_tokens, result.eval_count, result.done_reason, extra)
+
+
+# ---------------------------------------------------------------------------------------------
+# generate
+
+
+def _check_generate_body(body: dict) -> dict:
+    req = {
+        "prompt": field(body, "prompt", str, ""),
+        "suffix": field(body, "suffix", str),
+        "system": field(body, "system", str),
+        "template": field(body, "template", str),
+        "context": field(body, "context", list),
+        "raw": field(body, "raw", bool, False),
+        "images": field(body, "images", list),
+    }
+    field(body, "stream", bool)
+    field(body, "options", dict)
+    if req["context"] is not None and not all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in req["context"]):
+        raise ApiError(400, "invalid value for 'context': expected an array of token ids")
+    if req["raw"] and (req["template"] or req["system"] or req["context"]):
+        raise ApiError(400, "raw mode does not support template, system, or context")
+    if req["images"]:
+        raise ApiError(400, "this server does not support images yet (no vision models)")
+    if body.get("format") is not None and not isinstance(body["format"], (str, dict)):
+        raise ApiError(400, "invalid value for 'format': expected \"json\" or a JSON schema object")
+    return req
+
+
+async def run_generate(request: Request, body: dict) -> AsyncIterator[dict]:
+    """``/api/generate`` as an async iterator of chunk dicts (see the module docstring)."""
+    total_start = time.perf_counter_ns()
+    name = model_name_of(body)
+    req = _check_generate_body(body)
+    record = lookup(request, name)
+    options = effective_options(record, body)
+    keep_alive = keep_alive_of(request, body)
+    check_think(record, body)
+    grammar = grammar_of(body)
+    model = record.name.display if name.lower() == record.name.display.lower() else name
+
+    if not req["prompt"] and not req["suffix"] and not req["context"]:
+        chunk = await _load_only(request, record, options, keep_alive, total_start)
+        chunk.update(model=model, response="")
+        yield chunk
+        return
+
+    from inference import prompting
+
+    try:
+        text = prompting.generate_prompt(
+            record, req["prompt"], system=req["system"], template=req["template"],
+            suffix=req["suffix"], raw=req["raw"],
+        )
+    except ApiError:
+        raise
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+
+    cancel = threading.Event()
+    watch = _DisconnectWatch(request, cancel)
+    try:
+        async with request.app.state.scheduler.use(record, options, keep_alive, request=request) as handle:
+            if req["context"]:
+                tokens = list(req["context"]) + handle.tokenize(text, add_bos=False)
+            else:
+                tokens = handle.tokenize(text)
+            result = None
+            async for item in _decode(request, handle, tokens, options, grammar, cancel):
+                if isinstance(item, str):
+                    yield {"model": model, "created_at": now_rfc3339(), "response": item, "done": False}
+                else:
+                    result = item
+            load_duration = handle.load_duration
+    finally:
+        watch.stop()
+    extra = ""
+    final = {"model": model, "created_at": now_rfc3339(), "response": "", "done": True,
+             "done_reason": result.done_reason}
+    if not req["raw"]:
+        final["context"] = result.context
+    final.update(_stats(result, total_start, load_duration))
+    if result.truncated_prompt_tokens:
+        final["truncated_prompt_tokens"] = result.truncated_prompt_tokens
+        final["num_ctx"] = int(options["num_ctx"])
+        extra = f", prompt truncated by {result.truncated_prompt_tokens} tokens to fit num_ctx={options['num_ctx']}"
+    _log_result("generate", record, result, extra)
+    if result.done_reason != "cancel":
+        yield final
+
+
+# ---------------------------------------------------------------------------------------------
+# chat
+
+
+def _check_messages(body: dict) -> list[dict]:
+    messages = field(body, "messages", list, [])
+    out = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            raise ApiError(400, f"invalid message {i}: expected an object with 'role' and 'content'")
+        role = m.get("role")
+        if not isinstance(role, str) or not role:
+            raise ApiError(400, f"invalid message {i}: 'role' must be a non-empty string")
+        content = m.get("content")
+        if content is None:
+            content = ""
+        if not isinstance(content, str):
+            raise ApiError(400, f"invalid message {i}: 'content' must be a string")
+        if m.get("images"):
+            raise ApiError(400, "this server does not support images yet (no vision models)")
+        msg = dict(m)
+        msg["content"] = content
+        out.append(msg)
+    return out
+
+
+async def run_chat(request: Request, body: dict) -> AsyncIterator[dict]:
+    """``/api/chat`` as an async iterator of chunk dicts (see the module docstring)."""
+    total_start = time.perf_counter_ns()
+    name = model_name_of(body)
+    messages = _check_messages(body)
+    field(body, "stream", bool)
+    field(body, "options", dict)
+    tools = field(body, "tools", list)
+    if body.get("format") is not None and not isinstance(body["format"], (str, dict)):
+        raise ApiError(400, "invalid value for 'format': expected \"json\" or a JSON schema object")
+    record = lookup(request, name)
+    options = effective_options(record, body)
+    keep_alive = keep_alive_of(request, body)
+    check_think(record, body)
+    if tools and "tools" not in capabilities(record):
+        raise ApiError(400, f"model '{record.name.display}' does not support tools")
+    grammar = grammar_of(body)
+    model = record.name.display if name.lower() == record.name.display.lower() else name
+
+    if not messages:
+        chunk = await _load_only(request, record, options, keep_alive, total_start)
+        chunk.update(model=model, message={"role": "assistant", "content": ""})
+        yield chunk
+        return
+
+    from inference import prompting
+
+    num_ctx = int(options["num_ctx"])
+    num_predict = int(options.get("num_predict") or -1)
+    reserve = min(num_predict if num_predict > 0 else 256, num_ctx // 4)
+    cancel = threading.Event()
+    watch = _DisconnectWatch(request, cancel)
+    try:
+        async with request.app.state.scheduler.use(record, options, keep_alive, request=request) as handle:
+            try:
+                prompt = prompting.chat_prompt(record, messages, count_tokens=handle.count_tokens,
+                                               num_ctx=num_ctx, reserve=reserve)
+            except ApiError:
+                raise
+            except ValueError as exc:
+                raise ApiError(400, str(exc)) from None
+            if prompt.dropped_messages:
+                log.warning(
+                    "chat with %s: the conversation does not fit num_ctx=%d; dropped the %d oldest "
+                    "non-system message(s)", record.name.display, num_ctx, prompt.dropped_messages,
+                )
+            tokens = handle.tokenize(prompt.text)
+            result = None
+            async for item in _decode(request, handle, tokens, options, grammar, cancel):
+                if isinstance(item, str):
+                    yield {"model": model, "created_at": now_rfc3339(),
+                           "message": {"role": "assistant", "content": item}, "done": False}
+                else:
+                    result = item
+            load_duration = handle.load_duration
+    finally:
+        watch.stop()
+    final = {"model": model, "created_at": now_rfc3339(), "message": {"role": "assistant", "content": ""},
+             "done": True, "done_reason": result.done_reason}
+    final.update(_stats(result, total_start, load_duration))
+    extra = ""
+    if prompt.dropped_messages or result.truncated_prompt_tokens:
+        final["truncated_messages"] = prompt.dropped_messages
+        final["num_ctx"] = num_ctx
+        extra = f", {prompt.dropped_messages} message(s) dropped to fit num_ctx={num_ctx}"
+    if result.truncated_prompt_tokens:
+        final["truncated_prompt_tokens"] = result.truncated_prompt_tokens
+    _log_result("chat", record, result, extra)
+    if result.done_reason != "cancel":
+        yield final
+
+
+# ---------------------------------------------------------------------------------------------
+# responses: NDJSON streaming or one JSON object
+
+
+def _line(obj: dict) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def _merge(chunks: list[dict], key: str) -> dict:
+    """One non-streaming response from all chunks: the final one, with all text joined."""
+    final = dict(chunks[-1])
+    if key == "response":
+        final["response"] = "".join(c.get("response", "") for c in chunks)
+    else:
+        content = "".join(c.get("message", {}).get("content", "") for c in chunks)
+        final["message"] = dict(final.get("message") or {"role": "assistant"}, content=content)
+    return final
+
+
+async def respond(request: Request, body: dict, chunks: AsyncIterator[dict], key: str) -> Response:
+    """Stream ``chunks`` as NDJSON (default) or collect them into one JSON object."""
+    stream = body.get("stream", True) is not False
+    iterator = chunks.__aiter__()
+    if not stream:
+        collected = [c async for c in iterator]
+        if not collected or not collected[-1].get("done"):  # cancelled: the client is gone
+            return Response(status_code=499)
+        return JSONResponse(_merge(collected, key))
+    try:
+        first = await iterator.__anext__()
+    except StopAsyncIteration:
+        return Response(status_code=499)
+
+    async def lines():
+        yield _line(first)
+        try:
+            async for chunk in iterator:
+                yield _line(chunk)
+        except ApiError as exc:
+            yield _line({"error": exc.message})
+        except Exception as exc:  # noqa: BLE001 - after the stream started, errors are the last line
+            log.exception("error while streaming")
+            yield _line({"error": str(exc) or exc.__class__.__name__})
+
+    return StreamingResponse(lines(), media_type=NDJSON)
+
+
+# ---------------------------------------------------------------------------------------------
+# routes
+
+
+@router.api_route("/", methods=["GET", "HEAD"], response_class=PlainTextResponse, summary="Health check")
+async def root() -> PlainTextResponse:
+    return PlainTextResponse("Ollama is running")
+
+
+@router.api_route("/api/version", methods=["GET", "HEAD"], summary="Server version")
+async def version() -> dict:
+    return {"version": inference.OLLAMA_COMPAT_VERSION}
+
+
+def tag_entry(record) -> dict:
+    return {
+        "name": record.name.display,
+        "model": record.name.display,
+        "modified_at": rfc3339(record.modified_at),
+        "size": record.size,
+        "digest": record.digest,
+        "details": record.details,
+    }
+
+
+@router.api_route("/api/tags", methods=["GET", "HEAD"], summary="List local models")
+async def tags(request: Request) -> dict:
+    records = await asyncio.to_thread(request.app.state.store.list)
+    return {"models": [tag_entry(r) for r in records]}
+
+
+def _param_value(value) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def parameters_text(params: dict) -> str:
+    lines = []
+    for key, value in params.items():
+        for v in value if isinstance(value, list) else [value]:
+            lines.append(f"{key:<30} {_param_value(v)}")
+    return "\n".join(lines)
+
+
+def modelfile_text(record) -> str:
+    out = [
+        '# Modelfile generated by "ollama show"',
+        "# To build a new Modelfile based on this, replace FROM with:",
+        f"# FROM {record.name.display}",
+        "",
+        f"FROM {record.model_path}" if record.model_path else f"FROM {record.name.display}",
+    ]
+    if record.template:
+        out.append(f'TEMPLATE """{record.template}"""')
+    if record.system:
+        out.append(f'SYSTEM """{record.system}"""')
+    for adapter in record.adapters:
+        out.append(f"ADAPTER {adapter}")
+    for key, value in record.params.items():
+        for v in value if isinstance(value, list) else [value]:
+            out.append(f"PARAMETER {key} {_param_value(v)}")
+    for text in record.license:
+        out.append(f'LICENSE """{text}"""')
+    for m in record.messages:
+        out.append(f"MESSAGE {m.get('role', '')} {json.dumps(m.get('content', ''), ensure_ascii=False)}")
+    return "\n".join(out) + "\n"
+
+
+@router.post("/api/show", summary="Show model information", openapi_extra=_doc(ModelRequest))
+async def show(request: Request) -> dict:
+    from inference import gguf_info
+
+    body = await read_body(request)
+    record = lookup(request, model_name_of(body))
+    verbose = bool(field(body, "verbose", bool, False))
+    md = await asyncio.to_thread(_metadata, record, None if verbose else 64)
+    template = record.template if record.template is not None else (gguf_info.chat_template(md) or "")
+    out = {
+        "modelfile": modelfile_text(record),
+        "parameters": parameters_text(record.params),
+        "template": template,
+        "details": record.details,
+        "model_info": _jsonable(md),
+        "capabilities": capabilities(record),
+        "modified_at": rfc3339(record.modified_at),
+    }
+    if record.system:
+        out["system"] = record.system
+    if record.license:
+        out["license"] = "\n".join(record.license)
+    if record.messages:
+        out["messages"] = record.messages
+    return out
+
+
+def _jsonable(md: dict) -> dict:
+    out = {}
+    for key, value in md.items():
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        out[key] = value
+    return out
+
+
+@router.get("/api/ps", summary="Models loaded in memory")
+async def ps(request: Request) -> dict:
+    models = []
+    for lm in request.app.state.scheduler.loaded():
+        record = lm.record
+        entry = tag_entry(record)
+        del entry["modified_at"]
+        entry.update(
+            size=int(getattr(lm.runner, "size", record.size)),
+            size_vram=0,
+            expires_at=rfc3339(lm.expires_at_datetime()),
+            context_length=int(getattr(lm.runner, "n_ctx", 0)),
+        )
+        models.append(entry)
+    return {"models": models}
+
+
+@router.post("/api/generate", summary="Generate a completion", openapi_extra=_doc(GenerateRequest))
+async def generate(request: Request) -> Response:
+    body = await read_body(request)
+    return await respond(request, body, run_generate(request, body), "response")
+
+
+@router.post("/api/chat", summary="Chat completion", openapi_extra=_doc(ChatRequest))
+async def chat(request: Request) -> Response:
+    body = await read_body(request)
+    return await respond(request, body, run_chat(request, body), "message")
+
+
+@router.post("/api/copy", summary="Copy a model", openapi_extra=_doc(CopyRequest))
+async def copy(request: Request) -> Response:
+    from inference.names import InvalidModelName, ModelName
+    from inference.store import ModelNotFound
+
+    body = await read_body(request)
+    source = field(body, "source", str)
+    destination = field(body, "destination", str)
+    if not source or not destination:
+        raise ApiError(400, "source and destination are required")
+    lookup(request, source)
+    try:
+        if ModelName.parse(destination).is_cloud:
+            raise ApiError(400, f"destination '{destination}' is a cloud model name")
+        await asyncio.to_thread(request.app.state.store.copy, source, destination)
+    except InvalidModelName as exc:
+        raise ApiError(400, str(exc)) from None
+    except ModelNotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    return Response(status_code=200)
+
+
+@router.delete("/api/delete", summary="Delete a model", openapi_extra=_doc(ModelRequest))
+async def delete(request: Request) -> Response:
+    from inference.store import ModelNotFound
+
+    body = await read_body(request)
+    name = model_name_of(body)
+    record = lookup(request, name)
+    await request.app.state.scheduler.unload(record.digest)
+    try:
+        await asyncio.to_thread(request.app.state.store.delete, name)
+    except ModelNotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    return Response(status_code=200)

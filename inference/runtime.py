@@ -1,0 +1,577 @@
+"""llama-cpp-python wrapper: load a GGUF, tokenize, generate token by token, embed.
+
+One :class:`ModelRunner` owns one ``llama_cpp.Llama`` instance. It is *not* thread-safe: the
+scheduler guarantees that a single request uses a runner at a time, in a worker thread.
+
+Generation is our own token loop (not ``create_completion``) so that we know every token id
+(``context``), can check a cancellation flag after every token, keep stop strings out of the
+output, and measure prompt and decode time separately. Sampling uses llama.cpp's sampler
+chain: repetition penalties, optional grammar (``format``), top-k, typical-p, top-p, min-p,
+temperature and a seeded distribution (greedy when ``temperature`` is 0).
+
+llama.cpp's own log lines are routed to the ``inference.llama`` logger (debug level for its
+chatter), never straight to stderr.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import json
+import logging
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+import llama_cpp
+from llama_cpp import Llama
+from llama_cpp import llama_grammar
+
+log = logging.getLogger("inference.runtime")
+_llama_log = logging.getLogger("inference.llama")
+
+# Load-time options: a change means a new llama.cpp context (the scheduler reloads).
+LOAD_OPTION_KEYS = ("num_ctx", "num_batch", "num_thread", "use_mmap", "use_mlock", "num_gpu", "main_gpu")
+DEFAULT_NUM_CTX = 4096
+
+
+class FormatError(ValueError):
+    """A ``format`` value that cannot be turned into a grammar (HTTP 400)."""
+
+
+class GenerationCancelled(Exception):
+    """Raised inside the worker when the request was cancelled before decoding started."""
+
+
+# ---------------------------------------------------------------------------------------------
+# llama.cpp log bridge
+
+_GGML_LEVELS = {0: logging.DEBUG, 1: logging.DEBUG, 2: logging.DEBUG, 3: logging.WARNING, 4: logging.DEBUG, 5: logging.DEBUG}
+_log_bridge_installed = False
+
+
+@llama_cpp.llama_log_callback
+def _llama_log_callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+    try:
+        message = text.decode("utf-8", errors="replace").rstrip("\n")
+    except Exception:  # pragma: no cover - never let a log line crash native code
+        return
+    if message:
+        _llama_log.log(_GGML_LEVELS.get(level, logging.DEBUG), "%s", message)
+
+
+def install_log_bridge() -> None:
+    """Send llama.cpp's log output to the ``inference.llama`` logger (idempotent)."""
+    global _log_bridge_installed
+    if not _log_bridge_installed:
+        llama_cpp.llama_log_set(_llama_log_callback, ctypes.c_void_p(0))
+        _log_bridge_installed = True
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure helpers: stop strings, sampling parameters, grammar
+
+
+class StopMatcher:
+    """Holds back text that might be the start of a stop string; cuts output at a stop string.
+
+    ``feed(piece)`` returns ``(text_to_emit, stopped)``. Text after (and including) a stop
+    string is never emitted. ``flush()`` returns what was held back when generation ends
+    without a stop string.
+    """
+
+    def __init__(self, stops: Sequence[str] | None):
+        self.stops = [s for s in (stops or []) if s]
+        self._held = ""
+        self._longest = max((len(s) for s in self.stops), default=0)
+
+    def feed(self, piece: str) -> tuple[str, bool]:
+        if not self.stops:
+            return piece, False
+        text = self._held + piece
+        cut = -1
+        for stop in self.stops:
+            index = text.find(stop)
+            if index != -1 and (cut == -1 or index < cut):
+                cut = index
+        if cut != -1:
+            self._held = ""
+            return text[:cut], True
+        # Hold back the longest suffix of `text` that is a proper prefix of some stop string.
+        hold = 0
+        for n in range(min(len(text), self._longest - 1), 0, -1):
+            tail = text[-n:]
+            if any(stop.startswith(tail) for stop in self.stops):
+                hold = n
+                break
+        self._held = text[len(text) - hold:] if hold else ""
+        return text[: len(text) - hold], False
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return held
+
+
+def _as_stop_list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 0.8
+    top_k: int = 40
+    top_p: float = 0.9
+    min_p: float = 0.0
+    typical_p: float = 1.0
+    repeat_penalty: float = 1.0
+    repeat_last_n: int = 64
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    seed: int = -1
+    num_predict: int = -1
+    num_keep: int = 4
+    stop: tuple[str, ...] = ()
+
+    @classmethod
+    def from_options(cls, options: dict | None) -> "SamplingParams":
+        o = dict(options or {})
+        defaults = cls()
+
+        def get(key, cast):
+            value = o.get(key)
+            return getattr(defaults, key) if value is None else cast(value)
+
+        return cls(
+            temperature=get("temperature", float), top_k=get("top_k", int), top_p=get("top_p", float),
+            min_p=get("min_p", float), typical_p=get("typical_p", float),
+            repeat_penalty=get("repeat_penalty", float), repeat_last_n=get("repeat_last_n", int),
+            presence_penalty=get("presence_penalty", float), frequency_penalty=get("frequency_penalty", float),
+            seed=get("seed", int), num_predict=get("num_predict", int), num_keep=get("num_keep", int),
+            stop=tuple(_as_stop_list(o.get("stop"))),
+        )
+
+
+def grammar_for_format(fmt) -> llama_grammar.LlamaGrammar | None:
+    """``format`` -> grammar: ``"json"`` = any JSON object/value, a dict = a JSON Schema.
+
+    Raises :class:`FormatError` for anything else or a schema the converter cannot handle.
+    """
+    if fmt is None or fmt == "":
+        return None
+    if fmt == "json":
+        return llama_grammar.LlamaGrammar.from_string(llama_grammar.JSON_GBNF, verbose=False)
+    if isinstance(fmt, dict):
+        try:
+            gbnf = llama_grammar.json_schema_to_gbnf(json.dumps(fmt))
+        except Exception as exc:  # the converter raises plain Exceptions/KeyErrors
+            raise FormatError(f"invalid JSON schema in format: {exc}") from exc
+        return llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False)
+    raise FormatError(f"invalid format: {json.dumps(fmt)[:100]}; expected \"json\" or a JSON schema object")
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class GenerationResult:
+    """The final event of :meth:`ModelRunner.generate` (statistics in nanoseconds)."""
+
+    done_reason: str  # "stop" | "length" | "cancel"
+    context: list[int]
+    prompt_eval_count: int
+    prompt_eval_duration: int
+    eval_count: int
+    eval_duration: int
+    cached_prompt_tokens: int = 0
+    truncated_prompt_tokens: int = 0
+    text: str = ""  # everything emitted
+
+
+@dataclass
+class LoadOptions:
+    num_ctx: int = DEFAULT_NUM_CTX
+    num_batch: int = 512
+    num_thread: int | None = None
+    use_mmap: bool = True
+    use_mlock: bool = False
+    embedding: bool = False
+
+    @classmethod
+    def from_options(cls, options: dict | None, *, embedding: bool = False) -> "LoadOptions":
+        o = dict(options or {})
+        num_thread = o.get("num_thread")
+        return cls(
+            num_ctx=int(o.get("num_ctx") or DEFAULT_NUM_CTX),
+            num_batch=int(o.get("num_batch") or 512),
+            num_thread=int(num_thread) if num_thread and int(num_thread) > 0 else None,
+            use_mmap=bool(o.get("use_mmap", True) if o.get("use_mmap") is not None else True),
+            use_mlock=bool(o.get("use_mlock") or False),
+            embedding=bool(embedding),
+        )
+
+    def key(self) -> tuple:
+        return (self.num_ctx, self.num_batch, self.num_thread, self.use_mmap, self.use_mlock, self.embedding)
+
+
+# ---------------------------------------------------------------------------------------------
+# The runner
+
+
+@dataclass
+class _Timer:
+    start: int = field(default_factory=time.perf_counter_ns)
+
+    def elapsed(self) -> int:
+        return time.perf_counter_ns() - self.start
+
+
+class ModelRunner:
+    """One loaded GGUF model (a llama.cpp model + context)."""
+
+    def __init__(self, model_path: str | Path, load: LoadOptions | None = None):
+        install_log_bridge()
+        self.model_path = Path(model_path)
+        self.load_options = load or LoadOptions()
+        lo = self.load_options
+        timer = _Timer()
+        kwargs = dict(
+            model_path=str(self.model_path), n_ctx=lo.num_ctx, n_batch=lo.num_batch,
+            use_mmap=lo.use_mmap, use_mlock=lo.use_mlock, embedding=lo.embedding,
+            verbose=False, n_gpu_layers=0,
+            # Keep the whole sliding-window cache so prompt prefixes can be reused safely.
+            swa_full=True,
+        )
+        if lo.num_thread:
+            kwargs.update(n_threads=lo.num_thread, n_threads_batch=lo.num_thread)
+        if lo.embedding:
+            # Non-causal pooling needs the whole input in one micro-batch.
+            kwargs.update(n_batch=lo.num_ctx, n_ubatch=lo.num_ctx)
+            arch = _peek_architecture(self.model_path)
+            if arch is None or not _has_pooling_type(self.model_path, arch):
+                kwargs["pooling_type"] = llama_cpp.LLAMA_POOLING_TYPE_MEAN
+        try:
+            self.llm = Llama(**kwargs)
+        except ValueError as exc:  # llama-cpp-python raises ValueError("Failed to load model ...")
+            raise RuntimeError(f"unable to load model {self.model_path.name}: {exc}") from exc
+        self.load_duration = timer.elapsed()
+        self.n_ctx = self.llm.n_ctx()
+        self._vocab = self.llm._model.vocab
+        self._bos = self.llm.token_bos()
+        self._add_bos = bool(self.llm._model.add_bos_token())
+        self._piece_buffer = ctypes.create_string_buffer(256)
+        self._lock = threading.Lock()  # defensive: one generation at a time even if misused
+        self.size = self._estimate_size()
+        log.info(
+            "loaded %s (n_ctx=%d, threads=%d, embedding=%s) in %.2fs",
+            self.model_path.name, self.n_ctx, self.llm.n_threads, lo.embedding, self.load_duration / 1e9,
+        )
+
+    # -- sizes -------------------------------------------------------------------------------
+
+    def _estimate_size(self) -> int:
+        """Bytes of memory the model uses: weights + KV cache (f16)."""
+        weights = int(llama_cpp.llama_model_size(self.llm.model))
+        md = self.llm.metadata
+        arch = md.get("general.architecture", "")
+        try:
+            layers = int(md.get(f"{arch}.block_count", 0))
+            heads_kv = int(md.get(f"{arch}.attention.head_count_kv", md.get(f"{arch}.attention.head_count", 0)))
+            embd = int(md.get(f"{arch}.embedding_length", 0))
+            heads = int(md.get(f"{arch}.attention.head_count", 1)) or 1
+            k_len = int(md.get(f"{arch}.attention.key_length", embd // heads))
+            v_len = int(md.get(f"{arch}.attention.value_length", embd // heads))
+            kv = self.n_ctx * layers * heads_kv * (k_len + v_len) * 2
+        except (TypeError, ValueError):
+            kv = 0
+        return weights + kv
+
+    @property
+    def n_ctx_train(self) -> int:
+        return int(llama_cpp.llama_model_n_ctx_train(self.llm.model))
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def tokenize(self, text: str, *, add_bos: bool = True, special: bool = True) -> list[int]:
+        """Tokens of ``text``; BOS only when the model wants one and the text has none yet."""
+        tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos and self._add_bos, special=special)
+        # A template that writes "<bos>" itself must not end up with two BOS tokens.
+        while len(tokens) >= 2 and tokens[0] == self._bos and tokens[1] == self._bos:
+            tokens.pop(0)
+        return tokens
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def token_bytes(self, token: int) -> bytes:
+        buf = self._piece_buffer
+        n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
+        if n < 0:  # piece longer than the buffer
+            buf = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
+        return buf.raw[:n]
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return b"".join(self.token_bytes(t) for t in tokens).decode("utf-8", errors="replace")
+
+    # -- generation --------------------------------------------------------------------------
+
+    def _build_sampler(self, p: SamplingParams, grammar, history: Sequence[int]):
+        """A llama.cpp sampler chain for ``p`` (the caller frees it)."""
+        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        add = lambda s: llama_cpp.llama_sampler_chain_add(chain, s)  # noqa: E731
+        penalty_n = self.n_ctx if p.repeat_last_n < 0 else p.repeat_last_n
+        penalties = None
+        if penalty_n > 0 and (p.repeat_penalty != 1.0 or p.presence_penalty or p.frequency_penalty):
+            penalties = llama_cpp.llama_sampler_init_penalties(
+                self.llm.n_vocab(), penalty_n, p.repeat_penalty, p.frequency_penalty, p.presence_penalty
+            )
+            add(penalties)
+        if grammar is not None:
+            g = llama_cpp.llama_sampler_init_grammar(
+                self._vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
+            )
+            if not g:
+                llama_cpp.llama_sampler_free(chain)
+                raise FormatError("format could not be compiled into a grammar")
+            add(g)
+        if p.temperature <= 0:
+            add(llama_cpp.llama_sampler_init_greedy())
+        else:
+            if p.top_k > 0:
+                add(llama_cpp.llama_sampler_init_top_k(p.top_k))
+            if 0 < p.typical_p < 1:
+                add(llama_cpp.llama_sampler_init_typical(p.typical_p, 1))
+            if 0 < p.top_p < 1:
+                add(llama_cpp.llama_sampler_init_top_p(p.top_p, 1))
+            if p.min_p > 0:
+                add(llama_cpp.llama_sampler_init_min_p(p.min_p, 1))
+            add(llama_cpp.llama_sampler_init_temp(p.temperature))
+            seed = p.seed if p.seed >= 0 else random.SystemRandom().randrange(0, 2**32 - 1)
+            add(llama_cpp.llama_sampler_init_dist(seed & 0xFFFFFFFF))
+        if penalties is not None:
+            # Penalties look at the prompt too (like Ollama), but the grammar must not see it.
+            for token in history[-penalty_n:]:
+                llama_cpp.llama_sampler_accept(penalties, token)
+        return chain
+
+    def _fit_prompt(self, tokens: list[int], p: SamplingParams) -> tuple[list[int], int]:
+        """Truncate a prompt that does not fit the context: keep ``num_keep`` leading tokens,
+        drop the oldest after them so that half the context stays free for the answer."""
+        if len(tokens) < self.n_ctx:
+            return tokens, 0
+        keep = max(0, min(p.num_keep if p.num_keep >= 0 else len(tokens), self.n_ctx // 4))
+        if tokens and tokens[0] == self._bos:
+            keep = max(keep, 1)
+        target = self.n_ctx // 2
+        tail = tokens[len(tokens) - (target - keep):]
+        fitted = tokens[:keep] + tail
+        dropped = len(tokens) - len(fitted)
+        log.warning("prompt of %d tokens exceeds num_ctx=%d: dropped %d tokens", len(tokens), self.n_ctx, dropped)
+        return fitted, dropped
+
+    def _reuse_prefix(self, tokens: list[int]) -> int:
+        """Keep the longest cached prefix of ``tokens`` in the KV cache; returns its length."""
+        llm = self.llm
+        cached = llm.input_ids[: llm.n_tokens]
+        n = min(len(cached), len(tokens))
+        if n == 0:
+            llm.n_tokens = 0
+            return 0
+        mismatch = np.nonzero(cached[:n] != np.asarray(tokens[:n], dtype=cached.dtype))[0]
+        prefix = int(mismatch[0]) if len(mismatch) else n
+        if prefix >= len(tokens):
+            prefix = len(tokens) - 1  # the last prompt token is re-evaluated for fresh logits
+        if prefix > 0 and llm._ctx.kv_cache_seq_rm(-1, prefix, -1):
+            llm.n_tokens = prefix
+            return prefix
+        llm._ctx.kv_cache_clear()
+        llm.n_tokens = 0
+        return 0
+
+    def generate(
+        self,
+        prompt_tokens: Sequence[int],
+        options: dict | SamplingParams | None = None,
+        *,
+        grammar=None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str | GenerationResult]:
+        """Decode after ``prompt_tokens``: yields text pieces, then one :class:`GenerationResult`.
+
+        The sampler (and grammar) is built before the first ``next()`` returns anything, so
+        bad ``format`` input raises before any text. ``cancel`` is checked before every token.
+        """
+        p = options if isinstance(options, SamplingParams) else SamplingParams.from_options(options)
+        tokens = list(prompt_tokens)
+        if not tokens:
+            tokens = [self._bos] if self._bos >= 0 else []
+        tokens, truncated = self._fit_prompt(tokens, p)
+        sampler = self._build_sampler(p, grammar, tokens)
+        return self._decode(tokens, truncated, p, sampler, cancel or threading.Event())
+
+    def _decode(self, tokens, truncated, p: SamplingParams, sampler, cancel: threading.Event):
+        llm = self.llm
+        ctx = llm._ctx.ctx
+        is_eog = llama_cpp.llama_vocab_is_eog
+        vocab = self._vocab
+        sample = llama_cpp.llama_sampler_sample
+        with self._lock:
+            try:
+                prompt_timer = _Timer()
+                if p.seed >= 0 and p.temperature > 0:
+                    # Reproducible sampling: logits of a cached prefix + a separately evaluated
+                    # suffix differ in the last bits from a one-batch evaluation, which can
+                    # flip a sample. A fixed seed therefore always evaluates from scratch.
+                    llm._ctx.kv_cache_clear()
+                    llm.n_tokens = 0
+                    cached = 0
+                else:
+                    cached = self._reuse_prefix(tokens)
+                to_eval = tokens[cached:]
+                for start in range(0, len(to_eval), llm.n_batch):
+                    if cancel.is_set():
+                        break
+                    llm.eval(to_eval[start : start + llm.n_batch])
+                prompt_duration = prompt_timer.elapsed()
+
+                decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+                stopper = StopMatcher(p.stop)
+                generated: list[int] = []
+                emitted: list[str] = []
+                reason, stop_hit = "stop", False
+                eval_timer = _Timer()
+                limit = p.num_predict if p.num_predict > 0 else None
+                while True:
+                    if cancel.is_set():
+                        reason = "cancel"
+                        break
+                    token = sample(sampler, ctx, -1)
+                    if is_eog(vocab, token):
+                        reason = "stop"
+                        break
+                    generated.append(token)
+                    piece = decoder.decode(self.token_bytes(token))
+                    if piece:
+                        out, stopped = stopper.feed(piece)
+                        if out:
+                            emitted.append(out)
+                            yield out
+                        if stopped:
+                            reason, stop_hit = "stop", True
+                            break
+                    if limit is not None and len(generated) >= limit:
+                        reason = "length"
+                        break
+                    if llm.n_tokens + 1 >= self.n_ctx:
+                        reason = "length"
+                        break
+                    llm.eval([token])
+                if not stop_hit and reason != "cancel":
+                    # Generation ended without a stop string: what was held back is output.
+                    out, stop_hit = stopper.feed(decoder.decode(b"", final=True))
+                    rest = out if stop_hit else out + stopper.flush()
+                    if rest:
+                        emitted.append(rest)
+                        yield rest
+                eval_duration = eval_timer.elapsed()
+                if reason == "cancel":
+                    log.info("generation cancelled after %d tokens (client gone or request cancelled)", len(generated))
+                yield GenerationResult(
+                    done_reason=reason,
+                    context=list(tokens) + generated,
+                    prompt_eval_count=len(tokens),
+                    prompt_eval_duration=max(prompt_duration, 1),
+                    eval_count=len(generated),
+                    eval_duration=max(eval_duration, 1),
+                    cached_prompt_tokens=cached,
+                    truncated_prompt_tokens=truncated,
+                    text="".join(emitted),
+                )
+            finally:
+                llama_cpp.llama_sampler_free(sampler)
+
+    # -- embeddings --------------------------------------------------------------------------
+
+    def embed(self, texts: Sequence[str], *, truncate: bool = True) -> tuple[list[list[float]], int]:
+        """Raw (not normalised) embeddings of ``texts`` and the total number of input tokens.
+
+        Needs an instance loaded with ``LoadOptions(embedding=True)``. With ``truncate=False``
+        an input longer than the context raises ``ValueError``.
+        """
+        if not self.load_options.embedding:
+            raise RuntimeError("this model instance was not loaded in embedding mode")
+        with self._lock:
+            vectors: list[list[float]] = []
+            total = 0
+            for text in texts:
+                tokens = self.tokenize(text)
+                if len(tokens) > self.n_ctx:
+                    if not truncate:
+                        raise ValueError("input length exceeds the context length")
+                    tokens = tokens[: self.n_ctx]
+                total += len(tokens)
+                vectors.append(self._embed_tokens(tokens))
+            return vectors, total
+
+    def _embed_tokens(self, tokens: list[int]) -> list[float]:
+        llm = self.llm
+        llm._ctx.kv_cache_clear()
+        llm.n_tokens = 0
+        batch = llm._batch
+        batch.reset()
+        batch.add_sequence(tokens, 0, True)
+        llm._ctx.decode(batch)
+        batch.reset()
+        n_embd = llm.n_embd()
+        ptr = llama_cpp.llama_get_embeddings_seq(llm._ctx.ctx, 0)
+        if ptr:
+            vector = list(ptr[:n_embd])
+        else:  # no pooling: mean of the token embeddings
+            all_ptr = llama_cpp.llama_get_embeddings(llm._ctx.ctx)
+            arr = np.ctypeslib.as_array(all_ptr, shape=(len(tokens) * n_embd,)).reshape(len(tokens), n_embd)
+            vector = arr.mean(axis=0).tolist()
+        llm._ctx.kv_cache_clear()
+        return vector
+
+    # -- lifetime ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        llm = getattr(self, "llm", None)
+        if llm is not None:
+            with self._lock:
+                llm.close()
+            self.llm = None
+            log.info("unloaded %s", self.model_path.name)
+
+
+def _peek_architecture(path: Path) -> str | None:
+    try:
+        from inference import gguf_info
+
+        return gguf_info.read_metadata(path).get("general.architecture")
+    except Exception:
+        return None
+
+
+def _has_pooling_type(path: Path, arch: str) -> bool:
+    try:
+        from inference import gguf_info
+
+        return f"{arch}.pooling_type" in gguf_info.read_metadata(path)
+    except Exception:
+        return False
+
+
+def default_threads() -> int:
+    return max(1, (os.cpu_count() or 2) // 2)

@@ -1,0 +1,470 @@
+"""Loaded models, keep_alive, LRU eviction and the bounded FIFO request queue.
+
+``Scheduler.use(record, options, keep_alive, request=...)`` is the one way routes reach a
+model. It is an async context manager that
+
+1. admits the request or refuses it with 503 when ``OLLAMA_MAX_QUEUE`` requests already wait;
+2. waits, first come first served, until the model is free (one request at a time per loaded
+   model, Ollama's ``OLLAMA_NUM_PARALLEL=1``), dropping the request if its client goes away;
+3. loads the model for ``(record.digest, load options)`` when needed, evicting the least
+   recently used idle model beyond ``OLLAMA_MAX_LOADED_MODELS``; a change of a load-time
+   option (``num_ctx`` ...) loads a new instance and retires the old one;
+4. yields a :class:`ModelHandle`; generation runs in a worker thread and reaches the event
+   loop through a queue (:meth:`ModelHandle.stream`), so the server keeps answering;
+5. on exit arms the keep_alive timer (``None`` = forever, ``0`` = unload now). The model is
+   released only when its worker thread has really stopped decoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, AsyncIterator, Callable, Iterator
+
+from inference.errors import ApiError
+
+log = logging.getLogger("inference.scheduler")
+
+QUEUE_FULL_MESSAGE = "server busy, please try again.  maximum pending requests exceeded"
+FOREVER = None  # keep_alive value meaning "never unload"
+DISCONNECT_POLL_SECONDS = 0.1
+
+
+class ClientDisconnected(Exception):
+    """The client went away while its request waited for a model."""
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+@dataclass
+class SchedulerConfig:
+    max_loaded_models: int = 3
+    max_queue: int = 512
+    default_keep_alive: float | None = 300.0  # seconds; None = forever
+
+    @classmethod
+    def from_env(cls) -> "SchedulerConfig":
+        from inference.options import default_keep_alive_seconds
+
+        return cls(
+            max_loaded_models=_env_int("OLLAMA_MAX_LOADED_MODELS", 3),
+            max_queue=_env_int("OLLAMA_MAX_QUEUE", 512),
+            default_keep_alive=default_keep_alive_seconds(),
+        )
+
+
+def _default_loader(record, load_options):
+    from inference.runtime import ModelRunner
+
+    if record.model_path is None:
+        raise ApiError(400, f"model '{record.name.display}' has no model weights (GGUF) to run")
+    return ModelRunner(record.model_path, load_options)
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A model resident in memory, with its queue position lock and keep_alive state."""
+
+    key: tuple
+    record: Any
+    runner: Any
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    refs: int = 0  # requests waiting for or using the model
+    keep_alive: float | None = 300.0
+    expires_at: float | None = None  # monotonic seconds; None while busy or forever
+    expires_wall: datetime | None = None
+    last_used: float = field(default_factory=time.monotonic)
+    timer: asyncio.TimerHandle | None = None
+    retired: bool = False  # replaced by a reload (e.g. num_ctx change): unload when idle
+    unloading: bool = False
+
+    @property
+    def busy(self) -> bool:
+        return self.refs > 0 or self.lock.locked()
+
+    def expires_at_datetime(self) -> datetime:
+        """When the model will be unloaded, for ``/api/ps``."""
+        now = datetime.now(timezone.utc)
+        if self.keep_alive is None:
+            # Ollama shows "forever" as a date centuries away.
+            return now + timedelta(days=365 * 290)
+        if self.busy or self.expires_wall is None:
+            return now + timedelta(seconds=self.keep_alive)
+        return self.expires_wall
+
+
+class ModelHandle:
+    """What ``Scheduler.use`` yields: the runner plus thread-safe ways to drive it."""
+
+    def __init__(self, loaded: LoadedModel, load_duration: int, loop: asyncio.AbstractEventLoop):
+        self.loaded = loaded
+        self.record = loaded.record
+        self.runner = loaded.runner
+        self.load_duration = load_duration  # ns spent loading for this request (0 if warm)
+        self._loop = loop
+        self._workers = 0
+        self._on_idle: Callable[[], None] | None = None
+
+    # -- synchronous passthroughs (fast calls, fine on the event loop) ------------------------
+
+    def tokenize(self, text: str, **kwargs) -> list[int]:
+        return self.runner.tokenize(text, **kwargs)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.runner.tokenize(text))
+
+    def generate(self, *args, **kwargs):
+        """The runner's synchronous generator (blocks; prefer :meth:`stream` in async code)."""
+        return self.runner.generate(*args, **kwargs)
+
+    def embed(self, texts, **kwargs):
+        """Synchronous embeddings (blocks; in async code use ``await handle.aembed(...)``)."""
+        return self.runner.embed(texts, **kwargs)
+
+    @property
+    def n_ctx(self) -> int:
+        return self.runner.n_ctx
+
+    # -- work in a worker thread -------------------------------------------------------------
+
+    def _worker_started(self) -> None:
+        self._workers += 1
+
+    def _worker_finished(self) -> None:  # on the event loop
+        self._workers -= 1
+        if self._workers == 0 and self._on_idle is not None:
+            callback, self._on_idle = self._on_idle, None
+            callback()
+
+    def _notify_finished(self) -> None:  # from the worker thread
+        try:
+            self._loop.call_soon_threadsafe(self._worker_finished)
+        except RuntimeError:  # event loop closed (server shutting down)
+            pass
+
+    async def run(self, fn: Callable, *args, **kwargs):
+        """Run ``fn(*args, **kwargs)`` in a worker thread; the model stays held until it ends."""
+        future = self._loop.create_future()
+
+        def work():
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+                self._loop.call_soon_threadsafe(_set_exception, future, exc)
+            else:
+                self._loop.call_soon_threadsafe(_set_result, future, result)
+            finally:
+                self._notify_finished()
+
+        self._worker_started()
+        threading.Thread(target=work, name="model-worker", daemon=True).start()
+        return await future
+
+    async def aembed(self, texts, **kwargs):
+        return await self.run(self.runner.embed, texts, **kwargs)
+
+    async def stream(self, make_iterator: Callable[[], Iterator], cancel: threading.Event) -> AsyncIterator:
+        """Iterate ``make_iterator()`` in a worker thread, yielding its items on the event loop.
+
+        Leaving the ``async for`` early (client gone, task cancelled) sets ``cancel``; the
+        worker stops at its next check and only then is the model released.
+        """
+        queue: asyncio.Queue = asyncio.Queue()
+        loop = self._loop
+        put = queue.put_nowait
+
+        def work():
+            iterator = None
+            try:
+                iterator = make_iterator()
+                for item in iterator:  # the iterator itself checks `cancel` (every token)
+                    loop.call_soon_threadsafe(put, (0, item))
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the event loop
+                try:
+                    loop.call_soon_threadsafe(put, (2, exc))
+                except RuntimeError:
+                    pass
+            else:
+                try:
+                    loop.call_soon_threadsafe(put, (1, None))
+                except RuntimeError:
+                    pass
+            finally:
+                # Close it here, in this thread: a generator left to the garbage collector
+                # would keep the runner's lock (and its sampler) until some later collection.
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    try:
+                        close()
+                    except Exception:  # noqa: BLE001
+                        log.exception("error while closing a generation")
+                self._notify_finished()
+
+        self._worker_started()
+        threading.Thread(target=work, name="model-decode", daemon=True).start()
+        try:
+            while True:
+                kind, item = await queue.get()
+                if kind == 0:
+                    yield item
+                elif kind == 1:
+                    return
+                else:
+                    raise item
+        finally:
+            cancel.set()
+
+
+def _set_result(future: asyncio.Future, value) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _set_exception(future: asyncio.Future, exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
+class Scheduler:
+    def __init__(self, config: SchedulerConfig | None = None, *, loader: Callable | None = None):
+        self.config = config or SchedulerConfig()
+        self._loader = loader or _default_loader
+        self._models: dict[tuple, LoadedModel] = {}
+        self._pending = 0
+        self._load_lock: asyncio.Lock | None = None
+        self._changed: asyncio.Event | None = None
+        self._loading: dict[tuple, asyncio.Task] = {}
+
+    # -- introspection -----------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Requests admitted but not yet holding their model."""
+        return self._pending
+
+    def loaded(self) -> list[LoadedModel]:
+        """Resident models, most recently used first."""
+        return sorted(self._models.values(), key=lambda m: m.last_used, reverse=True)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _sync_primitives(self) -> None:
+        if self._load_lock is None:
+            self._load_lock = asyncio.Lock()
+            self._changed = asyncio.Event()
+
+    @staticmethod
+    def model_key(record, options: dict, embedding: bool) -> tuple:
+        from inference.runtime import LoadOptions
+
+        return (record.digest, LoadOptions.from_options(options, embedding=embedding).key())
+
+    async def _wait(self, awaitable, request) -> Any:
+        """Await ``awaitable``; give up with ClientDisconnected if the client leaves."""
+        if request is None or not hasattr(request, "is_disconnected"):
+            return await awaitable
+        task = asyncio.ensure_future(awaitable)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_SECONDS)
+                if done:
+                    return task.result()
+                if await request.is_disconnected():
+                    raise ClientDisconnected()
+        finally:
+            if not task.done():
+                task.cancel()
+                try:
+                    await task
+                except BaseException:  # noqa: BLE001
+                    pass
+
+    def _cancel_timer(self, lm: LoadedModel) -> None:
+        if lm.timer is not None:
+            lm.timer.cancel()
+            lm.timer = None
+        lm.expires_at = None
+        lm.expires_wall = None
+
+    def _notify(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+
+    async def _unload(self, lm: LoadedModel, reason: str) -> None:
+        if lm.unloading:
+            return
+        lm.unloading = True
+        self._cancel_timer(lm)
+        if self._models.get(lm.key) is lm:
+            del self._models[lm.key]
+        log.info("unloading %s (%s)", lm.record.name.display, reason)
+        await asyncio.to_thread(lm.runner.close)
+        self._notify()
+
+    def _schedule_unload(self, lm: LoadedModel, reason: str) -> None:
+        asyncio.get_running_loop().create_task(self._unload(lm, reason))
+
+    async def _make_room(self, request) -> None:
+        """Evict idle models (LRU first) until a new one fits; waits while all are busy."""
+        while len(self._models) >= self.config.max_loaded_models:
+            idle = [m for m in self._models.values() if not m.busy]
+            if idle:
+                victim = min(idle, key=lambda m: m.last_used)
+                await self._unload(victim, "evicted: OLLAMA_MAX_LOADED_MODELS reached")
+                continue
+            self._changed.clear()
+            await self._wait(self._changed.wait(), request)
+
+    async def _get_or_load(self, record, options: dict, embedding: bool, request) -> tuple[LoadedModel, int]:
+        from inference.runtime import LoadOptions
+
+        load = LoadOptions.from_options(options, embedding=embedding)
+        key = (record.digest, load.key())
+        async with self._load_lock:
+            lm = self._models.get(key)
+            if lm is not None and not lm.unloading:
+                lm.refs += 1
+                self._cancel_timer(lm)
+                return lm, 0
+            task = self._loading.get(key)
+            if task is None:
+                # Other instances of the same model with other load options are retired.
+                for other in list(self._models.values()):
+                    if other.record.digest == record.digest and other.key[1][-1] == embedding:
+                        if other.busy:
+                            other.retired = True
+                        else:
+                            await self._unload(other, "reloading with new load options")
+                await self._make_room(request)
+                task = asyncio.get_running_loop().create_task(self._load(record, load, key))
+                self._loading[key] = task
+            # A client that leaves during the load does not waste it: the model stays loaded.
+            lm, load_duration = await asyncio.shield(task)
+            lm.refs += 1
+            self._cancel_timer(lm)
+            return lm, load_duration
+
+    async def _load(self, record, load, key) -> tuple[LoadedModel, int]:
+        try:
+            started = time.perf_counter_ns()
+            runner = await asyncio.to_thread(self._loader, record, load)
+            load_duration = time.perf_counter_ns() - started
+            lm = LoadedModel(key=key, record=record, runner=runner, keep_alive=self.config.default_keep_alive)
+            self._models[key] = lm
+            self._arm_timer(lm)  # disarmed by the request that takes it
+            return lm, load_duration
+        finally:
+            self._loading.pop(key, None)
+
+    def _release(self, lm: LoadedModel, keep_alive: float | None) -> None:
+        """The request is over and its worker stopped: free the model, arm keep_alive."""
+        lm.lock.release()
+        lm.refs -= 1
+        lm.last_used = time.monotonic()
+        lm.keep_alive = keep_alive
+        self._notify()
+        if lm.busy:
+            return  # the next queued request takes over; it arms the timer when done
+        if lm.retired or keep_alive == 0:
+            self._schedule_unload(lm, "keep_alive 0" if keep_alive == 0 else "retired")
+            return
+        self._arm_timer(lm)
+
+    def _arm_timer(self, lm: LoadedModel) -> None:
+        self._cancel_timer(lm)
+        if lm.keep_alive is None:
+            return
+        loop = asyncio.get_running_loop()
+        lm.expires_at = time.monotonic() + lm.keep_alive
+        lm.expires_wall = datetime.now(timezone.utc) + timedelta(seconds=lm.keep_alive)
+        lm.timer = loop.call_later(lm.keep_alive, self._expired, lm)
+
+    def _expired(self, lm: LoadedModel) -> None:
+        lm.timer = None
+        if not lm.busy and self._models.get(lm.key) is lm:
+            self._schedule_unload(lm, "keep_alive expired")
+
+    # -- the API -----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def use(self, record, options: dict, keep_alive: float | None, *, embedding: bool = False, request=None):
+        """Queue for, load and hold a model; see the module docstring."""
+        self._sync_primitives()
+        if self._pending >= self.config.max_queue:
+            raise ApiError(503, QUEUE_FULL_MESSAGE)
+        self._pending += 1
+        lm: LoadedModel | None = None
+        acquired = False
+        try:
+            lm, load_duration = await self._wait(self._get_or_load(record, options, embedding, request), request)
+            try:
+                await self._wait(lm.lock.acquire(), request)
+                acquired = True
+            finally:
+                if not acquired:
+                    lm.refs -= 1
+                    self._notify()
+                    if not lm.busy:
+                        self._arm_timer(lm)
+        except ClientDisconnected:
+            log.info("client disconnected while queued for %s; request dropped", record.name.display)
+            raise
+        finally:
+            self._pending -= 1
+        self._cancel_timer(lm)
+        handle = ModelHandle(lm, load_duration, asyncio.get_running_loop())
+        try:
+            yield handle
+        finally:
+            if handle._workers:
+                handle._on_idle = lambda: self._release(lm, keep_alive)
+            else:
+                self._release(lm, keep_alive)
+
+    async def unload(self, digest: str) -> bool:
+        """Unload every instance of the model with ``digest`` now (busy ones when they finish).
+
+        Returns whether anything was loaded.
+        """
+        self._sync_primitives()
+        found = False
+        for lm in list(self._models.values()):
+            if lm.record.digest != digest:
+                continue
+            found = True
+            lm.keep_alive = 0
+            if lm.busy:
+                lm.retired = True
+            else:
+                await self._unload(lm, "keep_alive 0")
+        return found
+
+    def touch(self, digest: str, keep_alive: float | None) -> None:
+        """Reset the keep_alive of a loaded, idle model (a load-only request)."""
+        for lm in self._models.values():
+            if lm.record.digest == digest and not lm.busy:
+                lm.keep_alive = keep_alive
+                lm.last_used = time.monotonic()
+                self._arm_timer(lm)
+
+    async def close(self) -> None:
+        for lm in list(self._models.values()):
+            self._cancel_timer(lm)
+            self._models.pop(lm.key, None)
+            try:
+                await asyncio.to_thread(lm.runner.close)
+            except Exception:  # noqa: BLE001 - shutting down anyway
+                log.exception("error while unloading %s", lm.record.name.display)

@@ -1,0 +1,114 @@
+"""The request queue and client disconnects against real servers with the real model."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+from server_helpers import MODEL, wait_until
+
+pytestmark = pytest.mark.live
+
+LONG = {"model": MODEL, "prompt": "Write a very long story about the history of the world.",
+        "options": {"temperature": 0.8, "seed": 7, "num_predict": 3000, "stop": ["\u0000"]}}
+
+
+def cancelled_counts(log_text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"cancelled after (\d+) tokens", log_text)]
+
+
+def test_queue_limit_answers_503_and_queued_requests_are_served(server_factory):
+    server = server_factory(extra_env={"OLLAMA_MAX_QUEUE": "1"})
+    url = server.base_url + "/api/generate"
+    httpx.post(url, json={"model": MODEL}, timeout=120).raise_for_status()  # load
+    running = threading.Event()
+    results: dict[str, object] = {}
+
+    def long_request():
+        with httpx.Client(timeout=120) as c, c.stream("POST", url, json=LONG) as r:
+            for i, _ in enumerate(r.iter_lines()):
+                running.set()
+                if i >= 40:
+                    break  # leave early: the disconnect frees the model
+
+    def queued_request():
+        r = httpx.post(url, json={"model": MODEL, "prompt": "Hi", "stream": False, "options": {"num_predict": 2}},
+                       timeout=120)
+        results["queued"] = r
+
+    a = threading.Thread(target=long_request)
+    a.start()
+    assert running.wait(60)
+    b = threading.Thread(target=queued_request)
+    b.start()
+    time.sleep(0.5)  # b is now waiting in the queue
+    assert "queued" not in results
+    full = httpx.post(url, json={"model": MODEL, "prompt": "Hi", "stream": False}, timeout=30)
+    assert full.status_code == 503
+    assert full.json() == {"error": "server busy, please try again.  maximum pending requests exceeded"}
+    a.join(120)
+    b.join(120)
+    assert results["queued"].status_code == 200 and results["queued"].json()["done"]
+
+
+def test_streaming_disconnect_stops_decoding_and_frees_the_model(live_server, warm):
+    before = len(cancelled_counts(live_server.log_text()))
+    with httpx.Client(timeout=120) as c, c.stream("POST", live_server.base_url + "/api/generate", json=LONG) as r:
+        for i, _ in enumerate(r.iter_lines()):
+            if i >= 3:
+                break
+    # The next request gets the model promptly (it would otherwise wait for 3000 tokens).
+    start = time.perf_counter()
+    r = httpx.post(live_server.base_url + "/api/generate", timeout=60,
+                   json={"model": MODEL, "prompt": "Hi", "stream": False, "options": {"num_predict": 1}})
+    elapsed = time.perf_counter() - start
+    assert r.status_code == 200 and elapsed < 10, elapsed
+    counts = wait_until(lambda: cancelled_counts(live_server.log_text())[before:], timeout=10)
+    assert counts and counts[0] < 100, counts
+
+
+def test_non_streaming_disconnect_stops_decoding(live_server, warm):
+    before = len(cancelled_counts(live_server.log_text()))
+    body = dict(LONG, stream=False)
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(live_server.base_url + "/api/generate", json=body, timeout=httpx.Timeout(60, read=1.5))
+    counts = wait_until(lambda: cancelled_counts(live_server.log_text())[before:], timeout=10)
+    assert counts and counts[0] < 1000, counts
+    r = httpx.post(live_server.base_url + "/api/ps", timeout=10)
+    assert r.status_code == 405  # sanity: the server is alive and answering
+
+
+def test_queued_request_of_a_client_that_left_is_dropped(server_factory):
+    server = server_factory()
+    url = server.base_url + "/api/generate"
+    httpx.post(url, json={"model": MODEL}, timeout=120).raise_for_status()
+    running = threading.Event()
+    stop = threading.Event()
+
+    def long_request():
+        with httpx.Client(timeout=120) as c, c.stream("POST", url, json=LONG) as r:
+            for _ in r.iter_lines():
+                running.set()
+                if stop.is_set():
+                    break
+
+    a = threading.Thread(target=long_request)
+    a.start()
+    assert running.wait(60)
+    # A raw client that sends a request, then hangs up while it is queued.
+    host, port = server.host.split(":")
+    payload = b'{"model": "gemma3:270m", "prompt": "queued then gone", "stream": false}'
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(b"POST /api/generate HTTP/1.1\r\nHost: " + server.host.encode() +
+                 b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(payload)).encode() +
+                 b"\r\n\r\n" + payload)
+    time.sleep(0.5)
+    sock.close()
+    assert wait_until(lambda: "request dropped" in server.log_text(), timeout=10), server.log_text()[-2000:]
+    stop.set()
+    a.join(120)
