@@ -38,9 +38,20 @@ command -v "$PY" >/dev/null || PY=python3
 extras=""; (( with_tests )) && extras="[test]"
 stamp=".venv/.hushtype-installed${extras}"
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+# llama.cpp compiles for the build machine's CPU. Some VMs advertise AMX but fault on its
+# instructions (every decode crashes in ggml_backend_amx_mul_mat), so build without AMX.
+amx_off="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+export CMAKE_ARGS="${CMAKE_ARGS:-} -DCMAKE_C_FLAGS=\"$amx_off\" -DCMAKE_CXX_FLAGS=\"$amx_off\""
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   echo "setup: installing Python packages into .venv (first time: llama-cpp-python compiles, ~6 min on 2 cores)"
   .venv/bin/python -m pip install -q --upgrade pip wheel >/dev/null
   .venv/bin/python -m pip install -q -e ".${extras}"
   echo "$want" > "$stamp"
+fi
+# A wheel built earlier with AMX (e.g. reused from pip's cache) is rebuilt once without it.
+if .venv/bin/python -c "import sys, llama_cpp; sys.exit(0 if b'AMX_INT8 = 1' in llama_cpp.llama_print_system_info() else 1)" 2>/dev/null; then
+  echo "setup: rebuilding llama-cpp-python without AMX (~6 min on 2 cores)"
+  llama_version=$(.venv/bin/python -c "import llama_cpp; print(llama_cpp.__version__)")
+  .venv/bin/python -m pip cache remove llama_cpp_python >/dev/null 2>&1 || true
+  .venv/bin/python -m pip install -q --no-deps --force-reinstall "llama-cpp-python==$llama_version"
 fi
