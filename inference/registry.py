@@ -22,6 +22,7 @@ iterator of Ollama's status dicts.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import json
 import os
@@ -151,9 +152,13 @@ class BlobDownload:
             "parts": [{"offset": p.offset, "size": p.size, "completed": p.completed} for p in self.parts],
         }))
         os.replace(tmp, self.state_file)
+        try:  # keep the lock file as fresh as the download, so start-up pruning leaves it alone
+            os.utime(self.path.with_name(self.path.name + "-partial.lock"))
+        except OSError:
+            pass
 
     def discard(self) -> None:
-        for path in (self.partial, self.state_file):
+        for path in (self.partial, self.state_file, self.path.with_name(self.path.name + "-partial.lock")):
             path.unlink(missing_ok=True)
 
     def verify_and_commit(self) -> None:
@@ -169,6 +174,7 @@ class BlobDownload:
                 f"digest mismatch, file must be downloaded again: want {self.digest}, got {got}", 502)
         os.replace(self.partial, self.path)
         self.state_file.unlink(missing_ok=True)
+        self.path.with_name(self.path.name + "-partial.lock").unlink(missing_ok=True)
 
 
 # --- registry access -----------------------------------------------------------------------
@@ -376,6 +382,19 @@ def _parse_manifest(raw: bytes) -> tuple[dict, list[dict]]:
     return manifest, blobs
 
 
+def _lock_download(blob: BlobDownload) -> int:
+    """An exclusive lock on ``<blob>-partial.lock``: one process downloads a blob at a time."""
+    blob.path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(blob.path.with_name(blob.path.name + "-partial.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise PullError(f"pull blob {blob.digest[7:19]}: another process is downloading it into this "
+                        "store; wait for it to finish, then pull again", 409) from None
+    return fd
+
+
 class Pull:
     """A pull whose manifest is known; :meth:`run` downloads, verifies and writes it."""
 
@@ -398,10 +417,10 @@ class Pull:
                     if self.store.has_blob(digest):
                         yield _status(digest, size, size)
                         continue
+                    # downloaded and verified while the locks are held, so a concurrent pull
+                    # (this process or another) finds the finished blob
                     async for line in self._download(digest, size, pending):
                         yield line
-                    # verified while the lock is held, so a concurrent pull finds the blob
-                    await asyncio.to_thread(pending[-1].verify_and_commit)
             yield {"status": "verifying sha256 digest"}
             yield {"status": "writing manifest"}
             old_digests = self._previous_digests()
@@ -419,6 +438,17 @@ class Pull:
             raise PullError(f"pull blob {digest[7:19]}: the registry reports {head_size} bytes, "
                             f"the manifest {size}", 502)
         blob = BlobDownload(digest, size, Path(self.store.blob_path(digest)), save_interval=s.state_interval)
+        lock_fd = _lock_download(blob)
+        try:
+            async for line in self._download_locked(blob, pending):
+                yield line
+            await asyncio.to_thread(blob.verify_and_commit)
+        finally:
+            os.close(lock_fd)  # releases the lock
+
+    async def _download_locked(self, blob: BlobDownload, pending: list[BlobDownload]) -> AsyncIterator[dict]:
+        s = self.client.settings
+        digest, size = blob.digest, blob.total
         await asyncio.to_thread(blob.plan, s)
         needed = size - blob.completed
         free = shutil.disk_usage(blob.path.parent).free

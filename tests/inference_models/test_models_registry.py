@@ -7,7 +7,9 @@ and the CLI are tested against a running server in test_models_pull_live.py.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 import shutil
 import time
 
@@ -269,3 +271,20 @@ def test_a_token_that_expires_mid_pull_is_renewed(registry, store, tiny_gguf_byt
     lines, _ = pull(store, f"{registry.host}/library/tiny")
     assert lines[-1]["status"] == "success" and registry.tokens_issued >= 2
     assert store.blob_path(model_digest(manifest)).read_bytes() == tiny_gguf_bytes
+
+
+def test_a_blob_another_process_is_downloading_is_not_touched(registry, store, tiny_gguf_bytes):
+    manifest = publish(registry, tiny_gguf_bytes)
+    digest = model_digest(manifest)
+    lock = store.blobs_dir / f"sha256-{digest[7:]}-partial.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)  # a real lock, as another process would hold it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(PullError) as err:
+            pull(store, f"{registry.host}/library/tiny")
+        assert err.value.status == 409 and "another process" in str(err.value)
+        assert registry.served.get(digest, 0) == 0
+    finally:
+        os.close(fd)
+    assert pull(store, f"{registry.host}/library/tiny")[0][-1]["status"] == "success"
+    assert not lock.exists()
