@@ -348,6 +348,7 @@ class RegistryClient:
 # --- the pull ------------------------------------------------------------------------------
 
 _blob_locks: dict[str, asyncio.Lock] = {}
+_active: dict[str, "BlobDownload"] = {}  # downloads in progress in this process, by digest
 
 
 def _env_flag(name: str) -> bool:
@@ -413,6 +414,10 @@ class Pull:
             for entry in self.blobs:
                 digest, size = entry["digest"], entry["size"]
                 lock = _blob_locks.setdefault(digest, asyncio.Lock())
+                while lock.locked():  # another request of this server is on it: show its progress
+                    active = _active.get(digest)
+                    yield _status(digest, size, active.completed if active else 0)
+                    await asyncio.sleep(self.client.settings.progress_interval)
                 async with lock:
                     if self.store.has_blob(digest):
                         yield _status(digest, size, size)
@@ -439,11 +444,13 @@ class Pull:
                             f"the manifest {size}", 502)
         blob = BlobDownload(digest, size, Path(self.store.blob_path(digest)), save_interval=s.state_interval)
         lock_fd = _lock_download(blob)
+        _active[digest] = blob
         try:
             async for line in self._download_locked(blob, pending):
                 yield line
             await asyncio.to_thread(blob.verify_and_commit)
         finally:
+            _active.pop(digest, None)
             os.close(lock_fd)  # releases the lock
 
     async def _download_locked(self, blob: BlobDownload, pending: list[BlobDownload]) -> AsyncIterator[dict]:

@@ -218,17 +218,23 @@ def test_stalled_part_is_abandoned_and_retried(registry, store, tiny_gguf_bytes)
 
 
 def test_concurrent_pulls_of_one_model_download_it_once(registry, store, tiny_gguf_bytes):
-    publish(registry, tiny_gguf_bytes)
+    manifest = publish(registry, tiny_gguf_bytes)
+    digest, size = model_digest(manifest), len(tiny_gguf_bytes)
     name = f"{registry.host}/library/tiny"
+    registry.bytes_per_second = 6 << 20  # ~0.5 s, so the second request sees the first one's progress
 
     async def both():
         async def one():
             p = await start_pull(store, name, insecure=True, settings=SMALL_PARTS)
-            return [line async for line in p.run()][-1]
+            return [line async for line in p.run()]
         return await asyncio.gather(one(), one())
 
-    assert asyncio.run(both()) == [{"status": "success"}] * 2
-    assert registry.served_total() == sum(len(b) for b in registry.blobs.values())
+    first, second = asyncio.run(both())
+    assert first[-1] == second[-1] == {"status": "success"}
+    assert registry.served_total() == sum(len(b) for b in registry.blobs.values()), "downloaded once"
+    for lines in (first, second):
+        seen = [x["completed"] for x in lines if x.get("digest") == digest]
+        assert seen[-1] == size and any(0 < c < size for c in seen), "both requests showed progress"
 
 
 def test_blobs_already_in_an_ollama_store_are_reused(registry, tmp_path, tiny_gguf_bytes):
