@@ -65,6 +65,7 @@ def test_blob_upload_checks_the_digest(http, live_server):
         assert r.status_code == 400 and "invalid digest" in r.json()["error"]
     leftovers = [p for p in (live_server.models_dir / "blobs").iterdir() if "upload" in p.name]
     assert not leftovers
+    (live_server.models_dir / "blobs" / f"sha256-{digest[7:]}").unlink()  # no API removes a loose blob
 
 
 def test_create_from_uploaded_gguf_then_copy_and_delete(http, tiny_gguf, live_server):
@@ -128,11 +129,12 @@ def test_create_errors(http, body, status, fragment):
     assert r.status_code == status and fragment in r.json()["error"], r.text
 
 
-def test_create_refuses_a_blob_that_is_not_gguf(http):
+def test_create_refuses_a_blob_that_is_not_gguf(http, live_server):
     data = b"not a model at all" * 100
     http.post(f"/api/blobs/{sha(data)}", content=data)
     r = http.post("/api/create", json={"model": "x", "files": {"model.safetensors": sha(data)}})
     assert r.status_code == 400 and "not a GGUF file" in r.json()["error"]
+    (live_server.models_dir / "blobs" / f"sha256-{sha(data)[7:]}").unlink()
 
 
 def test_cli_create_uploads_the_from_file(live_server, http, tiny_gguf, tmp_path):
