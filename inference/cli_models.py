@@ -336,6 +336,7 @@ def import_into_store(store, path: Path, name: str, *, on_progress=None):
     into ``blobs/`` (or copied, when the store is on another filesystem) and the manifest
     written. Raises ValueError for a file that is not a GGUF model.
     """
+    path = Path(path).resolve()  # a hard link to a symlink would be a link to the link
     with open(path, "rb") as fh:
         if fh.read(4) != b"GGUF":
             raise ValueError(f"{path} is not a GGUF file")

@@ -206,6 +206,7 @@ def _gguf_source(store, source: str, what: str, base_dir: Path | None = None) ->
                                 "path, or upload the file (hushtype create -f does this for you)")
         if not path.is_file():
             raise ApiError(400, f"{what}: no such file on the server: {path}")
+        path = path.resolve()  # link the file itself, never a symlink to it
     if not _is_gguf(path):
         raise ApiError(400, f"{what}: {source} is not a GGUF file (only GGUF models can be imported; "
                             "convert safetensors with llama.cpp's convert_hf_to_gguf.py)")

@@ -59,3 +59,16 @@ def test_create_without_a_server_uses_the_local_store(tmp_path):
     (tmp_path / "Missing").write_text("FROM nowhere:1b\n")
     r = cli(tmp_path / "home", "create", "offline:v3", "-f", str(tmp_path / "Missing"))
     assert r.returncode == 1 and "not found" in r.stderr
+
+
+def test_create_and_import_through_a_symlink_store_the_file_itself(tmp_path):
+    real = make_gguf(tmp_path / "real.gguf", name="Linked Target", payload_bytes=32 * 1024)
+    (tmp_path / "alias.gguf").symlink_to("real.gguf")  # relative: would dangle inside blobs/
+    (tmp_path / "Modelfile").write_text("FROM ./alias.gguf\n")
+    assert cli(tmp_path / "home", "create", "via-link:1", "-f", str(tmp_path / "Modelfile")).returncode == 0
+    r = cli(tmp_path / "home", "import", str(tmp_path / "alias.gguf"), "--name", "via-link:2")
+    assert r.returncode == 0, r.stderr
+    store = ModelStore(tmp_path / "home" / "models")
+    for name in ("via-link:1", "via-link:2"):
+        blob = store.get(name).model_path
+        assert not blob.is_symlink() and blob.read_bytes() == real.read_bytes()
