@@ -229,8 +229,11 @@ class OllamaClient:
 
     def chat(self, model: str, messages: list[dict], *, options: dict | None = None,
              keep_alive=None, on_chunk: Callable[[str], None] | None = None,
-             cancel: threading.Event | None = None, timeout: float | None = None) -> Completion:
+             cancel: threading.Event | None = None, timeout: float | None = None,
+             think: bool | None = None) -> Completion:
         body: dict = {"model": model, "messages": messages, "stream": True}
+        if think is not None:
+            body["think"] = think
         return self._generate_stream("/api/chat", body, model, options, keep_alive,
                                      lambda c: (c.get("message") or {}).get("content") or "",
                                      on_chunk, cancel, timeout)

@@ -19,6 +19,7 @@ _OPENER = r"(?:sure|certainly|of course|okay|ok|absolutely|alright|great|no prob
 _NOUN = (r"(?:correct\w*|fix\w*|revis\w*|improv\w*|edit\w*|polish\w*|summar\w*|version|text|"
          r"sentence|paragraph|translat\w*|response|rewrit\w*|draft|e-?mail|message|note|result|"
          r"answer|output|poem|haiku|story|reply)")
+_THINKING = re.compile(r"^\s*<think>.*?(?:</think>|$)", re.DOTALL)  # reasoning of thinking models
 _PREAMBLE_LINE = re.compile(
     r"^\s*(?:"
     rf"(?:{_OPENER}|here(?:'s| is| are)\b)[^\n]{{0,120}}?:[ \t]*\n"            # a whole line: "Sure! Here is X:"
@@ -74,7 +75,7 @@ def strip_wrapping(text: str, original: str = "") -> str:
 
 
 def clean_text(raw: str, original: str = "") -> str:
-    text = _SPECIAL_TOKENS.sub("", raw)
+    text = _SPECIAL_TOKENS.sub("", _THINKING.sub("", raw))
     text = strip_preamble(text.lstrip())
     text = _SIGN_OFF.sub("", text)
     text = strip_wrapping(text, original)
@@ -143,7 +144,7 @@ class StreamCleaner:
         cleaned = clean_text(self.raw, self.original) if final else None
         if final:
             return cleaned
-        text = _SPECIAL_TOKENS.sub("", self.raw)
+        text = _SPECIAL_TOKENS.sub("", _THINKING.sub("", self.raw))
         text = strip_preamble(text.lstrip())
         # as clean_text: no trailing spaces on lines; trailing whitespace is held back until
         # more text follows it
@@ -154,9 +155,9 @@ class StreamCleaner:
         if self._buffer_all:
             return ""
         if not self._started:
-            head = _SPECIAL_TOKENS.sub("", self.raw).lstrip()
-            if not head:
-                return ""
+            head = _SPECIAL_TOKENS.sub("", _THINKING.sub("", self.raw)).lstrip()
+            if not head or self.raw.lstrip().startswith("<think") and "</think>" not in self.raw:
+                return ""  # nothing yet, or still reasoning
             if head[0] in _QUOTE_PAIRS or head.startswith("```"):
                 self._buffer_all = True
                 return ""

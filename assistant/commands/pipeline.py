@@ -87,17 +87,23 @@ class CommandPipeline:
     def match(self, text: str, *, loose: bool = False) -> tuple[CommandSpec, str] | None:
         return match_command(text, self.specs, loose=loose)
 
+    def _show(self, model: str) -> dict:
+        """What /api/show says about ``model`` that matters here (cached per model)."""
+        with self._lock:
+            if model in self._modes:
+                return self._modes[model]
+        show = self.client.show(model)
+        info = {"mode": prompt_mode_from_show(show),
+                "thinking": "thinking" in (show.get("capabilities") or [])}
+        with self._lock:
+            self._modes[model] = info
+        return info
+
     def prompt_mode(self, spec: CommandSpec, model: str) -> str:
         """"chat" or "completion": the spec's choice, else what /api/show says (cached)."""
         if spec.prompt_mode != "auto":
             return spec.prompt_mode
-        with self._lock:
-            if model in self._modes:
-                return self._modes[model]
-        mode = prompt_mode_from_show(self.client.show(model))
-        with self._lock:
-            self._modes[model] = mode
-        return mode
+        return self._show(model)["mode"]
 
     def preload(self, model: str | None = None) -> None:
         """Load the default model now so the first command is warm (raises OllamaError)."""
@@ -173,8 +179,10 @@ class CommandPipeline:
             options["num_predict"] = max(int(options.get("num_predict") or 0), len(body) // 2 + 64)
         if mode == "chat":
             req = chat_request(spec, body)
+            # a thinking model would spend its time (and our answer) on reasoning text
+            think = False if self._show(model)["thinking"] else None
             return self.client.chat(model, req.messages, options=options, keep_alive=keep_alive,
-                                    on_chunk=forward, cancel=cancel)
+                                    on_chunk=forward, cancel=cancel, think=think)
         req = completion_request(spec, body)
         stops = list(options.get("stop") or [])
         options["stop"] = stops + [s for s in req.stop if s not in stops]

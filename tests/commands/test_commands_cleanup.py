@@ -84,3 +84,10 @@ def test_a_fix_cut_off_by_the_length_limit_keeps_the_original():
     text, note = CommandPipeline._clean(fix, Completion(text=" The cat sat on the mat.", done_reason="stop"),
                                         "teh cat sat on teh mat")
     assert (text, note) == ("The cat sat on the mat.", None)
+
+
+def test_reasoning_of_thinking_models_is_dropped():
+    assert clean_text("<think>The user wants a fix.\nOk.</think>\n\nThe cat sat.") == "The cat sat."
+    cleaner = StreamCleaner("x")
+    pieces = ["<thi", "nk>hmm, let me", " see</think>", "\nThe cat", " sat."]
+    assert "".join(cleaner.feed(p) for p in pieces) + cleaner.finish() == "The cat sat."
