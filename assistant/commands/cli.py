@@ -32,11 +32,14 @@ def do_command(
     if source not in ("typed", "voice"):
         typer.echo("hushtype: --source must be typed or voice", err=True)
         raise typer.Exit(2)
+    from assistant.config import load_settings
+
     try:
-        pipeline = CommandPipeline()
-    except ConfigError as exc:
-        typer.echo(f"hushtype: {exc}", err=True)
-        raise typer.Exit(2)
+        settings = load_settings()
+    except ConfigError as exc:  # run on the defaults, and say why
+        typer.echo(f"hushtype: warning: {exc} — using the default settings", err=True)
+        settings = exc.settings
+    pipeline = CommandPipeline(settings)
     found = pipeline.match(text, loose=(source == "voice"))
     if found is None:
         known = ", ".join(sorted(s.prefix for s in pipeline.specs.values()))

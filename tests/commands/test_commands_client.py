@@ -112,3 +112,21 @@ def test_hushtype_do_fails_clearly_when_the_server_is_down(hushtype_home, dead_u
     assert res.returncode == 1
     assert f"model server is not running at {dead_url}" in res.stderr and "hushtype serve" in res.stderr
     assert HistoryStore(retention_days=30).list()[0]["status"] == "failed"
+
+
+def test_hushtype_do_json_with_retention_zero_and_a_broken_config_falls_back(hushtype_home, dead_url):
+    import json
+
+    from assistant import paths
+
+    paths.config_file().write_text("[history]\nretention_days = 0\n")
+    res = run_do(hushtype_home, dead_url.removeprefix("http://"), "--json", "sum: some text", timeout=60)
+    assert res.returncode == 1
+    record = json.loads(res.stdout)
+    assert record["id"] is None and record["status"] == "failed" and "not running" in record["error"]
+    assert HistoryStore(retention_days=30).list() == []  # retention 0: nothing was written
+    paths.config_file().write_text("[history]\nretention_days = = 3\n")
+    res = run_do(hushtype_home, dead_url.removeprefix("http://"), "fix: x", timeout=60)
+    assert str(paths.config_file()) in res.stderr and "line 2" in res.stderr
+    assert "using the default settings" in res.stderr
+    assert res.returncode == 1 and "not running" in res.stderr  # it still tried, on the defaults
