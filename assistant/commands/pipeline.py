@@ -127,7 +127,8 @@ class CommandPipeline:
     def run_spec(self, spec: CommandSpec, body: str, *, source: str = "typed", on_chunk=None,
                  cancel: threading.Event | None = None) -> CommandResult:
         model = self.model_for(spec)
-        started_at = self.clock() if self.clock else None
+        clock = self.clock or getattr(self.history, "clock", None)
+        started_at = clock() if clock else None  # the record's time is when the command began
         t0 = time.monotonic()
         timings: dict = {}
         result = CommandResult(status="failed", output=None, error=None, prefix=spec.prefix,
