@@ -46,7 +46,7 @@ def _tree_size(path: Path) -> tuple[int, int]:
 
 
 def _mode(path: Path) -> str:
-    return oct(stat.S_IMODE(path.stat().st_mode))
+    return f"{stat.S_IMODE(path.stat().st_mode):04o}"
 
 
 def privacy_report() -> dict:
@@ -104,7 +104,9 @@ def render_report(report: dict) -> str:
     lines = [f"hushtype stores everything in {report['data_dir']} (mode {report['data_dir_mode']}, "
              f"yours only):", ""]
     for entry in report["files"]:
-        extra = f", {entry['files']} files" if "files" in entry else ""
+        extra = ""
+        if "files" in entry:
+            extra = f", {entry['files']} file" + ("" if entry["files"] == 1 else "s")
         lines.append(f"  {entry['path']}")
         lines.append(f"      {_human(entry['size'])}{extra}, mode {entry['mode']}: {entry['purpose']}")
     if not report["files"]:
