@@ -141,7 +141,9 @@ def serve(
         log.warning("could not prune partial downloads: %s", exc)
 
     family = socket.AF_INET6 if ":" in spec.bind_host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on such sockets, and without it
+    # Nagle's algorithm holds each small NDJSON chunk back for a delayed ACK (~40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((spec.bind_host, spec.port))

@@ -29,9 +29,15 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-import llama_cpp
-from llama_cpp import Llama
-from llama_cpp import llama_grammar
+# llama.cpp's OpenMP threads busy-wait between operations by default. On a machine that is
+# doing other work (a desktop, a shared box) the spinning threads starve everything else and
+# prompt evaluation gets many times slower; sleeping waits cost little. libgomp reads this
+# when llama.cpp is loaded, so it must be set before the import below. A user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import llama_cpp  # noqa: E402
+from llama_cpp import Llama  # noqa: E402
+from llama_cpp import llama_grammar  # noqa: E402
 
 log = logging.getLogger("inference.runtime")
 _llama_log = logging.getLogger("inference.llama")
