@@ -359,7 +359,8 @@ async def run_generate(request: Request, body: dict) -> AsyncIterator[dict]:
     try:
         text = prompting.generate_prompt(
             record, req["prompt"], system=req["system"], template=req["template"],
-            suffix=req["suffix"], raw=req["raw"],
+            suffix=req["suffix"], raw=req["raw"], think=body.get("think"),
+            include_model_messages=not req["context"],
         )
     except ApiError:
         raise
@@ -460,7 +461,8 @@ async def run_chat(request: Request, body: dict) -> AsyncIterator[dict]:
         async with request.app.state.scheduler.use(record, options, keep_alive, request=request) as handle:
             try:
                 prompt = prompting.chat_prompt(record, messages, count_tokens=handle.count_tokens,
-                                               num_ctx=num_ctx, reserve=reserve)
+                                               num_ctx=num_ctx, reserve=reserve, tools=tools or None,
+                                               think=body.get("think"))
             except ApiError:
                 raise
             except ValueError as exc:

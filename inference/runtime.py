@@ -185,6 +185,60 @@ def grammar_for_format(fmt) -> llama_grammar.LlamaGrammar | None:
     raise FormatError(f"invalid format: {json.dumps(fmt)[:100]}; expected \"json\" or a JSON schema object")
 
 
+class GrammarSampling:
+    """Constrained sampling that stays fast on large vocabularies (Gemma 3: 262k tokens).
+
+    Applying a grammar to every candidate costs far more than the forward pass of a small
+    model. Like llama.cpp's own sampler, we first sample without the grammar and only check
+    the chosen token against it; only when the grammar rejects it do we apply the grammar to
+    all candidates and sample again. The result obeys the grammar either way.
+    """
+
+    def __init__(self, chain, grammar_sampler, n_vocab: int):
+        self.chain = chain
+        self.grammar = grammar_sampler
+        self.n_vocab = n_vocab
+        dtype = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)
+        self.cand = np.zeros(n_vocab, dtype=dtype)
+        self.ids = np.arange(n_vocab, dtype=np.intc)
+        self.cur = llama_cpp.llama_token_data_array(
+            data=self.cand.ctypes.data_as(llama_cpp.llama_token_data_p), size=n_vocab, selected=-1, sorted=False)
+        self.one = np.zeros(1, dtype=dtype)
+        self.one_arr = llama_cpp.llama_token_data_array(
+            data=self.one.ctypes.data_as(llama_cpp.llama_token_data_p), size=1, selected=-1, sorted=False)
+
+    def _fill(self, ctx) -> None:
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(self.n_vocab,))
+        self.cand["id"] = self.ids
+        self.cand["logit"] = logits
+        self.cand["p"] = 0.0
+        self.cur.size, self.cur.selected, self.cur.sorted = self.n_vocab, -1, False
+
+    def _allowed(self, token: int) -> bool:
+        self.one[0] = (token, 0.0, 0.0)
+        self.one_arr.size, self.one_arr.selected, self.one_arr.sorted = 1, -1, False
+        llama_cpp.llama_sampler_apply(self.grammar, ctypes.byref(self.one_arr))
+        return bool(np.isfinite(self.one[0]["logit"]))
+
+    def sample(self, _chain, ctx, _idx) -> int:
+        self._fill(ctx)
+        llama_cpp.llama_sampler_apply(self.chain, ctypes.byref(self.cur))
+        token = int(self.cand[self.cur.selected]["id"])
+        if not self._allowed(token):
+            self._fill(ctx)
+            llama_cpp.llama_sampler_apply(self.grammar, ctypes.byref(self.cur))
+            llama_cpp.llama_sampler_apply(self.chain, ctypes.byref(self.cur))
+            token = int(self.cand[self.cur.selected]["id"])
+        llama_cpp.llama_sampler_accept(self.grammar, token)
+        llama_cpp.llama_sampler_accept(self.chain, token)
+        return token
+
+    def close(self) -> None:
+        if self.grammar:
+            llama_cpp.llama_sampler_free(self.grammar)
+            self.grammar = None
+
+
 # ---------------------------------------------------------------------------------------------
 # Results
 
@@ -333,7 +387,8 @@ class ModelRunner:
     # -- generation --------------------------------------------------------------------------
 
     def _build_sampler(self, p: SamplingParams, grammar, history: Sequence[int]):
-        """A llama.cpp sampler chain for ``p`` (the caller frees it)."""
+        """A llama.cpp sampler chain for ``p`` (the caller frees it) and, with a grammar, the
+        :class:`GrammarSampling` that wraps it."""
         chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
         add = lambda s: llama_cpp.llama_sampler_chain_add(chain, s)  # noqa: E731
         penalty_n = self.n_ctx if p.repeat_last_n < 0 else p.repeat_last_n
@@ -343,14 +398,6 @@ class ModelRunner:
                 self.llm.n_vocab(), penalty_n, p.repeat_penalty, p.frequency_penalty, p.presence_penalty
             )
             add(penalties)
-        if grammar is not None:
-            g = llama_cpp.llama_sampler_init_grammar(
-                self._vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
-            )
-            if not g:
-                llama_cpp.llama_sampler_free(chain)
-                raise FormatError("format could not be compiled into a grammar")
-            add(g)
         if p.temperature <= 0:
             add(llama_cpp.llama_sampler_init_greedy())
         else:
@@ -366,10 +413,18 @@ class ModelRunner:
             seed = p.seed if p.seed >= 0 else random.SystemRandom().randrange(0, 2**32 - 1)
             add(llama_cpp.llama_sampler_init_dist(seed & 0xFFFFFFFF))
         if penalties is not None:
-            # Penalties look at the prompt too (like Ollama), but the grammar must not see it.
+            # Penalties look at the prompt too (like Ollama); the grammar must not see it.
             for token in history[-penalty_n:]:
                 llama_cpp.llama_sampler_accept(penalties, token)
-        return chain
+        if grammar is None:
+            return chain, None
+        g = llama_cpp.llama_sampler_init_grammar(
+            self._vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
+        )
+        if not g:
+            llama_cpp.llama_sampler_free(chain)
+            raise FormatError("format could not be compiled into a grammar")
+        return chain, GrammarSampling(chain, g, self.llm.n_vocab())
 
     def _fit_prompt(self, tokens: list[int], p: SamplingParams) -> tuple[list[int], int]:
         """Truncate a prompt that does not fit the context: keep ``num_keep`` leading tokens,
@@ -423,15 +478,15 @@ class ModelRunner:
         if not tokens:
             tokens = [self._bos] if self._bos >= 0 else []
         tokens, truncated = self._fit_prompt(tokens, p)
-        sampler = self._build_sampler(p, grammar, tokens)
-        return self._decode(tokens, truncated, p, sampler, cancel or threading.Event())
+        sampler, constrained = self._build_sampler(p, grammar, tokens)
+        return self._decode(tokens, truncated, p, sampler, constrained, cancel or threading.Event())
 
-    def _decode(self, tokens, truncated, p: SamplingParams, sampler, cancel: threading.Event):
+    def _decode(self, tokens, truncated, p: SamplingParams, sampler, constrained, cancel: threading.Event):
         llm = self.llm
         ctx = llm._ctx.ctx
         is_eog = llama_cpp.llama_vocab_is_eog
         vocab = self._vocab
-        sample = llama_cpp.llama_sampler_sample
+        sample = constrained.sample if constrained is not None else llama_cpp.llama_sampler_sample
         with self._lock:
             try:
                 prompt_timer = _Timer()
@@ -506,6 +561,8 @@ class ModelRunner:
                 )
             finally:
                 llama_cpp.llama_sampler_free(sampler)
+                if constrained is not None:
+                    constrained.close()
 
     # -- embeddings --------------------------------------------------------------------------
 

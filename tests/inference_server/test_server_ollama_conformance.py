@@ -188,3 +188,18 @@ def test_thinking_on_a_model_without_it_is_a_400(client):
     with pytest.raises(ollama.ResponseError) as err:
         client.generate(MODEL, "hi", think=True)
     assert err.value.status_code == 400 and "thinking" in err.value.error
+
+
+def test_num_ctx_change_reloads_the_model(client):
+    client.generate(MODEL, "Hi", options={"num_ctx": 1024, "num_predict": 1})
+    ps = client.ps().models
+    assert [(m.model, m.context_length) for m in ps] == [(MODEL, 1024)]
+    client.generate(MODEL, "Hi", options={"num_predict": 1}, keep_alive=-1)
+    assert [(m.model, m.context_length) for m in client.ps().models] == [(MODEL, 4096)]
+
+
+def test_keep_alive_duration_unloads_when_it_expires(client):
+    client.generate(MODEL, "Hi", options={"num_predict": 1}, keep_alive="1s")
+    assert [m.model for m in client.ps().models] == [MODEL]
+    assert wait_until(lambda: not client.ps().models, timeout=6)
+    client.generate(MODEL, "", keep_alive=-1)
