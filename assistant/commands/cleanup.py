@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 _SPECIAL_TOKENS = re.compile(r"<\|[^|>]{1,40}\|>|<(?:end|start)_of_turn>|</?s>|<eos>|<bos>|<pad>")
 _OPENER = r"(?:sure|certainly|of course|okay|ok|absolutely|alright|great|no problem)\b"
@@ -92,6 +93,18 @@ def _first_sentences(text: str, limit: int) -> str:
     return out.strip()
 
 
+def kept_word_ratio(original: str, answer: str) -> float:
+    """Share of the original's words that are still in the answer, misspellings allowed
+    ("teh" ~ "the", "tomorow" ~ "tomorrow"). A correction keeps most words; a translation or a new text does not."""
+    words = re.findall(r"\w+", original.casefold())
+    if not words:
+        return 1.0
+    out = set(re.findall(r"\w+", answer.casefold()))
+    kept = sum(1 for w in words if w in out or any(
+        sorted(w) == sorted(o) or SequenceMatcher(None, w, o).ratio() >= 0.75 for o in out))
+    return kept / len(words)
+
+
 def clean_output(style: str, raw: str, original: str) -> Cleaned:
     """The answer to store and insert, and a note when a guard changed it."""
     text = clean_text(raw, original)
@@ -105,6 +118,9 @@ def clean_output(style: str, raw: str, original: str) -> Cleaned:
         if len(original) >= 24 and len(text) < len(original) * 0.5:
             return Cleaned(original, "the model's answer dropped much of your text; "
                                      "your text was kept unchanged")
+        if len(re.findall(r"\w+", original)) >= 4 and kept_word_ratio(original, text) < 0.5:
+            return Cleaned(original, "the model's answer was not a correction of your text "
+                                     "(another language or other words); your text was kept unchanged")
     if style == "sum" and text and len(text) >= len(original) > 0:
         shorter = _first_sentences(text, int(len(original) * 0.6))
         if shorter and len(shorter) < len(original):

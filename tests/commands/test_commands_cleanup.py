@@ -91,3 +91,29 @@ def test_reasoning_of_thinking_models_is_dropped():
     cleaner = StreamCleaner("x")
     pieces = ["<thi", "nk>hmm, let me", " see</think>", "\nThe cat", " sat."]
     assert "".join(cleaner.feed(p) for p in pieces) + cleaner.finish() == "The cat sat."
+
+
+def test_fix_guard_rejects_a_translation_or_another_text():
+    de = clean_output("fix", "I have been eating an apple yesterday.", "ich habe gestern einen apfel gegest")
+    assert de.text == "ich habe gestern einen apfel gegest" and "not a correction" in de.note
+    other = clean_output("fix", "The weather is nice.", "please call me back tomorow morning")
+    assert other.text == "please call me back tomorow morning" and other.note
+
+
+def test_fix_guard_accepts_real_corrections():
+    """Hand-written corrections, typo-heavy and with grammar changes, all pass the guard."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from benchmarks.bench_commands import SENTENCES
+
+    pairs = SENTENCES + [
+        ("Wen i was yung i wanted to becum a pilott.", "When I was young I wanted to become a pilot."),
+        ("Me and him is going to the beech on saturday.", "He and I are going to the beach on Saturday."),
+        ("je suis aller au marché hier avec mon frere", "Je suis allé au marché hier avec mon frère."),
+        ("He runned to the bus stop but it was gone allready.", "He ran to the bus stop but it was already gone."),
+    ]
+    for given, wanted in pairs:
+        out = clean_output("fix", wanted, given)
+        assert (out.text, out.note) == (wanted, None), given
