@@ -184,7 +184,7 @@ def _client():
     return httpx.Client(base_url=_base_url(), timeout=httpx.Timeout(10.0, read=None))
 
 
-def _request(method: str, path: str, **kwargs):
+def _request(method: str, path: str, *, not_found_hint: str = "", **kwargs):
     import httpx
 
     try:
@@ -195,7 +195,8 @@ def _request(method: str, path: str, **kwargs):
     except httpx.HTTPError as exc:
         _fail(f"request to {_base_url()} failed: {exc}")
     if response.status_code >= 400:
-        _fail(_error_text(response))
+        hint = not_found_hint if response.status_code == 404 and not_found_hint else ""
+        _fail(_error_text(response) + hint)
     return response
 
 
@@ -393,7 +394,8 @@ def run(
     if option:
         common["options"] = parse_option_args(option)
     # Load first so that a missing model is reported before anything else.
-    _request("POST", "/api/generate", json={**common, "prompt": "", "stream": False})
+    _request("POST", "/api/generate", json={**common, "prompt": "", "stream": False},
+             not_found_hint=f"; get it with: hushtype pull {model} (or hushtype import FILE.gguf)")
     if text:
         final = {}
         for chunk in _stream("/api/generate", {**common, "prompt": text}):

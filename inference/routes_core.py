@@ -303,6 +303,13 @@ async def _decode(request, handle, tokens, options, grammar, cancel):
         yield item
 
 
+async def _tokenize(handle, text: str, **kwargs) -> list[int]:
+    """Tokens of ``text``; long texts are tokenized in a thread so the event loop stays free."""
+    if len(text) < 8192:
+        return handle.tokenize(text, **kwargs)
+    return await asyncio.to_thread(handle.tokenize, text, **kwargs)
+
+
 def _log_result(kind: str, record, result, extra: str = "") -> None:
     if result.done_reason != "cancel":  # cancellations are logged by the runtime
         log.info("%s %s: %d prompt tokens (%d cached), %d generated, done_reason=%s%s", kind, record.name.display,
@@ -372,9 +379,9 @@ async def run_generate(request: Request, body: dict) -> AsyncIterator[dict]:
     try:
         async with request.app.state.scheduler.use(record, options, keep_alive, request=request) as handle:
             if req["context"]:
-                tokens = list(req["context"]) + handle.tokenize(text, add_bos=False)
+                tokens = list(req["context"]) + await _tokenize(handle, text, add_bos=False)
             else:
-                tokens = handle.tokenize(text)
+                tokens = await _tokenize(handle, text)
             result = None
             async for item in _decode(request, handle, tokens, options, grammar, cancel):
                 if isinstance(item, str):
@@ -460,9 +467,10 @@ async def run_chat(request: Request, body: dict) -> AsyncIterator[dict]:
     try:
         async with request.app.state.scheduler.use(record, options, keep_alive, request=request) as handle:
             try:
-                prompt = prompting.chat_prompt(record, messages, count_tokens=handle.count_tokens,
-                                               num_ctx=num_ctx, reserve=reserve, tools=tools or None,
-                                               think=body.get("think"))
+                # Trimming a long history tokenizes it repeatedly: keep that off the event loop.
+                prompt = await asyncio.to_thread(
+                    prompting.chat_prompt, record, messages, count_tokens=handle.count_tokens,
+                    num_ctx=num_ctx, reserve=reserve, tools=tools or None, think=body.get("think"))
             except ApiError:
                 raise
             except ValueError as exc:
@@ -472,7 +480,7 @@ async def run_chat(request: Request, body: dict) -> AsyncIterator[dict]:
                     "chat with %s: the conversation does not fit num_ctx=%d; dropped the %d oldest "
                     "non-system message(s)", record.name.display, num_ctx, prompt.dropped_messages,
                 )
-            tokens = handle.tokenize(prompt.text)
+            tokens = await _tokenize(handle, prompt.text)
             result = None
             async for item in _decode(request, handle, tokens, options, grammar, cancel):
                 if isinstance(item, str):

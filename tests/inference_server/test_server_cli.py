@@ -72,6 +72,7 @@ def test_run_reads_piped_stdin(live_server, warm):
 def test_run_unknown_model_fails_clearly(live_server, warm):
     out = cli(live_server, "run", "not-a-model", "hi")
     assert out.returncode == 1 and "model 'not-a-model' not found" in out.stderr
+    assert "hushtype pull not-a-model" in out.stderr
 
 
 def test_client_commands_say_how_to_start_a_missing_server(tmp_path):

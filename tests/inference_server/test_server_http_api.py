@@ -198,3 +198,13 @@ def test_chat_truncation_is_reported(http, live_server):
     assert body["truncated_messages"] > 0 and body["num_ctx"] == 512
     assert body["prompt_eval_count"] <= 512
     assert "dropped" in live_server.log_text()
+
+
+def test_generate_prompt_longer_than_the_context_is_truncated_and_reported(http):
+    prompt = "The quick brown fox jumps over the lazy dog. " * 80  # ~800 tokens
+    r = http.post("/api/generate", json={"model": MODEL, "prompt": prompt, "stream": False,
+                                         "options": {"num_ctx": 256, "num_predict": 4, "temperature": 0}})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["truncated_prompt_tokens"] > 500 and body["num_ctx"] == 256
+    assert body["prompt_eval_count"] < 256
