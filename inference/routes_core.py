@@ -8,6 +8,17 @@ document the bodies in the OpenAPI description.
 are shared with the OpenAI-compatible layer: async iterators of Ollama-shaped chunk dicts
 whose last item has ``done: true`` and the statistics. They raise :class:`ApiError` before the
 first chunk for bad input; a client that disconnects cancels the generation within a token.
+
+Beyond Ollama (extra fields in the final chunk; Ollama clients ignore unknown fields):
+
+* ``truncated_messages`` + ``num_ctx`` (chat): the conversation did not fit ``num_ctx``; that
+  many of the oldest non-system messages were left out (also logged as a warning). Ollama
+  drops them silently.
+* ``truncated_prompt_tokens`` + ``num_ctx``: a prompt longer than the context was cut (the
+  first ``num_keep`` tokens kept, the oldest after them dropped) to leave room for the answer.
+* Names ending ``-cloud``/``:cloud`` are refused with 400: nothing leaves this machine.
+* A request with a fixed ``seed`` (and temperature > 0) evaluates its prompt from scratch, so
+  its output never depends on what an earlier request left in the prompt cache.
 """
 
 from __future__ import annotations

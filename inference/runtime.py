@@ -58,18 +58,25 @@ class GenerationCancelled(Exception):
 # ---------------------------------------------------------------------------------------------
 # llama.cpp log bridge
 
-_GGML_LEVELS = {0: logging.DEBUG, 1: logging.DEBUG, 2: logging.DEBUG, 3: logging.WARNING, 4: logging.DEBUG, 5: logging.DEBUG}
+# ggml_log_level: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5 (continues the previous line).
+# llama.cpp's warnings are about choices we made on purpose (full SWA cache, mean pooling), so
+# they go to INFO; the server shows INFO of this logger only with OLLAMA_DEBUG.
+_GGML_LEVELS = {0: logging.DEBUG, 1: logging.DEBUG, 2: logging.DEBUG, 3: logging.INFO, 4: logging.ERROR}
 _log_bridge_installed = False
+_last_level = logging.DEBUG
 
 
 @llama_cpp.llama_log_callback
 def _llama_log_callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+    global _last_level
     try:
         message = text.decode("utf-8", errors="replace").rstrip("\n")
+        py_level = _last_level if level == 5 else _GGML_LEVELS.get(level, logging.DEBUG)
+        _last_level = py_level
+        if message:
+            _llama_log.log(py_level, "%s", message)
     except Exception:  # pragma: no cover - never let a log line crash native code
         return
-    if message:
-        _llama_log.log(_GGML_LEVELS.get(level, logging.DEBUG), "%s", message)
 
 
 def install_log_bridge() -> None:
@@ -332,7 +339,7 @@ class ModelRunner:
         self._piece_buffer = ctypes.create_string_buffer(256)
         self._lock = threading.Lock()  # defensive: one generation at a time even if misused
         self.size = self._estimate_size()
-        log.info(
+        log.debug(
             "loaded %s (n_ctx=%d, threads=%d, embedding=%s) in %.2fs",
             self.model_path.name, self.n_ctx, self.llm.n_threads, lo.embedding, self.load_duration / 1e9,
         )

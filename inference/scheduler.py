@@ -363,6 +363,8 @@ class Scheduler:
             runner = await asyncio.to_thread(self._loader, record, load)
             load_duration = time.perf_counter_ns() - started
             lm = LoadedModel(key=key, record=record, runner=runner, keep_alive=self.config.default_keep_alive)
+            log.info("loaded %s (num_ctx=%s%s) in %.2fs", record.name.display, getattr(runner, "n_ctx", "?"),
+                     ", embedding mode" if load.embedding else "", load_duration / 1e9)
             self._models[key] = lm
             self._arm_timer(lm)  # disarmed by the request that takes it
             return lm, load_duration
