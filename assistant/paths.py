@@ -33,9 +33,11 @@ def data_dir() -> Path:
 def models_dir() -> Path:
     """The model store in Ollama's layout: ``OLLAMA_MODELS`` or ``<data dir>/models``."""
     env = os.environ.get("OLLAMA_MODELS")
-    path = Path(env).expanduser() if env else data_dir() / "models"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    if env:  # a store the user chose (e.g. Ollama's own): create it, leave its mode alone
+        path = Path(env).expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return _private_dir(data_dir() / "models")
 
 
 def config_file() -> Path:
