@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import shutil
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,18 +32,8 @@ log = logging.getLogger("hushtype.voice")
 DICTATE = "dictate"
 COMMAND = "command"
 _IDLE_CHECK_S = 30.0
-_CONTINUE_S = 30.0  # a dictation within this time into the same window continues the last one
-
-
-def active_window() -> str | None:
-    """The focused X11 window id (to tell whether two dictations go to the same place)."""
-    if not shutil.which("xdotool"):
-        return None
-    try:
-        out = subprocess.run(["xdotool", "getactivewindow"], capture_output=True, text=True, timeout=2)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+_CONTINUE_S = 30.0
+_HELD_KEYS_WAIT_S = 60.0  # a capped recording's text waits this long for the hotkey to go up  # a dictation within this time into the same window continues the last one
 
 
 def model_label(engine: WhisperEngine) -> str:
@@ -55,10 +43,32 @@ def model_label(engine: WhisperEngine) -> str:
 
 class VoiceService:
     def __init__(self, ctx, *, engine: WhisperEngine | None = None, microphone=None,
-                 key_listener_factory=None, window_probe=active_window, clock=time.monotonic) -> None:
+                 key_listener_factory=None, window_probe=None, clock=time.monotonic) -> None:
         self.ctx = ctx
-        voice = dict(ctx.settings.get("voice", {}))
-        self.voice = voice
+        self._clock = clock
+        self._custom_engine = engine is not None
+        self._custom_mic = microphone is not None
+        self.engine = engine
+        self.mic = microphone
+        self.voice: dict = {}
+        self._grabber = None
+        self._apply(ctx.settings)
+        self._pending_settings: dict | None = None
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._sessions: dict[int, IncrementalTranscriber] = {}
+        self._recording_id: int | None = None
+        self._deliver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voice-deliver")
+        self._listener_factory = key_listener_factory
+        self._listener = None
+        self._window_probe = window_probe or self._active_window
+        self._last_insert: tuple[str | None, float, str] | None = None  # (window, time, text)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="voice-ptt", daemon=True)
+        self.delivered: list[dict] = []  # what each recording produced (for status/tests)
+
+    def _apply(self, settings: dict) -> None:
+        """Take (new) settings: hotkeys, limits, model, device. ValueError when they are wrong."""
+        voice = dict(settings.get("voice", {}))
         try:
             chords = {
                 DICTATE: parse_hotkey(voice.get("dictate_hotkey", "<ctrl>+<alt>+space")),
@@ -68,30 +78,43 @@ class VoiceService:
             raise ValueError(f"[voice] {exc}") from exc
         if chords[DICTATE].keys == chords[COMMAND].keys:
             raise ValueError("[voice] dictate_hotkey and command_hotkey must differ")
-        self.engine = engine or engine_from_settings(voice)
-        self.vad = vad_from_settings(voice)
-        self.mic = microphone or Microphone(voice.get("device", "") or None)
+        vad = vad_from_settings(voice)
+        model_keys = ("model_path", "language", "beam_size", "cpu_threads", "short_window_seconds",
+                      "unload_after_idle_seconds")
+        if not self._custom_engine and (self.engine is None or
+                                        any(self.voice.get(k) != voice.get(k) for k in model_keys)):
+            engine = engine_from_settings(voice)  # raises ModelError for a bad model path
+            if self.engine is not None:
+                self.engine.unload()
+            self.engine = engine
+        if not self._custom_mic:
+            self.mic = Microphone(voice.get("device", "") or None)
+        self.voice, self.vad = voice, vad
         self._chords = ChordTracker(chords)
+        if getattr(self, "_grabber", None) is not None:
+            self._grabber.ungrab_all()
+            self._grabber.grab(chords)
+        self._chord_map = chords
         self._ptt = PushToTalk(
             release_grace=float(voice.get("release_grace_ms", 50)) / 1000,
             max_seconds=float(voice.get("max_recording_seconds", 120)),
             min_hold=(float(voice.get("drop_first_ms", 150)) + float(voice.get("min_clip_ms", 300))) / 1000,
         )
-        self._clock = clock
-        self._events: queue.SimpleQueue = queue.SimpleQueue()
-        self._sessions: dict[int, IncrementalTranscriber] = {}
-        self._recording_id: int | None = None
-        self._deliver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voice-deliver")
-        self._listener_factory = key_listener_factory
-        self._listener = None
-        self._window_probe = window_probe
-        self._last_insert: tuple[str | None, float, str] | None = None  # (window, time, text)
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="voice-ptt", daemon=True)
-        self.delivered: list[dict] = []  # what each recording produced (for status/tests)
+
+    def _settings_changed(self, settings: dict) -> None:
+        """Called by ``ctx.apply_settings`` (settings page); applied between recordings."""
+        self._pending_settings = settings
+        self._events.put(("wake", None, self._clock()))
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> "VoiceService":
+        if getattr(self.ctx, "injector", None) is None:  # `hushtype up --no-typed`
+            from assistant.injection import Injector
+
+            self.ctx.injector = Injector(self.ctx.settings)
+        listeners = getattr(self.ctx, "listeners", None)
+        if isinstance(listeners, list):
+            listeners.append(self._settings_changed)
         if self.voice.get("load_at_start", False):
             self.engine.preload_async()
         self._thread.start()
@@ -99,17 +122,33 @@ class VoiceService:
             from assistant.voice.listener import KeyListener
 
             self._listener = KeyListener(self.key_down, self.key_up)
+            try:
+                from assistant.voice.keygrab import KeyGrabber
+
+                self._grabber = KeyGrabber()
+                self._grabber.grab(self._chord_map)
+            except Exception as exc:  # no X connection for grabs: listening still works
+                log.warning("push-to-talk keys are not grabbed (%s); apps also see them", exc)
+                self._grabber = None
         else:
             self._listener = self._listener_factory(self.key_down, self.key_up)
         self._listener.start()
+        log.info("push-to-talk: hold %s to dictate, %s for a voice command",
+                 self.voice.get("dictate_hotkey"), self.voice.get("command_hotkey"))
         return self
 
     def stop(self) -> None:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        listeners = getattr(self.ctx, "listeners", None)
+        if isinstance(listeners, list) and self._settings_changed in listeners:
+            listeners.remove(self._settings_changed)
         if self._listener is not None:
             self._listener.stop()
+        if self._grabber is not None:
+            self._grabber.close()
+            self._grabber = None
         self._events.put(("wake", None, self._clock()))
         self._thread.join(timeout=5)
         self._close_recording()
@@ -122,10 +161,12 @@ class VoiceService:
     # -- key events (listener thread) ----------------------------------------------------
     def key_down(self, name: str) -> None:
         for mode in self._chords.key_down(name):
+            log.debug("hotkey %s down", mode)  # which hotkey only; other keys are never logged
             self._events.put(("press", mode, self._clock()))
 
     def key_up(self, name: str) -> None:
         for mode in self._chords.key_up(name):
+            log.debug("hotkey %s up", mode)
             self._events.put(("release", mode, self._clock()))
 
     # -- control loop --------------------------------------------------------------------
@@ -150,14 +191,24 @@ class VoiceService:
                 for action in actions:
                     self._handle(action)
                 if self._recording_id is None:
+                    if self._pending_settings is not None:
+                        settings, self._pending_settings = self._pending_settings, None
+                        try:
+                            self._apply(settings)
+                            log.info("push-to-talk: new settings applied")
+                        except (ValueError, ModelError) as exc:
+                            self._notify(f"Voice settings not applied: {exc}")
                     self.engine.unload_if_idle()
             except Exception:  # never let one bad recording kill push-to-talk
                 log.exception("push-to-talk error")
 
     def _handle(self, action) -> None:
+        log.debug("push-to-talk: %s", action)
         if isinstance(action, Start):
             self._start_recording(action)
         elif isinstance(action, Stop):
+            if action.reason == "max_length" and self._grabber is not None:
+                self._grabber.release_keyboard()  # the key is still down: let the text through
             session = self._end_recording(action.recording_id)
             if session is not None:
                 self._deliver.submit(self._finish, action, session)
@@ -208,10 +259,20 @@ class VoiceService:
         record = {"mode": action.mode, "reason": action.reason, "transcript": transcript.text,
                   "release_to_text_s": transcript.finish_seconds,
                   "incremental_calls": transcript.incremental_calls}
+        # never the words themselves in the log: only counts and timings
+        log.info("push-to-talk %s #%d (%s): %.1f s audio, %.1f s speech, %d words, "
+                 "release-to-text %.3f s (%d segments done while held)",
+                 action.mode, action.recording_id, action.reason, transcript.audio_seconds,
+                 transcript.speech_seconds, len(transcript.text.split()), transcript.finish_seconds,
+                 transcript.incremental_calls)
         try:
             if not transcript.text.strip():
                 record["inserted"] = ""
                 return
+            if action.reason == "max_length":
+                # the hotkey is still held (or its key-up was lost): typing now would mix our
+                # keys with the user's Ctrl/Alt; wait for the real keyboard state to clear
+                self._wait_keys_released(_HELD_KEYS_WAIT_S)
             if action.mode == DICTATE:
                 record["inserted"] = self._dictate(transcript)
             else:
@@ -222,6 +283,28 @@ class VoiceService:
             self._notify(f"Voice input failed: {exc}")
         finally:
             self.delivered.append(record)
+
+    def _wait_keys_released(self, timeout: float) -> None:
+        x11 = getattr(getattr(self.ctx, "injector", None), "x11", None)
+        wait = getattr(x11, "wait_modifiers_released", None)
+        if wait is None:
+            return
+        try:
+            if not wait(timeout=timeout):
+                log.warning("push-to-talk: keys still held after %.0f s; typing anyway", timeout)
+        except Exception:
+            pass
+
+    def _active_window(self):
+        """The focused X11 window (the injector's X connection), to tell whether two
+        dictations go to the same place; None when unknown."""
+        x11 = getattr(getattr(self.ctx, "injector", None), "x11", None)
+        if x11 is None:
+            return None
+        try:
+            return x11.active_window().id
+        except Exception:
+            return None
 
     def _dictate(self, transcript: Transcript) -> str:
         window = self._window_probe() if self._window_probe else None
@@ -266,14 +349,29 @@ class VoiceService:
             self._notify("Nothing to do: say a command and its text, e.g. “fix the cat are happy”")
             return {"error": "no command"}
         spec, body = parsed
-        result = self.ctx.pipeline.run_spec(spec, body, source="voice")
+        injector = self.ctx.injector
+        stream = injector.stream(0) if spec.stream and hasattr(injector, "stream") else None
+        try:
+            result = self.ctx.pipeline.run_spec(spec, body, source="voice",
+                                                on_chunk=stream.feed if stream else None)
+        except BaseException:
+            if stream is not None:
+                stream.abort()
+            raise
         out = {"command": spec.name, "body": body, "status": result.status}
         if result.status == "ok" and result.output:
-            self.ctx.injector.insert(result.output)
-            out["inserted"] = result.output
+            if stream is not None:
+                out["inserted"] = stream.finish()
+            else:
+                injector.insert(result.output)
+                out["inserted"] = result.output
         else:
+            if stream is not None:
+                stream.abort()
             out["error"] = result.error or result.note or result.status
             self._notify(f"{spec.name}: {out['error']}")
+        log.info("voice command %s: %s in %.2f s", spec.name, result.status,
+                 (result.timings or {}).get("total_ms", 0) / 1000)
         return out
 
     def _notify(self, message: str) -> None:
