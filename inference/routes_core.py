@@ -303,15 +303,19 @@ async def _load_only(request, record, options, keep_alive, total_start) -> dict:
 
 async def _decode(request, handle, tokens, options, grammar, cancel):
     """Run the runner's generator in a worker thread: yields str pieces, then the result."""
-    from inference.runtime import FormatError, SamplingParams
+    from inference.runtime import FormatError, InvalidTokens, SamplingParams
 
     params = SamplingParams.from_options(options)
     try:
         iterator = handle.runner.generate(tokens, params, grammar=grammar, cancel=cancel)
-    except FormatError as exc:
+    except (FormatError, InvalidTokens) as exc:
         raise ApiError(400, str(exc)) from None
-    async for item in handle.stream(lambda: iterator, cancel):
-        yield item
+    try:
+        async for item in handle.stream(lambda: iterator, cancel):
+            yield item
+    except RuntimeError as exc:  # llama.cpp failed (decode error, out of memory ...)
+        log.error("generation failed: %s", exc)
+        raise ApiError(500, f"generation failed: {exc}") from None
 
 
 async def _tokenize(handle, text: str, **kwargs) -> list[int]:

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import random
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -51,8 +52,8 @@ class FormatError(ValueError):
     """A ``format`` value that cannot be turned into a grammar (HTTP 400)."""
 
 
-class GenerationCancelled(Exception):
-    """Raised inside the worker when the request was cancelled before decoding started."""
+class InvalidTokens(ValueError):
+    """Token ids outside the model's vocabulary (e.g. a ``context`` from another model): 400."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -482,6 +483,10 @@ class ModelRunner:
         """
         p = options if isinstance(options, SamplingParams) else SamplingParams.from_options(options)
         tokens = list(prompt_tokens)
+        n_vocab = self.llm.n_vocab()
+        bad = next((t for t in tokens if not 0 <= t < n_vocab), None)
+        if bad is not None:
+            raise InvalidTokens(f"invalid token id {bad} in the prompt or context (this model has {n_vocab} tokens)")
         if not tokens:
             tokens = [self._bos] if self._bos >= 0 else []
         tokens, truncated = self._fit_prompt(tokens, p)
@@ -566,6 +571,12 @@ class ModelRunner:
                     truncated_prompt_tokens=truncated,
                     text="".join(emitted),
                 )
+            except BaseException:
+                # A failed or interrupted evaluation may leave the KV cache half-written.
+                if not isinstance(sys.exc_info()[1], GeneratorExit):
+                    llm._ctx.kv_cache_clear()
+                    llm.n_tokens = 0
+                raise
             finally:
                 llama_cpp.llama_sampler_free(sampler)
                 if constrained is not None:

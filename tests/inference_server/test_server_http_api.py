@@ -71,6 +71,10 @@ def test_bad_json_is_400(http, content):
     ({"model": MODEL, "prompt": "hi", "format": 3}, "format"),
     ({"model": MODEL, "prompt": "hi", "raw": True, "template": "{{ .Prompt }}"}, "raw"),
     ({"model": MODEL, "prompt": "hi", "context": ["a"]}, "context"),
+    ({"model": MODEL, "prompt": "hi", "context": [999999999]}, "invalid token id"),
+    ({"model": MODEL, "prompt": "hi", "format": {"type": "foo"}}, "invalid JSON schema"),
+    ({"model": MODEL, "prompt": "hi", "suffix": "end"}, "does not support insert"),
+    ({"model": MODEL, "prompt": "hi", "template": "{{ .Prompt"}, "template"),
     ({"model": "bad name!", "prompt": "hi"}, "invalid model name"),
 ])
 def test_bad_generate_input_is_400_with_a_message(http, body, fragment):
