@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
     @app.command("transcribe")
     def transcribe(
         file: Path = typer.Argument(..., help="An audio or video file (any format ffmpeg reads)."),
-        model: str = typer.Option(None, "--model", help="CTranslate2 Whisper model directory (default: [voice] model_path, else the embedded tiny.en)."),
+        model: str = typer.Option(None, "--model", help="CTranslate2 Whisper model directory (default: the voice settings' model_path, else the embedded tiny.en)."),
         raw: bool = typer.Option(False, "--raw", help="Print Whisper's text without clean-up (no filler removal)."),
         stats: bool = typer.Option(False, "--stats", help="Print timings to stderr."),
     ) -> None:
@@ -56,11 +56,14 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"audio {result.audio_seconds:.2f}s, speech {result.speech_seconds:.2f}s, "
                        f"transcribed in {result.finish_seconds:.2f}s (real-time factor {rtf:.3f}), "
                        f"model loaded in {engine.load_seconds or 0:.2f}s", err=True)
+        if not text:
+            typer.echo(f"no speech found in {file}", err=True)
+            return
         typer.echo(text)
 
     @app.command("devices")
     def devices() -> None:
-        """List the audio input devices (use the index or name as [voice] device)."""
+        """List the audio input devices (put an index or name in the voice settings' device)."""
         from assistant.voice.capture import CaptureError, list_input_devices
 
         try:
@@ -75,4 +78,4 @@ def register(app: typer.Typer) -> None:
             mark = "*" if d["default"] else " "
             typer.echo(f"{mark} {d['index']:>3}  {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
                        f"{int(d['default_samplerate'])} Hz)")
-        typer.echo("* = system default; set [voice] device to an index or a name")
+        typer.echo("* = system default; set `device` in the [voice] settings to an index or a name")

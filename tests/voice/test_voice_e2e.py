@@ -117,7 +117,7 @@ def test_voice_command_runs_through_the_model_and_inserts_the_result(voice_up, v
     assert row["status"] == "ok", row["error"]
     assert "cat" in row["input_text"].lower() or "happy" in row["input_text"].lower()
     voice_text_app.wait_text(lambda t: t == row["output_text"], 30, "the command's result")
-    assert "voice command fix: ok" in voice_up.log()
+    voice_up.wait_log("voice command fix: ok", 10)
 
 
 def test_audio_is_never_written_to_disk(voice_up):

@@ -190,3 +190,22 @@ def test_short_window_matches_the_full_30s_window(whisper_engine, espeak, jfk_au
     full_wer = wer(refs, [t for (_, r), t in zip(clips, full_texts) if r])
     assert short_wer <= full_wer + 0.05, (short_texts, full_texts)
     assert wer(JFK_TEXT, " ".join(short_texts[:4])) <= JFK_MAX_WER
+
+
+def test_hushtype_transcribe_command(tmp_path):
+    """The real `hushtype` entry point has the command (registered by the voice area)."""
+    import subprocess
+    import sys
+
+    import soundfile
+
+    out = subprocess.run([sys.executable, "-m", "assistant.cli", "transcribe", str(JFK), "--stats"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert wer(JFK_TEXT, out.stdout.strip()) <= JFK_MAX_WER
+    assert "real-time factor" in out.stderr
+    quiet = tmp_path / "quiet.wav"
+    soundfile.write(quiet, silence(2.0), 16000)
+    out = subprocess.run([sys.executable, "-m", "assistant.cli", "transcribe", str(quiet)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout == "" and "no speech found" in out.stderr
