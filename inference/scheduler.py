@@ -303,19 +303,31 @@ class Scheduler:
         if self._changed is not None:
             self._changed.set()
 
-    async def _unload(self, lm: LoadedModel, reason: str) -> None:
-        if lm.unloading:
-            return
+    def _detach(self, lm: LoadedModel, reason: str) -> bool:
+        """Take an idle model out of service at once (synchronously, so that no request can
+        pick it up between this decision and the close); False if it is busy or gone."""
+        if lm.unloading or lm.busy:
+            return False
         lm.unloading = True
         self._cancel_timer(lm)
         if self._models.get(lm.key) is lm:
             del self._models[lm.key]
         log.info("unloading %s (%s)", lm.record.name.display, reason)
-        await asyncio.to_thread(lm.runner.close)
-        self._notify()
+        return True
+
+    async def _close(self, lm: LoadedModel) -> None:
+        try:
+            await asyncio.to_thread(lm.runner.close)
+        finally:
+            self._notify()
+
+    async def _unload(self, lm: LoadedModel, reason: str) -> None:
+        if self._detach(lm, reason):
+            await self._close(lm)
 
     def _schedule_unload(self, lm: LoadedModel, reason: str) -> None:
-        asyncio.get_running_loop().create_task(self._unload(lm, reason))
+        if self._detach(lm, reason):
+            asyncio.get_running_loop().create_task(self._close(lm))
 
     async def _make_room(self, request) -> None:
         """Evict idle models (LRU first) until a new one fits; waits while all are busy."""

@@ -112,3 +112,19 @@ def test_queued_request_of_a_client_that_left_is_dropped(server_factory):
     assert wait_until(lambda: "request dropped" in server.log_text(), timeout=10), server.log_text()[-2000:]
     stop.set()
     a.join(120)
+
+
+def test_max_loaded_models_evicts_the_least_recently_used(server_factory):
+    from inference.store import ModelStore
+
+    server = server_factory(extra_env={"OLLAMA_MAX_LOADED_MODELS": "1"})
+    # A second model with its own manifest (own digest) sharing the embedded weights.
+    ModelStore(server.models_dir).create_model("lru-other:1", from_model=MODEL, params={"temperature": 0.1})
+    url = server.base_url
+    for name in (MODEL, "lru-other:1"):
+        r = httpx.post(url + "/api/generate", timeout=120,
+                       json={"model": name, "prompt": "Hi", "stream": False, "options": {"num_predict": 1}})
+        assert r.status_code == 200, r.text
+    names = [m["name"] for m in httpx.get(url + "/api/ps").json()["models"]]
+    assert names == ["lru-other:1"]
+    assert "unloading gemma3:270m (evicted: OLLAMA_MAX_LOADED_MODELS reached)" in server.log_text()

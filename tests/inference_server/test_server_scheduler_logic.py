@@ -279,3 +279,19 @@ def test_model_is_held_until_the_worker_thread_stops():
     got, stopped_at, entered_at = run(main())
     assert got == [0, 1, 2]
     assert stopped_at and stopped_at[0] <= entered_at
+
+
+def test_a_request_arriving_as_keep_alive_expires_never_gets_a_closed_model():
+    async def main():
+        sched, loader = make()
+        async with sched.use(rec(1), {}, 300):
+            pass
+        sched._expired(sched.loaded()[0])  # the keep_alive timer fires ...
+        async with sched.use(rec(1), {}, 300) as h:  # ... and a request comes in the same tick
+            await asyncio.sleep(0.05)  # the unload task runs meanwhile
+            closed_while_used = h.runner.closed
+        return closed_while_used, loader
+
+    closed_while_used, loader = run(main())
+    assert not closed_while_used
+    assert len(loader.loaded) == 2 and loader.loaded[0].closed and not loader.loaded[1].closed
