@@ -1,0 +1,147 @@
+"""The thin OS adapter: pynput keyboard and mouse listeners on X11 (RECORD extension).
+
+The pynput callbacks run on the X hook thread and only put a tuple on a queue; a worker
+thread (the typed-command service) turns them into :class:`KeyEvent` with
+:class:`KeyConverter` and feeds the trigger engine. Nothing here logs or stores keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+
+from assistant.hooks.keys import KeyEvent
+
+log = logging.getLogger("hushtype.hooks")
+
+_MOD_OF = {
+    "shift": "shift", "shift_l": "shift", "shift_r": "shift",
+    "ctrl": "ctrl", "ctrl_l": "ctrl", "ctrl_r": "ctrl",
+    "alt": "alt", "alt_l": "alt", "alt_r": "alt",
+    "cmd": "super", "cmd_l": "super", "cmd_r": "super",
+}
+_NAME_FIX = {"ctrl_l": "ctrl", "alt_l": "alt", "shift_l": "shift", "cmd_l": "cmd"}
+
+PRESS, RELEASE, CLICK = 1, 2, 3
+
+
+class KeyConverter:
+    """pynput key objects -> :class:`KeyEvent`, tracking which modifiers are held."""
+
+    def __init__(self):
+        self.held: set[str] = set()
+
+    def press(self, key, *, injected: bool = False, window_class: str | None = None) -> KeyEvent | None:
+        if key is None:
+            return None
+        name = getattr(key, "name", None)
+        if name is not None:                      # a pynput Key (special key)
+            mod = _MOD_OF.get(name)
+            if mod:
+                self.held.add(mod)
+            name = _NAME_FIX.get(name, name)
+            char = None
+            if name == "space":
+                char = " "
+            elif name == "enter":
+                char = "\n"
+            return self._event(char=char, key=None if char else name, injected=injected,
+                               window_class=window_class)
+        if getattr(key, "is_dead", False):
+            return self._event(dead=key.char, injected=injected, window_class=window_class)
+        char = getattr(key, "char", None)
+        if char is None:
+            vk = getattr(key, "vk", None)
+            return self._event(key=f"vk{vk}", injected=injected, window_class=window_class)
+        return self._event(char=char, injected=injected, window_class=window_class)
+
+    def release(self, key) -> None:
+        mod = _MOD_OF.get(getattr(key, "name", None) or "")
+        if mod:
+            self.held.discard(mod)
+
+    def reset(self) -> None:
+        self.held.clear()
+
+    def _event(self, **kw) -> KeyEvent:
+        held = self.held
+        return KeyEvent(ctrl="ctrl" in held, alt="alt" in held, super="super" in held,
+                        shift="shift" in held, **kw)
+
+
+def _timed_listener_class():
+    """pynput's X11 keyboard listener, remembering each event's X server time and re-reading
+    the keymap when a key has no symbol (xdotool and layout switches remap keycodes)."""
+    from pynput import keyboard
+
+    class TimedListener(keyboard.Listener):
+        event_time: int | None = None
+
+        def _handle_message(self, display, event, injected):
+            self.event_time = getattr(event, "time", None)
+            super()._handle_message(display, event, injected)
+
+        def _event_to_key(self, display, event):
+            key = super()._event_to_key(display, event)
+            if getattr(key, "char", None) is None and getattr(key, "vk", None) == 0 \
+                    and getattr(key, "name", None) is None:
+                try:
+                    display._update_keymap(event.detail, 1)
+                    key = super()._event_to_key(display, event)
+                except Exception:
+                    pass
+            return key
+
+    return TimedListener
+
+
+class KeyHook:
+    """Starts the pynput listeners; every callback is one ``queue.put`` and returns."""
+
+    def __init__(self, out: "queue.SimpleQueue", *, mouse: bool = True):
+        self.out = out
+        self.with_mouse = mouse
+        self._keyboard = None
+        self._mouse = None
+
+    def start(self) -> "KeyHook":
+        from pynput import mouse
+
+        put = self.out.put
+        listener_cls = _timed_listener_class()
+        holder = {}
+
+        def on_press(key, injected=False):
+            put((PRESS, key, injected, holder["kb"].event_time, time.monotonic()))
+
+        def on_release(key, injected=False):
+            put((RELEASE, key, injected, holder["kb"].event_time, 0.0))
+
+        self._keyboard = holder["kb"] = listener_cls(on_press=on_press, on_release=on_release)
+        self._keyboard.start()
+        self._keyboard.wait()
+        if self.with_mouse:
+            def on_click(x, y, button, pressed, injected=False):
+                if pressed:
+                    put((CLICK, None, injected, None, time.monotonic()))
+
+            self._mouse = mouse.Listener(on_click=on_click)
+            self._mouse.start()
+            self._mouse.wait()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return bool(self._keyboard is not None and self._keyboard.running)
+
+    def stop(self) -> None:
+        for listener in (self._keyboard, self._mouse):
+            if listener is not None:
+                try:
+                    listener.stop()
+                except Exception as exc:
+                    log.debug("listener stop: %s", exc)
+        for listener in (self._keyboard, self._mouse):
+            if listener is not None:
+                listener.join(timeout=2)

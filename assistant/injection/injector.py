@@ -1,0 +1,219 @@
+"""Delete-then-insert into the focused X11 app (the DESIGN.md ``Injector`` contract).
+
+* waits until the user released Shift/Ctrl/Alt/Super, blocks the physical keyboards for the
+  few milliseconds of each injection (so the user's keys do not land inside it) and marks the
+  span in the :class:`InjectionGuard` (so the keyboard hook ignores our own keys);
+* deletes exactly ``delete_chars`` characters with Backspace;
+* types short ASCII text with xdotool and pastes long or non-ASCII text through the clipboard
+  with the app's paste chord (per WM_CLASS), restoring the user's clipboard once the app has
+  read the paste and only if nobody else wrote to the clipboard meanwhile;
+* streams: :meth:`Injector.stream` types the model's output as it arrives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+
+from assistant.hooks.keys import parse_chord, xdotool_chord
+from assistant.injection import clipboard
+from assistant.injection.guard import InjectionGuard
+from assistant.injection.xdotool import Xdotool
+
+log = logging.getLogger("hushtype.injection")
+
+DEFAULTS = {
+    "method": "auto", "paste_min_chars": 100, "delay_before_paste_ms": 100,
+    "delay_before_restore_ms": 300, "paste_consumed_timeout_ms": 1500,
+    "default_paste_chord": "ctrl+v", "fallback_paste_chord": "shift+Insert",
+    "type_delay_ms": 4, "paste_chords": {},
+}
+
+
+class InjectionError(RuntimeError):
+    pass
+
+
+class Injector:
+    def __init__(self, settings: dict | None = None, *, x11=None, keys: Xdotool | None = None,
+                 guard: InjectionGuard | None = None):
+        self.guard = guard or InjectionGuard()
+        self.update_settings(settings or {})
+        if x11 is None:
+            from assistant.injection.x11 import X11
+
+            x11 = X11()
+        self.x11 = x11
+        self.keys = keys or Xdotool(type_delay_ms=self.options["type_delay_ms"])
+        self._lock = threading.RLock()
+        self.last_method: str | None = None     # "type" | "paste": what the last insert used
+
+    def update_settings(self, settings: dict) -> None:
+        options = dict(DEFAULTS)
+        options.update(settings.get("injection", {}) if "injection" in settings else settings)
+        options["paste_chords"] = {k.lower(): v for k, v in (options.get("paste_chords") or {}).items()}
+        self.options = options
+
+    # ------------------------------------------------------------------ contract
+    def replace(self, delete_chars: int, text: str) -> None:
+        """Backspace ``delete_chars`` times, then insert ``text`` (typed or pasted)."""
+        if delete_chars < 0:
+            raise ValueError("delete_chars must be >= 0")
+        window = self.x11.active_window()
+        with self._session():
+            self.keys.backspace(delete_chars)
+            if text:
+                self._insert(text, window)
+
+    def insert(self, text: str) -> None:
+        self.replace(0, text)
+
+    def stream(self, delete_chars: int, original: str | None = None) -> "StreamSession":
+        """Type output as it arrives; ``original`` is typed back if the stream is aborted."""
+        return StreamSession(self, delete_chars, original)
+
+    # ------------------------------------------------------------------ helpers
+    @contextlib.contextmanager
+    def _session(self):
+        with self._lock:
+            if not self.x11.wait_keys_released():
+                log.warning("keys still held after 3 s; injecting anyway")
+            with self.x11.keyboards_blocked():
+                self.guard.begin(self.x11.server_time())
+                try:
+                    yield
+                finally:
+                    try:
+                        end = self.x11.server_time()
+                    except Exception:
+                        end = None
+                    self.guard.end(end)
+
+    def wants_paste(self, text: str) -> bool:
+        method = self.options["method"]
+        if method == "paste":
+            return True
+        if method == "type":
+            return False
+        return len(text) >= int(self.options["paste_min_chars"]) or not text.isascii()
+
+    def paste_chord_for(self, window) -> str:
+        for name in getattr(window, "names", ()):
+            chord = self.options["paste_chords"].get(name)
+            if chord:
+                return chord
+        return self.options["default_paste_chord"]
+
+    def _insert(self, text: str, window) -> None:
+        if self.wants_paste(text):
+            self.last_method = "paste"
+            self._paste(text, window)
+        else:
+            self.last_method = "type"
+            self.keys.type(text)
+
+    def _paste(self, text: str, window) -> None:
+        saved = clipboard.save()
+        offer = clipboard.ClipboardOffer(text)
+        restored = False
+        try:
+            time.sleep(float(self.options["delay_before_paste_ms"]) / 1000)
+            wait = float(self.options["paste_consumed_timeout_ms"]) / 1000
+            chords = [self.paste_chord_for(window), self.options["fallback_paste_chord"]]
+            for chord in dict.fromkeys(c for c in chords if c):
+                self.keys.key(xdotool_chord(parse_chord(chord)))
+                if offer.read.wait(wait):
+                    break
+                log.info("the app did not read the clipboard after %s", chord)
+            if not offer.read.is_set():
+                # Never lose the text: type it instead.
+                log.warning("paste was not taken by the app; typing the text instead")
+                self.last_method = "type"
+                self.keys.type(text)
+            time.sleep(float(self.options["delay_before_restore_ms"]) / 1000)
+            restored = offer.handover(saved)
+            if not restored:
+                log.info("the clipboard changed during the paste; not restoring the old content")
+        finally:
+            if not restored:
+                offer.release()
+
+
+class StreamSession:
+    """Types chunks as they arrive, from its own thread so the model is never held up."""
+
+    def __init__(self, injector: Injector, delete_chars: int, original: str | None):
+        self.injector = injector
+        self.delete_chars = delete_chars
+        self.original = original
+        self.typed = ""
+        self.first_char_at: float | None = None   # time.monotonic() of the first typed output
+        self.error: Exception | None = None
+        self._pending: list[str] = []
+        self._cond = threading.Condition()
+        self._closing = False
+        self._started = False
+        self._thread = threading.Thread(target=self._run, name="hushtype-stream", daemon=True)
+        self._thread.start()
+
+    def feed(self, chunk: str) -> None:
+        if not chunk:
+            return
+        with self._cond:
+            self._pending.append(chunk)
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    self._cond.wait()
+                if not self._pending and self._closing:
+                    return
+                text, self._pending = "".join(self._pending), []
+            if self.error is not None:
+                continue
+            try:
+                with self.injector._session():
+                    if not self._started:
+                        self.injector.keys.backspace(self.delete_chars)
+                        self._started = True
+                    self.injector.keys.type(text)
+                if self.first_char_at is None:
+                    self.first_char_at = time.monotonic()
+                self.typed += text
+            except Exception as exc:
+                self.error = exc
+                log.warning("streaming into the app failed: %s", exc)
+
+    def _drain(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join(timeout=120)
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    def finish(self) -> str:
+        """Wait until everything fed is typed; the text typed into the app."""
+        self._drain()
+        if self.error is not None:
+            raise InjectionError(str(self.error))
+        return self.typed
+
+    def abort(self) -> None:
+        """Remove what was streamed and put the original text back."""
+        with self._cond:
+            self._pending.clear()
+        self._drain()
+        if not self._started:
+            return
+        with self.injector._session():
+            self.injector.keys.backspace(len(self.typed))
+            if self.original:
+                self.injector.keys.type(self.original)
+        self.typed = ""

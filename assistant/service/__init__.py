@@ -1,0 +1,1 @@
+"""`hushtype up` (everything running), `hushtype doctor`, and the shared AssistantContext."""

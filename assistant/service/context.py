@@ -1,0 +1,83 @@
+"""What every part of a running assistant shares (``hushtype up``): settings, the command
+pipeline, history, the injector, and the paused/stop/busy flags."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+log = logging.getLogger("hushtype")
+
+
+def desktop_notify(title: str, message: str) -> bool:
+    """A desktop notification through notify-send, if there is one (never raises)."""
+    path = shutil.which("notify-send")
+    if not path:
+        return False
+    try:
+        subprocess.Popen([path, "--app-name=hushtype", "--expire-time=6000", title, message],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+        return True
+    except OSError:
+        return False
+
+
+@dataclass
+class AssistantContext:
+    settings: dict
+    pipeline: Any = None
+    history: Any = None
+    injector: Any = None
+    paused: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=threading.Event)
+    busy: threading.Event = field(default_factory=threading.Event)
+    notifier: Callable[[str, str], Any] | None = desktop_notify
+    listeners: list = field(default_factory=list)     # callables(settings) run after a reload
+
+    def notify(self, title: str, message: str) -> None:
+        log.info("%s: %s", title, message)
+        if self.notifier is not None:
+            try:
+                self.notifier(title, message)
+            except Exception as exc:
+                log.debug("notification failed: %s", exc)
+
+    def reload_settings(self) -> dict:
+        """Re-read the settings files and hand them to every part (raises ConfigError)."""
+        from assistant.config import load_settings
+
+        settings = load_settings()
+        self.apply_settings(settings)
+        return settings
+
+    def apply_settings(self, settings: dict) -> None:
+        self.settings = settings
+        if self.pipeline is not None:
+            from assistant.commands.pipeline import CommandPipeline
+
+            self.pipeline = CommandPipeline(settings, history=self.history if self.history is not None else False)
+        if self.injector is not None and hasattr(self.injector, "update_settings"):
+            self.injector.update_settings(settings)
+        if self.history is not None and hasattr(self.history, "retention_days"):
+            days = settings.get("history", {}).get("retention_days")
+            if days is not None:
+                self.history.retention_days = int(days)
+        for listener in list(self.listeners):
+            try:
+                listener(settings)
+            except Exception:
+                log.exception("a component could not apply the new settings")
+
+    def toggle_pause(self) -> bool:
+        if self.paused.is_set():
+            self.paused.clear()
+            self.notify("hushtype", "resumed: typed commands are active again")
+        else:
+            self.paused.set()
+            self.notify("hushtype", "paused: typed commands are ignored until you resume")
+        return self.paused.is_set()

@@ -1,0 +1,120 @@
+"""``hushtype doctor``: is everything the assistant needs here? Each check says how to fix it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+def check_display(env=None) -> Check:
+    from assistant.service.up import display_status
+
+    kind, text = display_status(env)
+    if kind == "x11":
+        return Check("display server", True, text)
+    if kind == "xwayland":
+        return Check("display server", True, text, "log in with an X11 session for all apps", required=False)
+    fix = ("start hushtype inside your X11 desktop session (DISPLAY must be set)" if kind == "none"
+           else "choose an X11 session at the login screen")
+    return Check("display server", False, text, fix)
+
+
+def check_x11() -> list[Check]:
+    if not os.environ.get("DISPLAY"):
+        return [Check("keyboard hook", False, "no X display to hook", "run inside an X11 session")]
+    try:
+        import Xlib.display
+
+        display = Xlib.display.Display()
+    except Exception as exc:
+        return [Check("keyboard hook", False, f"cannot open the X display {os.environ.get('DISPLAY')}: {exc}",
+                      "check DISPLAY and that your user may connect (xhost / XAUTHORITY)")]
+    try:
+        record = display.has_extension("RECORD")
+        xtest = display.has_extension("XTEST")
+        xi2 = display.has_extension("XInputExtension")
+    finally:
+        display.close()
+    return [
+        Check("keyboard hook", record, "X RECORD extension " + ("present" if record else "missing"),
+              'enable it: Section "Module" Load "record" in xorg.conf (Xvfb: +extension RECORD)'),
+        Check("key injection", xtest, "X XTEST extension " + ("present" if xtest else "missing"),
+              'enable XTEST in the X server (Xvfb: +extension XTEST)'),
+        Check("keyboard blocking", xi2, "XInput2 " + ("present: your keys wait while a result is typed"
+                                                      if xi2 else "missing: your keys may mix with a result"),
+              "use an X server with XInput2", required=False),
+    ]
+
+
+def check_tools() -> list[Check]:
+    out = []
+    for tool, job, required in (("xdotool", "types results and Backspaces", True),
+                                ("xclip", "saves and restores the clipboard around a paste", True),
+                                ("notify-send", "desktop notifications when a command fails", False)):
+        path = shutil.which(tool)
+        pkg = "libnotify-bin" if tool == "notify-send" else tool
+        out.append(Check(tool, bool(path), f"{path} ({job})" if path else f"not installed ({job})",
+                         f"sudo apt install {pkg}", required=required))
+    return out
+
+
+def check_server(settings: dict) -> list[Check]:
+    from assistant.ollama_client import OllamaClient, OllamaError
+
+    client = OllamaClient.from_settings(settings)
+    try:
+        try:
+            version = client.version()
+        except OllamaError as exc:
+            start = settings.get("server", {}).get("start_bundled", True)
+            return [Check("model server", False, f"nothing answers at {client.base_url} ({exc})",
+                          "`hushtype up` starts the bundled server; or run `hushtype serve`",
+                          required=not start)]
+        checks = [Check("model server", True, f"{client.base_url} (version {version})")]
+        model = settings.get("server", {}).get("model") or "gemma3:270m"
+        try:
+            names = {m.get("name") for m in client.tags()} | {m.get("model") for m in client.tags()}
+        except OllamaError as exc:
+            return checks + [Check("models", False, f"cannot list models: {exc}", "check the server log")]
+        have = model in names or f"{model}:latest" in names
+        checks.append(Check("models", have, f"{model} " + ("installed" if have else "is missing"),
+                            f"hushtype pull {model}  (or choose another model on the settings page)"))
+        return checks
+    finally:
+        client.close()
+
+
+def check_microphone() -> Check:
+    try:
+        import sounddevice
+    except Exception as exc:
+        return Check("microphone", False, f"sounddevice/PortAudio unavailable: {exc}",
+                     "sudo apt install libportaudio2", required=False)
+    try:
+        inputs = [d for d in sounddevice.query_devices() if d.get("max_input_channels", 0) > 0]
+    except Exception as exc:
+        return Check("microphone", False, f"cannot list audio devices: {exc}",
+                     "check PulseAudio/PipeWire is running", required=False)
+    if not inputs:
+        return Check("microphone", False, "no input device", "plug in a microphone or start PulseAudio",
+                     required=False)
+    return Check("microphone", True, f"{len(inputs)} input device(s), e.g. {inputs[0]['name']}", required=False)
+
+
+def run_checks(settings: dict) -> list[Check]:
+    checks = [check_display()]
+    checks += check_x11()
+    checks += check_tools()
+    checks += check_server(settings)
+    checks.append(check_microphone())
+    return checks
