@@ -120,6 +120,40 @@ def test_voice_command_runs_through_the_model_and_inserts_the_result(voice_up, v
     voice_up.wait_log("voice command fix: ok", 10)
 
 
+def test_spoken_request_without_command_word_is_generated_and_streamed(voice_up, voice_text_app,
+                                                                       voice_xserver, pulse_rig, espeak):
+    before = len(voice_up.history())
+    hold_and_speak(voice_xserver, pulse_rig, COMMAND,
+                   trim(espeak("A short sentence about the sea, please.")))
+    rows = wait_until(lambda: [r for r in voice_rows(voice_up, before) if r["prefix"] == "gen:"],
+                      180, message="the gen voice command in history")
+    row = rows[-1]
+    assert row["status"] == "ok", row["error"]
+    assert "sea" in row["input_text"].lower()
+    voice_text_app.wait_text(lambda t: t == row["output_text"], 60, "the generated text")
+
+
+def test_paused_assistant_does_not_open_the_microphone(voice_up, voice_text_app, voice_xserver,
+                                                      pulse_rig, espeak):
+    """The pause hotkey (typed commands' ctrl+alt+p, shared through ctx.paused) pauses voice too."""
+    voice_xserver.key("ctrl+alt+p")
+    voice_up.wait_log("paused:", 10)
+    try:
+        voice_xserver.xdotool("keydown", DICTATE)
+        time.sleep(1.0)
+        pulse_rig.play(trim(espeak(SENTENCES[2]))).wait(timeout=60)
+        assert recording_streams(pulse_rig) == 0
+        voice_xserver.xdotool("keyup", DICTATE)
+        time.sleep(1.0)
+        assert voice_text_app.text() == ""
+    finally:
+        voice_xserver.key("ctrl+alt+p")
+    voice_up.wait_log("resumed:", 10)
+    hold_and_speak(voice_xserver, pulse_rig, DICTATE, trim(espeak(SENTENCES[2])))
+    text = voice_text_app.wait_text(lambda t: t.rstrip().endswith("."), 30, "dictation after resuming")
+    assert wer(SENTENCES[2], text) <= ESPEAK_MAX_WER, text
+
+
 def test_audio_is_never_written_to_disk(voice_up):
     """After the recordings above, nothing in the data directory holds audio."""
     magic = (b"RIFF", b"fLaC", b"OggS", b"ID3", b"\x1aE\xdf\xa3")
