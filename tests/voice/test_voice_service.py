@@ -1,0 +1,117 @@
+"""VoiceService in this process: real Whisper, real microphone (the PulseAudio rig), real
+Injector typing into the Tk app on Xvfb, real history file. Only the global keyboard hook is
+replaced: the test calls ``key_down``/``key_up`` itself, as pynput would (the hook itself is
+exercised end to end in test_voice_e2e.py)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from assistant.config import load_settings
+from assistant.voice.service import VoiceService
+from desktop_helpers import wait_until
+from voice_helpers import ESPEAK_MAX_WER, SENTENCES, trim, wer
+
+pytestmark = [pytest.mark.x11, pytest.mark.audio]
+
+
+class DirectKeys:
+    """Stands in for pynput's listener: the test presses keys by calling the service."""
+
+    def __init__(self, on_down, on_up):
+        self.on_down, self.on_up, self.running = on_down, on_up, False
+
+    def start(self):
+        self.running = True
+
+    def stop(self):
+        self.running = False
+
+
+@pytest.fixture
+def service_ctx(voice_xserver, pulse_env, monkeypatch, tmp_path):
+    from assistant.history.store import HistoryStore
+    from assistant.injection import Injector
+    from assistant.service.context import AssistantContext
+
+    monkeypatch.setenv("DISPLAY", voice_xserver.display)
+    settings = load_settings()
+    notes: list[tuple[str, str]] = []
+    ctx = AssistantContext(settings=settings, history=HistoryStore(tmp_path / "history.sqlite3"),
+                           notifier=lambda title, message: notes.append((title, message)))
+    ctx.injector = Injector(settings)
+    ctx.notes = notes
+    return ctx
+
+
+def speak(service, rig, audio, keys=("ctrl", "alt", "space")):
+    for key in keys:
+        service.key_down(key)
+    wait_until(lambda: service.mic.is_open, 10, message="the microphone to open")
+    time.sleep(0.3)
+    rig.play(audio).wait(timeout=60)
+    time.sleep(0.4)
+    for key in reversed(keys):
+        service.key_up(key)
+
+
+def test_dictation_in_process_with_history(service_ctx, whisper_engine, voice_text_app, pulse_env, espeak):
+    service = VoiceService(service_ctx, engine=whisper_engine, key_listener_factory=DirectKeys).start()
+    try:
+        speak(service, pulse_env, trim(espeak(SENTENCES[1])))
+        text = voice_text_app.wait_text(lambda t: t.rstrip().endswith("."), 30, "the dictation")
+        assert wer(SENTENCES[1], text) <= ESPEAK_MAX_WER, text
+        wait_until(lambda: service.delivered, 10, message="the delivery record")
+        record = service.delivered[-1]
+        assert record["mode"] == "dictate" and record["inserted"] == text
+        rows = service_ctx.history.list()
+        assert len(rows) == 1
+        row = rows[0]
+        assert row["source"] == "voice" and row["command"] == "dictate" and row["status"] == "ok"
+        assert row["output"] == text and wer(text, row["input"]) <= 0.2
+        assert row["model"] == "whisper:tiny.en"
+        assert not service.mic.is_open
+    finally:
+        service.stop()
+    assert service._thread is not None and not service._thread.is_alive()
+
+
+def test_missing_microphone_is_reported_and_a_new_device_setting_applies(
+        service_ctx, whisper_engine, voice_text_app, pulse_env, espeak):
+    bad = dict(service_ctx.settings)
+    bad["voice"] = dict(bad["voice"], device="no such microphone")
+    service_ctx.settings = bad
+    service = VoiceService(service_ctx, engine=whisper_engine, key_listener_factory=DirectKeys).start()
+    try:
+        for key in ("ctrl", "alt", "space"):
+            service.key_down(key)
+        wait_until(lambda: service_ctx.notes, 10, message="a notification")
+        assert "Microphone unavailable" in service_ctx.notes[-1][1]
+        assert "no input device named" in service_ctx.notes[-1][1]
+        for key in ("space", "alt", "ctrl"):
+            service.key_up(key)
+        # the settings page saves a working device and a new hotkey; the next press works
+        good = dict(service_ctx.settings)
+        good["voice"] = dict(good["voice"], device="pulse", dictate_hotkey="<ctrl>+<shift>+d")
+        service_ctx.apply_settings(good)
+        wait_until(lambda: service.voice.get("device") == "pulse", 10, message="settings applied")
+        speak(service, pulse_env, trim(espeak(SENTENCES[3])), keys=("ctrl", "shift", "d"))
+        text = voice_text_app.wait_text(lambda t: t.rstrip().endswith("."), 30, "the dictation")
+        assert wer(SENTENCES[3], text) <= ESPEAK_MAX_WER, text
+    finally:
+        service.stop()
+
+
+def test_stop_during_a_recording_closes_the_microphone(service_ctx, whisper_engine, pulse_env, espeak):
+    service = VoiceService(service_ctx, engine=whisper_engine, key_listener_factory=DirectKeys).start()
+    for key in ("ctrl", "alt", "space"):
+        service.key_down(key)
+    wait_until(lambda: service.mic.is_open, 10, message="the microphone to open")
+    pulse_env.play(np.concatenate([trim(espeak(SENTENCES[0]))]))
+    time.sleep(0.5)
+    service.stop()
+    assert not service.mic.is_open
+    assert service.delivered == []  # nothing typed after shutdown
