@@ -136,12 +136,27 @@ class KeyHook:
         return bool(self._keyboard is not None and self._keyboard.running)
 
     def stop(self) -> None:
-        for listener in (self._keyboard, self._mouse):
-            if listener is not None:
-                try:
-                    listener.stop()
-                except Exception as exc:
-                    log.debug("listener stop: %s", exc)
-        for listener in (self._keyboard, self._mouse):
-            if listener is not None:
-                listener.join(timeout=2)
+        listeners = [l for l in (self._keyboard, self._mouse) if l is not None]
+        for listener in listeners:
+            try:
+                listener.stop()
+            except Exception as exc:
+                log.debug("listener stop: %s", exc)
+        # pynput asks the RECORD connection itself to stop, which is busy streaming events once
+        # any arrived; a second connection ends the recording at once.
+        try:
+            import Xlib.display
+
+            display = Xlib.display.Display()
+            try:
+                for listener in listeners:
+                    context = getattr(listener, "_context", None)
+                    if context is not None:
+                        display.record_disable_context(context)
+                display.sync()
+            finally:
+                display.close()
+        except Exception as exc:
+            log.debug("record context stop: %s", exc)
+        for listener in listeners:
+            listener.join(timeout=2)

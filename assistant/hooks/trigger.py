@@ -54,6 +54,7 @@ class PasteWanted:
 @dataclass(frozen=True)
 class Cancel:
     reason: str
+    restore: bool = True     # put the typed command back (False: the caret moved away)
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ class TriggerEngine:
 
     def _interrupt(self, reason: str, *, boundary: bool):
         if self.state == RUNNING:
-            return Cancel(reason)
+            return Cancel(reason, restore=False)
         self.reset(boundary=boundary)
         return None
 

@@ -205,12 +205,13 @@ class StreamSession:
             raise InjectionError(str(self.error))
         return self.typed
 
-    def abort(self) -> None:
-        """Remove what was streamed and put the original text back."""
+    def abort(self, restore: bool = True) -> None:
+        """Stop typing; with ``restore``, remove what was streamed and put the original text
+        back (without: the caret moved elsewhere, so the partial output is left alone)."""
         with self._cond:
             self._pending.clear()
         self._drain()
-        if not self._started:
+        if not self._started or not restore:
             return
         with self.injector._session():
             self.injector.keys.backspace(len(self.typed))

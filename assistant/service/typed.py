@@ -19,6 +19,11 @@ from assistant.hooks.trigger import Cancel, Fire, PasteWanted, TriggerEngine, Un
 
 log = logging.getLogger("hushtype.typed")
 
+# Keys the injector never sends: inside an injection they are the user's (Esc cancels).
+NEVER_INJECTED = frozenset({"esc", "left", "right", "up", "down", "home", "end", "page_up",
+                            "page_down", "delete", "f1", "f2", "f3", "f4", "f5", "f6", "f7",
+                            "f8", "f9", "f10", "f11", "f12"})
+
 
 def build_engine(settings: dict, specs: dict) -> TriggerEngine:
     typing = settings.get("typing", {})
@@ -122,6 +127,7 @@ class TypedCommands:
         self._stopping = threading.Event()
         self._streaming = threading.Event()   # output is being typed: user keys are blocked
         self._cancel_reason: str | None = None
+        self._cancel_restore = True
         # Held while a result goes in and the engine learns about it: the worker waits, so a
         # key right after the injection meets the engine's post-injection state (undo ready).
         self._phase = threading.Lock()
@@ -187,8 +193,11 @@ class TypedCommands:
             return
         with self._phase:
             pass
-        if injected or (self.guard is not None and self.guard.covers(server_time)):
+        if injected:
             return
+        if kind == PRESS and self.guard is not None and self.guard.covers(server_time) \
+                and getattr(key, "name", None) not in NEVER_INJECTED:
+            return                          # our own key (or one blocked while we typed)
         if kind == CLICK:
             with self._lock:
                 self._handle(self.engine.feed(Click()), at)
@@ -240,6 +249,7 @@ class TypedCommands:
             if self.busy and not self._cancel.is_set():
                 log.info("typed command cancelled: %s", action.reason)
                 self._cancel_reason = action.reason
+                self._cancel_restore = action.restore
                 self._cancel.set()
         elif isinstance(action, Undo):
             self._start_job(self._run_undo, action)
@@ -247,6 +257,7 @@ class TypedCommands:
     def _start_job(self, target, *args) -> None:
         self._cancel.clear()
         self._cancel_reason = None
+        self._cancel_restore = True
         self.ctx.busy.set()
         self._job = threading.Thread(target=self._guarded, args=(target, *args),
                                      name="hushtype-command", daemon=True)
@@ -308,7 +319,7 @@ class TypedCommands:
                     if result.ok:                      # finished, but Esc came first
                         status, error = "cancelled", self._cancel_reason or "cancelled"
                     if session is not None:
-                        session.abort()
+                        session.abort(restore=self._cancel_restore)
             except Exception as exc:
                 status, error = "failed", f"could not insert the result: {exc}"
                 if session is not None:

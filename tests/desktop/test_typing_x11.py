@@ -142,6 +142,18 @@ def test_esc_cancels_and_the_text_stays(assistant, text_app, xserver):
     assert text_app.text() == typed
 
 
+def test_esc_while_streaming_puts_the_command_back(assistant, text_app, xserver):
+    before = len(assistant.history())
+    typed = "gen: write a long story about a dragon who loves tea;;"
+    xserver.type(typed)
+    text_app.wait_text(lambda t: t and "gen:" not in t, 60, "the answer to start streaming in")
+    xserver.key("Escape")
+    rows = wait_until(lambda: [r for r in assistant.history()[before:] if r["prefix"] == "gen:"],
+                      60, message="the cancelled entry")
+    assert rows[-1]["status"] == "cancelled"
+    text_app.wait_text(lambda t: t == typed, 15, "the typed command back")
+
+
 def test_terminal_paste_chord_in_xterm(assistant, xserver, tmp_path):
     out = tmp_path / "typed.txt"
     proc = subprocess.Popen(

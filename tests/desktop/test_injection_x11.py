@@ -1,0 +1,181 @@
+"""The injector and the listener adapter in this process, on the real Xvfb display with the
+Tk text app: typing, pasting, the clipboard rules, streaming abort, the keyboard block and
+the guard that keeps our own keys out of the trigger engine."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from desktop_helpers import wait_until
+
+pytestmark = pytest.mark.x11
+
+
+@pytest.fixture
+def injector(x_env):
+    from assistant.injection import Injector
+
+    inj = Injector({"injection": {"paste_min_chars": 30, "delay_before_restore_ms": 150}})
+    yield inj
+    inj.x11.close()
+
+
+def test_short_ascii_is_typed_long_or_unicode_is_pasted(injector, text_app, xserver):
+    xserver.set_clipboard("keep me")
+    injector.insert("short text")
+    assert injector.last_method == "type"
+    text_app.wait_text(lambda t: t == "short text", 10, "typed text")
+    injector.replace(4, "naïve café ✓")
+    assert injector.last_method == "paste"
+    text_app.wait_text(lambda t: t == "short naïve café ✓", 10, "pasted unicode")
+    long = " and a sentence that is longer than thirty characters"
+    injector.insert(long)
+    assert injector.last_method == "paste"
+    text_app.wait_text(lambda t: t == "short naïve café ✓" + long, 10, "pasted long text")
+    assert xserver.clipboard() == "keep me"
+
+
+def test_forced_typing_handles_unicode_too(x_env, text_app):
+    from assistant.injection import Injector
+
+    inj = Injector({"injection": {"method": "type"}})
+    inj.insert("über ✓ naïve")
+    assert inj.last_method == "type"
+    text_app.wait_text(lambda t: t == "über ✓ naïve", 10, "unicode typed with xdotool")
+
+
+def test_empty_clipboard_stays_empty_after_a_paste(x_env, text_app, xserver):
+    from assistant.injection import Injector
+    from assistant.injection.clipboard import ClipboardOffer, save
+
+    # make the clipboard empty: own it, then give it up
+    ClipboardOffer("x").release()
+    assert save().target is None
+    inj = Injector({"injection": {"method": "paste", "delay_before_restore_ms": 50}})
+    inj.insert("pasted")
+    text_app.wait_text(lambda t: t == "pasted", 10, "the paste")
+    assert save().target is None
+
+
+def test_clipboard_is_not_restored_when_someone_else_wrote(x_env, xserver):
+    from assistant.injection.clipboard import ClipboardOffer, SavedClipboard
+
+    offer = ClipboardOffer("our result")
+    assert xserver.clipboard() == "our result"
+    assert offer.read.is_set()                      # xclip -o read it like a paste would
+    xserver.set_clipboard("the user copied this meanwhile")
+    assert offer.lost.wait(5)
+    assert offer.handover(SavedClipboard("UTF8_STRING", b"old content")) is False
+    assert xserver.clipboard() == "the user copied this meanwhile"
+
+
+def test_clipboard_restored_after_the_app_read_the_paste(x_env, xserver):
+    from assistant.injection.clipboard import ClipboardOffer, save
+
+    xserver.set_clipboard("old content ✓")
+    saved = save()
+    offer = ClipboardOffer("our result")
+    assert not offer.read.is_set()
+    assert xserver.clipboard() == "our result" and offer.read.is_set()
+    assert offer.handover(saved) is True
+    assert xserver.clipboard() == "old content ✓"
+
+
+def test_stream_types_as_it_arrives_and_abort_restores(injector, text_app, xserver):
+    command = "gen: a poem;;"
+    xserver.type(command, delay_ms=5)
+    text_app.wait_text(lambda t: t == command, 10, "the command")
+    session = injector.stream(len(command), original=command)
+    session.feed("Roses ")
+    text_app.wait_text(lambda t: t == "Roses ", 10, "the first chunk replacing the command")
+    session.feed("are red")
+    text_app.wait_text(lambda t: t == "Roses are red", 10, "the second chunk")
+    session.abort()
+    text_app.wait_text(lambda t: t == command, 10, "the command back after abort")
+    session = injector.stream(len(command), original=command)
+    for chunk in ("Violets ", "are ", "blue"):
+        session.feed(chunk)
+    assert session.finish() == "Violets are blue"
+    assert text_app.text() == "Violets are blue"
+
+
+def test_physical_keyboards_are_blocked_while_injecting(x_env):
+    """The Xvfb keyboard (a physical slave device) is grabbed during an injection, so the
+    user's keys cannot land inside it; XTEST (our keys) is not; the grab ends afterwards."""
+    import Xlib.X
+    import Xlib.display
+    from Xlib.ext import xinput
+
+    from assistant.injection.x11 import X11
+
+    x11 = X11()
+    devices = x11.physical_keyboards()
+    assert devices, "Xvfb has a keyboard device"
+    other = Xlib.display.Display()
+    root = other.screen().root
+
+    def try_grab(device):
+        status = root.xinput_grab_device(device, Xlib.X.CurrentTime, xinput.GrabModeAsync,
+                                         xinput.GrabModeAsync, True, xinput.KeyPressMask).status
+        if status == Xlib.X.GrabSuccess:
+            other.xinput_ungrab_device(device, Xlib.X.CurrentTime)
+            other.sync()
+        return status
+
+    with x11.keyboards_blocked() as grabbed:
+        assert grabbed == devices
+        assert all(try_grab(d) == Xlib.X.AlreadyGrabbed for d in devices)
+    assert all(try_grab(d) == Xlib.X.GrabSuccess for d in devices)
+    other.close()
+    x11.close()
+
+
+def test_our_injected_keys_never_feed_the_trigger_engine(x_env, text_app, xserver):
+    """A listener + engine (the `up` path) sees the injector type a whole command and does
+    not fire; the same command typed by the user does."""
+    from assistant.injection import Injector
+    from assistant.service.context import AssistantContext
+    from assistant.service.typed import TypedCommands
+    from assistant.config import load_settings
+    from assistant.hooks.trigger import Fire
+
+    settings = load_settings()
+    ctx = AssistantContext(settings=settings, injector=Injector(settings), notifier=None)
+    fired = []
+    service = TypedCommands(ctx)
+    service._start_job = lambda target, *args: fired.append(args[0])   # record, run no model
+    service.start()
+    try:
+        ctx.injector.insert("fix: teh cat;;")
+        text_app.wait_text(lambda t: t == "fix: teh cat;;", 10, "the injected text")
+        time.sleep(1.0)
+        assert fired == []
+        xserver.type(" fix: teh cat;;")
+        wait_until(lambda: fired, 10, message="the user's command to fire")
+        assert fired == [Fire("fix:", " teh cat", len("fix: teh cat;;"))]
+    finally:
+        service.stop()
+
+
+def test_key_converter_maps_pynput_keys(x_env):
+    from pynput.keyboard import Key, KeyCode
+
+    from assistant.hooks.keys import KeyEvent
+    from assistant.hooks.listener import KeyConverter
+
+    conv = KeyConverter()
+    assert conv.press(KeyCode.from_char("a")) == KeyEvent(char="a")
+    assert conv.press(Key.space) == KeyEvent(char=" ")
+    assert conv.press(Key.enter) == KeyEvent(char="\n")
+    assert conv.press(Key.backspace) == KeyEvent(key="backspace")
+    assert conv.press(KeyCode.from_dead("~")).dead == "~"
+    conv.press(Key.ctrl_l)
+    assert conv.press(KeyCode.from_char("v")) == KeyEvent(char="v", ctrl=True)
+    conv.press(Key.shift)
+    assert conv.press(Key.insert) == KeyEvent(key="insert", ctrl=True, shift=True)
+    conv.release(Key.ctrl_l)
+    conv.release(Key.shift)
+    conv.press(Key.alt_gr)                       # AltGr picks characters; it is not Alt
+    assert conv.press(KeyCode.from_char("€")) == KeyEvent(char="€")
