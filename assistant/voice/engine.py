@@ -66,7 +66,7 @@ class WhisperEngine:
         clock=time.monotonic,
     ) -> None:
         self.model_path = resolve_model_path(model_path)
-        self.language = language or None
+        self.language = None if language in (None, "", "auto") else language  # None = detect
         self.beam_size = max(1, int(beam_size))
         self.compute_type = compute_type
         self.cpu_threads = cpu_threads or min(4, os.cpu_count() or 1)
@@ -155,9 +155,12 @@ class WhisperEngine:
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_ctranslate2_storage, get_suppressed_tokens
 
+        multilingual = model.model.is_multilingual
+        if multilingual and self.language is None:
+            return None  # language detection: faster-whisper's own path does it
         if self._tokenizer is None or self._tokenizer[0] is not model:
-            tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual,
-                                  task="transcribe", language=self.language or "en")
+            tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe",
+                                  language=(self.language or "en") if multilingual else "en")
             self._tokenizer = (model, tokenizer, get_suppressed_tokens(tokenizer, [-1]))
         _, tokenizer, suppressed = self._tokenizer
         features = model.feature_extractor(audio, padding=0)

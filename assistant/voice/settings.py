@@ -31,7 +31,7 @@ def _short_window(voice: dict) -> float:
 def engine_from_settings(voice: dict, *, model_path: str | None = None) -> WhisperEngine:
     return WhisperEngine(
         model_path if model_path is not None else voice.get("model_path", ""),
-        language=voice.get("language", "en") or None,
+        language=voice.get("language", "en") or None,  # "auto" = detect (multilingual models)
         beam_size=int(_num(voice, "beam_size", 1, minimum=1)),
         cpu_threads=int(_num(voice, "cpu_threads", 0)),
         idle_unload_seconds=float(_num(voice, "unload_after_idle_seconds", 600)),

@@ -209,3 +209,10 @@ def test_hushtype_transcribe_command(tmp_path):
     out = subprocess.run([sys.executable, "-m", "assistant.cli", "transcribe", str(quiet)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout == "" and "no speech found" in out.stderr
+
+
+def test_language_auto_and_other_languages_on_an_english_only_model(jfk_audio):
+    """The settings page offers "auto"; tiny.en is English-only, so both still give English."""
+    auto = WhisperEngine("", language="auto")
+    assert auto.language is None
+    assert "fellow americans" in auto.transcribe(jfk_audio[: 16000 * 3]).lower()
