@@ -102,11 +102,17 @@ def _doc(model: type[BaseModel]) -> dict:
 # small helpers
 
 
+_second_cache: list = [None, ""]
+
+
 def now_rfc3339() -> str:
-    """UTC time with nanoseconds, as Go formats time.Time in JSON."""
-    ns = time.time_ns()
-    seconds, frac = divmod(ns, 1_000_000_000)
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:09d}Z"
+    """UTC time with nanoseconds, as Go formats time.Time in JSON (called for every chunk, so
+    the date part is formatted once per second)."""
+    seconds, frac = divmod(time.time_ns(), 1_000_000_000)
+    if _second_cache[0] != seconds:
+        _second_cache[0] = seconds
+        _second_cache[1] = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{_second_cache[1]}.{frac:09d}Z"
 
 
 def rfc3339(dt: datetime) -> str:

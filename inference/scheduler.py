@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -90,6 +91,19 @@ class LoadedModel:
     timer: asyncio.TimerHandle | None = None
     retired: bool = False  # replaced by a reload (e.g. num_ctx change): unload when idle
     unloading: bool = False
+    # All work on this model runs on one long-lived thread: llama.cpp's OpenMP thread team
+    # belongs to the calling thread, and a fresh thread per request would rebuild it (and
+    # start cold) for every prompt.
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="model"))
+
+    async def close_runner(self) -> None:
+        """Close the runner on its own thread (after any work still queued there)."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self.executor, self.runner.close)
+        finally:
+            self.executor.shutdown(wait=False)
 
     @property
     def busy(self) -> bool:
@@ -170,7 +184,7 @@ class ModelHandle:
                 self._notify_finished()
 
         self._worker_started()
-        threading.Thread(target=work, name="model-worker", daemon=True).start()
+        self.loaded.executor.submit(work)
         return await future
 
     async def aembed(self, texts, **kwargs):
@@ -214,7 +228,7 @@ class ModelHandle:
                 self._notify_finished()
 
         self._worker_started()
-        threading.Thread(target=work, name="model-decode", daemon=True).start()
+        self.loaded.executor.submit(work)
         try:
             while True:
                 kind, item = await queue.get()
@@ -317,7 +331,7 @@ class Scheduler:
 
     async def _close(self, lm: LoadedModel) -> None:
         try:
-            await asyncio.to_thread(lm.runner.close)
+            await lm.close_runner()
         finally:
             self._notify()
 
@@ -372,9 +386,15 @@ class Scheduler:
     async def _load(self, record, load, key) -> tuple[LoadedModel, int]:
         try:
             started = time.perf_counter_ns()
-            runner = await asyncio.to_thread(self._loader, record, load)
+            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+            try:
+                runner = await asyncio.get_running_loop().run_in_executor(executor, self._loader, record, load)
+            except BaseException:
+                executor.shutdown(wait=False)
+                raise
             load_duration = time.perf_counter_ns() - started
-            lm = LoadedModel(key=key, record=record, runner=runner, keep_alive=self.config.default_keep_alive)
+            lm = LoadedModel(key=key, record=record, runner=runner, keep_alive=self.config.default_keep_alive,
+                             executor=executor)
             log.info("loaded %s (num_ctx=%s%s) in %.2fs", record.name.display, getattr(runner, "n_ctx", "?"),
                      ", embedding mode" if load.embedding else "", load_duration / 1e9)
             self._models[key] = lm
@@ -479,6 +499,6 @@ class Scheduler:
             self._cancel_timer(lm)
             self._models.pop(lm.key, None)
             try:
-                await asyncio.to_thread(lm.runner.close)
+                await lm.close_runner()
             except Exception:  # noqa: BLE001 - shutting down anyway
                 log.exception("error while unloading %s", lm.record.name.display)
