@@ -218,3 +218,11 @@ def test_language_auto_and_other_languages_on_an_english_only_model(jfk_audio):
     auto = WhisperEngine("", language="auto")
     assert auto.language is None
     assert "fellow americans" in auto.transcribe(jfk_audio[: 16000 * 3]).lower()
+
+
+def test_long_recording_is_transcribed_in_pieces(whisper_engine, jfk_audio):
+    """36 s of speech (longer than Whisper's 30 s window) loses nothing."""
+    audio = np.concatenate([jfk_audio, silence(1.0)] * 3)
+    result = transcribe_audio(whisper_engine, audio)
+    assert len(result.segments) >= 2  # more than one model call
+    assert wer(" ".join([JFK_TEXT] * 3), result.text) <= JFK_MAX_WER, result.text
