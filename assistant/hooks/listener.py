@@ -101,32 +101,30 @@ class KeyHook:
 
     def __init__(self, out: "queue.SimpleQueue", *, mouse: bool = True):
         self.out = out
+        self._put = out.put
         self.with_mouse = mouse
         self._keyboard = None
         self._mouse = None
 
+    # The callbacks: one queue.put each, nothing else (they run on the X hook thread).
+    def on_press(self, key, injected=False):
+        self._put((PRESS, key, injected, self._keyboard.event_time, time.monotonic()))
+
+    def on_release(self, key, injected=False):
+        self._put((RELEASE, key, injected, self._keyboard.event_time, 0.0))
+
+    def on_click(self, x, y, button, pressed, injected=False):
+        if pressed:
+            self._put((CLICK, None, injected, None, time.monotonic()))
+
     def start(self) -> "KeyHook":
         from pynput import mouse
 
-        put = self.out.put
-        listener_cls = _timed_listener_class()
-        holder = {}
-
-        def on_press(key, injected=False):
-            put((PRESS, key, injected, holder["kb"].event_time, time.monotonic()))
-
-        def on_release(key, injected=False):
-            put((RELEASE, key, injected, holder["kb"].event_time, 0.0))
-
-        self._keyboard = holder["kb"] = listener_cls(on_press=on_press, on_release=on_release)
+        self._keyboard = _timed_listener_class()(on_press=self.on_press, on_release=self.on_release)
         self._keyboard.start()
         self._keyboard.wait()
         if self.with_mouse:
-            def on_click(x, y, button, pressed, injected=False):
-                if pressed:
-                    put((CLICK, None, injected, None, time.monotonic()))
-
-            self._mouse = mouse.Listener(on_click=on_click)
+            self._mouse = mouse.Listener(on_click=self.on_click)
             self._mouse.start()
             self._mouse.wait()
         return self

@@ -28,7 +28,7 @@ DEFAULTS = {
     "method": "auto", "paste_min_chars": 100, "delay_before_paste_ms": 100,
     "delay_before_restore_ms": 300, "paste_consumed_timeout_ms": 1500,
     "default_paste_chord": "ctrl+v", "fallback_paste_chord": "shift+Insert",
-    "type_delay_ms": 4, "paste_chords": {},
+    "type_delay_ms": 2, "key_delay_ms": 0, "paste_chords": {},
 }
 
 
@@ -46,7 +46,8 @@ class Injector:
 
             x11 = X11()
         self.x11 = x11
-        self.keys = keys or Xdotool(type_delay_ms=self.options["type_delay_ms"])
+        self.keys = keys or Xdotool(type_delay_ms=self.options["type_delay_ms"],
+                                    key_delay_ms=self.options["key_delay_ms"])
         self._lock = threading.RLock()
         self.last_method: str | None = None     # "type" | "paste": what the last insert used
 
@@ -55,6 +56,10 @@ class Injector:
         options.update(settings.get("injection", {}) if "injection" in settings else settings)
         options["paste_chords"] = {k.lower(): v for k, v in (options.get("paste_chords") or {}).items()}
         self.options = options
+        keys = getattr(self, "keys", None)
+        if keys is not None:
+            keys.type_delay_ms = int(options["type_delay_ms"])
+            keys.key_delay_ms = int(options["key_delay_ms"])
 
     # ------------------------------------------------------------------ contract
     def replace(self, delete_chars: int, text: str) -> None:
@@ -63,7 +68,7 @@ class Injector:
             raise ValueError("delete_chars must be >= 0")
         window = self.x11.active_window()
         with self._session():
-            self.keys.backspace(delete_chars)
+            self._backspace(delete_chars)
             if text:
                 self._insert(text, window)
 
@@ -90,6 +95,14 @@ class Injector:
                     except Exception:
                         end = None
                     self.guard.end(end)
+
+    def _backspace(self, count: int) -> None:
+        if count <= 0:
+            return
+        if int(self.options["key_delay_ms"]) <= 0 and hasattr(self.x11, "tap"):
+            self.x11.tap("BackSpace", count)          # XTEST from here: no process start
+        else:
+            self.keys.backspace(count)                 # xdotool, with the configured pauses
 
     def wants_paste(self, text: str) -> bool:
         method = self.options["method"]
@@ -178,7 +191,7 @@ class StreamSession:
             try:
                 with self.injector._session():
                     if not self._started:
-                        self.injector.keys.backspace(self.delete_chars)
+                        self.injector._backspace(self.delete_chars)
                         self._started = True
                     self.injector.keys.type(text)
                 if self.first_char_at is None:
@@ -214,7 +227,7 @@ class StreamSession:
         if not self._started or not restore:
             return
         with self.injector._session():
-            self.injector.keys.backspace(len(self.typed))
+            self.injector._backspace(len(self.typed))
             if self.original:
                 self.injector.keys.type(self.original)
         self.typed = ""

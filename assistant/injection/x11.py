@@ -94,6 +94,21 @@ class X11:
 
     wait_modifiers_released = wait_keys_released
 
+    # ------------------------------------------------------------------ synthetic keys
+    def tap(self, keysym_name: str, count: int = 1) -> None:
+        """Press and release one key ``count`` times through XTEST, in one batch, and wait
+        until the server has taken them (no process to start: Backspaces cost microseconds)."""
+        from Xlib.ext import xtest
+
+        code = self.display.keysym_to_keycode(Xlib.XK.string_to_keysym(keysym_name))
+        if not code:
+            raise RuntimeError(f"no key for {keysym_name} in the keyboard map")
+        with self._lock:
+            for _ in range(count):
+                xtest.fake_input(self.display, Xlib.X.KeyPress, code)
+                xtest.fake_input(self.display, Xlib.X.KeyRelease, code)
+            self.display.sync()
+
     # ------------------------------------------------------------------ windows
     def active_window(self) -> WindowInfo:
         with self._lock:

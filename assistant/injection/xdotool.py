@@ -11,7 +11,7 @@ class XdotoolError(RuntimeError):
 
 
 class Xdotool:
-    def __init__(self, *, type_delay_ms: int = 4, key_delay_ms: int = 2, timeout: float = 60.0):
+    def __init__(self, *, type_delay_ms: int = 2, key_delay_ms: int = 0, timeout: float = 60.0):
         path = shutil.which("xdotool")
         if not path:
             raise XdotoolError("xdotool is not installed (apt install xdotool)")
