@@ -53,6 +53,9 @@ class KeyConverter:
         char = getattr(key, "char", None)
         if char is None:
             vk = getattr(key, "vk", None)
+            if isinstance(vk, int) and 0x01000100 <= vk <= 0x0110FFFF:   # X11 Unicode keysym
+                return self._event(char=chr(vk - 0x01000000), injected=injected,
+                                   window_class=window_class)
             return self._event(key=f"vk{vk}", injected=injected, window_class=window_class)
         return self._event(char=char, injected=injected, window_class=window_class)
 
@@ -71,8 +74,9 @@ class KeyConverter:
 
 
 def _timed_listener_class():
-    """pynput's X11 keyboard listener, remembering each event's X server time and re-reading
-    the keymap when a key has no symbol (xdotool and layout switches remap keycodes)."""
+    """pynput's X11 keyboard listener, remembering each event's X server time and following
+    keymap changes (xdotool and layout switches remap keycodes)."""
+    import Xlib.X
     from pynput import keyboard
 
     class TimedListener(keyboard.Listener):
@@ -80,18 +84,21 @@ def _timed_listener_class():
 
         def _handle_message(self, display, event, injected):
             self.event_time = getattr(event, "time", None)
+            self._follow_keymap(display)
             super()._handle_message(display, event, injected)
 
-        def _event_to_key(self, display, event):
-            key = super()._event_to_key(display, event)
-            if getattr(key, "char", None) is None and getattr(key, "vk", None) == 0 \
-                    and getattr(key, "name", None) is None:
-                try:
-                    display._update_keymap(event.detail, 1)
-                    key = super()._event_to_key(display, event)
-                except Exception:
-                    pass
-            return key
+        @staticmethod
+        def _follow_keymap(display):
+            # Every client is sent MappingNotify when the keymap changes (layout switch,
+            # xdotool typing a character the layout lacks); pynput never reads them, so its
+            # key -> character table goes stale. Read them here, before translating the key.
+            try:
+                while display.pending_events():
+                    ev = display.next_event()
+                    if ev.type == Xlib.X.MappingNotify:
+                        display.refresh_keyboard_mapping(ev)
+            except Exception:
+                pass
 
     return TimedListener
 

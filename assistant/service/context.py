@@ -60,7 +60,14 @@ class AssistantContext:
         if self.pipeline is not None:
             from assistant.commands.pipeline import CommandPipeline
 
+            old = self.pipeline
             self.pipeline = CommandPipeline(settings, history=self.history if self.history is not None else False)
+            close = getattr(getattr(old, "client", None), "close", None)
+            if close is not None:
+                # a command still running on the old client finishes first (it holds a ref)
+                timer = threading.Timer(120, close)
+                timer.daemon = True
+                timer.start()
         if self.injector is not None and hasattr(self.injector, "update_settings"):
             self.injector.update_settings(settings)
         if self.history is not None and hasattr(self.history, "retention_days"):

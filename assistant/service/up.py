@@ -182,12 +182,16 @@ def run(*, voice: bool = True, settings_page: bool = True, typed: bool = True) -
     if kind in ("x11", "xwayland"):
         if kind == "xwayland":
             log.warning(explanation)
-        if typed:
+        try:
+            from assistant.injection import Injector
+
+            ctx.injector = Injector(settings)      # typed commands and voice both insert text
+        except Exception as exc:
+            log.error("cannot insert text into apps: %s (run `hushtype doctor`)", exc)
+        if typed and ctx.injector is not None:
             try:
-                from assistant.injection import Injector
                 from assistant.service.typed import TypedCommands
 
-                ctx.injector = Injector(settings)
                 service = TypedCommands(ctx).start()
                 components.append(service)
                 log.info("listening for %s", service.describe())

@@ -132,31 +132,51 @@ def test_physical_keyboards_are_blocked_while_injecting(x_env):
     x11.close()
 
 
-def test_our_injected_keys_never_feed_the_trigger_engine(x_env, text_app, xserver):
-    """A listener + engine (the `up` path) sees the injector type a whole command and does
-    not fire; the same command typed by the user does."""
+@pytest.fixture
+def fired(x_env, text_app):
+    """The `up` listener path (pynput hook -> worker -> engine) on Xvfb, recording each fired
+    command instead of running the model."""
+    from assistant.config import load_settings
     from assistant.injection import Injector
     from assistant.service.context import AssistantContext
     from assistant.service.typed import TypedCommands
-    from assistant.config import load_settings
-    from assistant.hooks.trigger import Fire
 
     settings = load_settings()
     ctx = AssistantContext(settings=settings, injector=Injector(settings), notifier=None)
-    fired = []
+    commands = []
     service = TypedCommands(ctx)
-    service._start_job = lambda target, *args: fired.append(args[0])   # record, run no model
+    service._start_job = lambda target, *args: commands.append(args[0])   # no model run
     service.start()
-    try:
-        ctx.injector.insert("fix: teh cat;;")
-        text_app.wait_text(lambda t: t == "fix: teh cat;;", 10, "the injected text")
-        time.sleep(1.0)
-        assert fired == []
-        xserver.type(" fix: teh cat;;")
-        wait_until(lambda: fired, 10, message="the user's command to fire")
-        assert fired == [Fire("fix:", " teh cat", len("fix: teh cat;;"))]
-    finally:
-        service.stop()
+    yield ctx, commands
+    service.stop()
+
+
+def test_our_injected_keys_never_feed_the_trigger_engine(fired, text_app, xserver):
+    """The injector types a whole command: no fire; the same command typed by the user fires."""
+    from assistant.hooks.trigger import Fire
+
+    ctx, commands = fired
+    ctx.injector.insert("fix: teh cat;;")
+    text_app.wait_text(lambda t: t == "fix: teh cat;;", 10, "the injected text")
+    time.sleep(1.0)
+    assert commands == []
+    xserver.type(" fix: teh cat;;")
+    wait_until(lambda: commands, 10, message="the user's command to fire")
+    assert commands == [Fire("fix:", " teh cat", len("fix: teh cat;;"))]
+
+
+def test_dead_keys_and_unicode_reach_the_engine_as_the_app_shows_them(fired, xserver):
+    """A dead accent then a letter is one character; characters outside the layout (xdotool
+    remaps a spare keycode for them) come through as themselves."""
+    from assistant.hooks.trigger import Fire
+
+    _, commands = fired
+    xserver.type("fix: caf")
+    xserver.key("dead_acute", "e")
+    xserver.type(" 20 € naïve;;")
+    wait_until(lambda: commands, 10, message="the command to fire")
+    body = " café 20 € naïve"
+    assert commands == [Fire("fix:", body, len("fix:" + body + ";;"))]
 
 
 def test_key_converter_maps_pynput_keys(x_env):

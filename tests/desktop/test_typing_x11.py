@@ -154,6 +154,16 @@ def test_esc_while_streaming_puts_the_command_back(assistant, text_app, xserver)
     text_app.wait_text(lambda t: t == typed, 15, "the typed command back")
 
 
+def test_undo_hotkey_puts_the_command_back(assistant, text_app, xserver):
+    before = len(assistant.history())
+    xserver.type(FIX_INPUT + ";;")
+    row = last_ok(assistant, "fix:", before)
+    text_app.wait_text(lambda t: t == row["output_text"], 30, "the result")
+    time.sleep(0.3)
+    xserver.key("ctrl+alt+z")
+    text_app.wait_text(lambda t: t == FIX_INPUT, 15, "the original command back")
+
+
 def test_terminal_paste_chord_in_xterm(assistant, xserver, tmp_path):
     out = tmp_path / "typed.txt"
     proc = subprocess.Popen(
@@ -203,3 +213,11 @@ def test_denied_app_and_pause_hotkey(assistant, text_app_factory, xserver):
     xserver.type(FIX_INPUT + ";;")
     row = last_ok(assistant, "fix:", before)
     app.wait_text(lambda t: t == "fix: teh cat;;\n" + row["output_text"], 30, "the result after resume")
+
+
+def test_the_log_never_holds_typed_text(assistant):
+    """After every test above typed commands, the log names commands, never their text."""
+    log = assistant.log()
+    assert "listening for typed commands" in log
+    for typed in ("teh", "dragon", "the sea", "my old clipboard", "terminal clipboard"):
+        assert typed not in log
