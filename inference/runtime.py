@@ -467,6 +467,30 @@ class ModelRunner:
         self._forget_cache()
         return 0
 
+    def _eval_prompt(self, tokens: list[int], cancel: threading.Event) -> None:
+        """Evaluate prompt tokens after the cached ones; logits only for the last token.
+
+        The last token always gets a decode call of its own, whether the rest was cached or
+        not: a token's logits differ in the last bits between a one-token and a many-token
+        batch, and this way the same request gives the same answer, cache or no cache.
+        """
+        llm = self.llm
+        body, last = tokens[:-1], tokens[-1:]
+        batch = llm._batch
+        for start in range(0, len(body), llm.n_batch):
+            if cancel.is_set():
+                return
+            chunk = body[start : start + llm.n_batch]
+            n_past = llm.n_tokens
+            llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
+            batch.set_batch(batch=chunk, n_past=n_past, logits_all=False)
+            batch.batch.logits[len(chunk) - 1] = False  # no output projection for these
+            llm._ctx.decode(batch)
+            llm.input_ids[n_past : n_past + len(chunk)] = chunk
+            llm.n_tokens = n_past + len(chunk)
+        if last and not cancel.is_set():
+            llm.eval(last)
+
     def _forget_cache(self) -> None:
         """Empty the KV cache. Only its bookkeeping: zeroing the buffers (tens of MB at a
         4096 context) would add milliseconds to the first token for nothing."""
@@ -510,18 +534,14 @@ class ModelRunner:
             try:
                 prompt_timer = _Timer()
                 if p.seed >= 0 and p.temperature > 0:
-                    # Reproducible sampling: logits of a cached prefix + a separately evaluated
-                    # suffix differ in the last bits from a one-batch evaluation, which can
-                    # flip a sample. A fixed seed therefore always evaluates from scratch.
+                    # A fixed seed evaluates from scratch: a prefix cached by some other prompt
+                    # was computed in other batches, whose last bits can differ and flip a
+                    # sample; the answer must not depend on what ran before.
                     self._forget_cache()
                     cached = 0
                 else:
                     cached = self._reuse_prefix(tokens)
-                to_eval = tokens[cached:]
-                for start in range(0, len(to_eval), llm.n_batch):
-                    if cancel.is_set():
-                        break
-                    llm.eval(to_eval[start : start + llm.n_batch])
+                self._eval_prompt(tokens[cached:], cancel)
                 prompt_duration = prompt_timer.elapsed()
 
                 decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")

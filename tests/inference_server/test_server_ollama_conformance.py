@@ -203,3 +203,21 @@ def test_keep_alive_duration_unloads_when_it_expires(client):
     assert [m.model for m in client.ps().models] == [MODEL]
     assert wait_until(lambda: not client.ps().models, timeout=6)
     client.generate(MODEL, "", keep_alive=-1)
+
+
+def test_top_k_one_is_greedy_whatever_the_seed(client):
+    greedy = client.generate(MODEL, FEW_SHOT, options={"temperature": 0, "num_predict": 16}).response
+    for seed in (5, 6):
+        sampled = client.generate(MODEL, FEW_SHOT, options={"temperature": 1.5, "top_k": 1, "seed": seed,
+                                                             "num_predict": 16}).response
+        assert sampled == greedy
+
+
+def test_multibyte_text_streams_without_broken_characters(client):
+    prompt = "日本語の文章を書きます。東京は日本の首都で、"
+    opts = {"temperature": 0, "num_predict": 24}
+    chunks = [c.response for c in client.generate(MODEL, prompt, options=opts, stream=True)]
+    whole = client.generate(MODEL, prompt, options=opts).response
+    assert "".join(chunks) == whole
+    assert any(ord(ch) > 0x2000 for ch in whole), whole  # the answer really is in Japanese
+    assert all("\ufffd" not in c for c in chunks)
