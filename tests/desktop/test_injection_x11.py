@@ -199,3 +199,22 @@ def test_key_converter_maps_pynput_keys(x_env):
     conv.release(Key.shift)
     conv.press(Key.alt_gr)                       # AltGr picks characters; it is not Alt
     assert conv.press(KeyCode.from_char("€")) == KeyEvent(char="€")
+
+
+def test_settings_reload_changes_prefixes_and_terminator_live(fired, xserver, hushtype_home):
+    """What the settings page does on save: ctx.reload_settings() - a new command and a new
+    terminator apply at once, without restarting."""
+    from assistant.hooks.trigger import Fire
+
+    ctx, commands = fired
+    (hushtype_home / "config.toml").write_text(
+        '[typing]\nterminator = "//"\n'
+        '[commands.polite]\nprefix = "polite:"\ninstruction = "Rewrite the text politely."\n')
+    ctx.reload_settings()
+    xserver.type("polite: give me that;;")
+    time.sleep(1.0)
+    assert commands == []                      # ";;" is no terminator any more
+    xserver.key("Escape")                      # leave that unfinished command
+    xserver.type(" polite: now please//")
+    wait_until(lambda: commands, 10, message="the new command to fire")
+    assert commands == [Fire("polite:", " now please", len("polite: now please//"))]

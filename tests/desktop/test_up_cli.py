@@ -104,3 +104,20 @@ def test_display_detection_explains_wayland():
     kind, text = display_status({"WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland"})
     assert kind == "wayland" and "Wayland keeps each app's keys private" in text
     assert display_status({})[0] == "none"
+
+
+@pytest.mark.x11
+def test_missing_model_leaves_the_text_and_records_why(xserver, text_app, live_server, tmp_path):
+    up = start_assistant(xserver, tmp_path / "home-missing", live_server.host,
+                         '[server]\nmodel = "nosuch:1b"\n')
+    try:
+        text_app.focus()
+        typed = "fix: teh cat sat on teh mat;;"
+        xserver.type(typed)
+        up.wait_log("fix: failed", 30)
+        time.sleep(0.5)
+        assert text_app.text() == typed
+        row = up.history()[-1]
+        assert row["status"] == "failed" and "nosuch:1b" in row["error"] and "pull" in row["error"]
+    finally:
+        _kill(up.process)
