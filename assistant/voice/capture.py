@@ -72,6 +72,16 @@ def resolve_device(spec) -> int | None:
     return found[0]["index"]
 
 
+def rescan_devices() -> None:
+    """Re-initialise PortAudio so that it sees the current devices (no stream may be open)."""
+    sd = _sd()
+    try:
+        sd._terminate()
+        sd._initialize()
+    except (sd.PortAudioError, AttributeError):
+        pass
+
+
 class _Resampler:
     def __init__(self, rate: int) -> None:
         import av
@@ -104,6 +114,15 @@ class Microphone:
         return self._stream is not None
 
     def open(self, on_block: Callable[[np.ndarray], None]) -> None:
+        try:
+            self._open(on_block)
+        except CaptureError:
+            # PortAudio lists devices once, at start: a microphone plugged in (or a sound
+            # server restarted) since then needs a re-scan before it can be found
+            rescan_devices()
+            self._open(on_block)
+
+    def _open(self, on_block: Callable[[np.ndarray], None]) -> None:
         sd = _sd()
         with self._lock:
             if self._stream is not None:

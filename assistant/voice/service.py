@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import queue
+from collections import deque
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -64,7 +65,8 @@ class VoiceService:
         self._last_insert: tuple[str | None, float, str] | None = None  # (window, time, text)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="voice-ptt", daemon=True)
-        self.delivered: list[dict] = []  # what each recording produced (for status/tests)
+        # what the last recordings produced (status and tests); bounded, never written anywhere
+        self.delivered: deque[dict] = deque(maxlen=20)
 
     def _apply(self, settings: dict) -> None:
         """Take (new) settings: hotkeys, limits, model, device. ValueError when they are wrong."""

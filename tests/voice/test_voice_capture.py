@@ -97,3 +97,29 @@ def test_resampling_fallback_for_devices_without_16khz(whisper_engine, espeak):
     out = np.concatenate([resample(high[i:i + 1440]) for i in range(0, len(high), 1440)])
     assert abs(len(out) - len(speech)) < 0.1 * 16000
     assert wer(SENTENCES[2], transcribe_audio(whisper_engine, out).text) <= ESPEAK_MAX_WER
+
+
+def test_microphone_that_appears_after_start_is_found(pulse_rig, monkeypatch):
+    """PortAudio lists devices once; opening re-scans when the device list is stale
+    (a headset plugged in, or the sound server started, after `hushtype up`)."""
+    from pulse_rig import reinit_portaudio
+
+    for key in pulse_rig.env:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PULSE_SERVER", "unix:/nonexistent/pulse/native")
+    reinit_portaudio()  # PortAudio now knows no working input
+    try:
+        for key, value in pulse_rig.env.items():  # the sound server "appears"
+            monkeypatch.setenv(key, value)
+        blocks = []
+        mic = Microphone("pulse")
+        mic.open(blocks.append)
+        try:
+            wait = time.monotonic() + 5
+            while not blocks and time.monotonic() < wait:
+                time.sleep(0.05)
+        finally:
+            mic.close()
+        assert blocks, "no audio from the rescanned device"
+    finally:
+        reinit_portaudio()

@@ -114,7 +114,7 @@ def test_stop_during_a_recording_closes_the_microphone(service_ctx, whisper_engi
     time.sleep(0.5)
     service.stop()
     assert not service.mic.is_open
-    assert service.delivered == []  # nothing typed after shutdown
+    assert list(service.delivered) == []  # nothing typed after shutdown
 
 
 def test_pynput_keys_map_to_hotkey_names(voice_xserver, monkeypatch):
