@@ -22,38 +22,55 @@ def cancelled_counts(log_text: str) -> list[int]:
     return [int(n) for n in re.findall(r"cancelled after (\d+) tokens", log_text)]
 
 
+def _send_raw(server, body: bytes) -> socket.socket:
+    """Send a POST /api/generate on a raw socket (the bytes are in the kernel on return)."""
+    host, port = server.host.split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(b"POST /api/generate HTTP/1.1\r\nHost: " + server.host.encode() +
+                 b"\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                 str(len(body)).encode() + b"\r\n\r\n" + body)
+    return sock
+
+
+def _read_all(sock: socket.socket, timeout: float = 120) -> bytes:
+    sock.settimeout(timeout)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    sock.close()
+    return data
+
+
 def test_queue_limit_answers_503_and_queued_requests_are_served(server_factory):
     server = server_factory(extra_env={"OLLAMA_MAX_QUEUE": "1"})
     url = server.base_url + "/api/generate"
     httpx.post(url, json={"model": MODEL}, timeout=120).raise_for_status()  # load
     running = threading.Event()
-    results: dict[str, object] = {}
+    leave = threading.Event()
 
     def long_request():
         with httpx.Client(timeout=120) as c, c.stream("POST", url, json=LONG) as r:
-            for i, _ in enumerate(r.iter_lines()):
+            for _ in r.iter_lines():
                 running.set()
-                if i >= 40:
-                    break  # leave early: the disconnect frees the model
-
-    def queued_request():
-        r = httpx.post(url, json={"model": MODEL, "prompt": "Hi", "stream": False, "options": {"num_predict": 2}},
-                       timeout=120)
-        results["queued"] = r
+                if leave.is_set():
+                    break  # the disconnect frees the model for the queued request
 
     a = threading.Thread(target=long_request)
     a.start()
-    assert running.wait(60)
-    b = threading.Thread(target=queued_request)
-    b.start()
-    time.sleep(0.5)  # b is now waiting in the queue
-    assert "queued" not in results
-    full = httpx.post(url, json={"model": MODEL, "prompt": "Hi", "stream": False}, timeout=30)
-    assert full.status_code == 503
-    assert full.json() == {"error": "server busy, please try again.  maximum pending requests exceeded"}
-    a.join(120)
-    b.join(120)
-    assert results["queued"].status_code == 200 and results["queued"].json()["done"]
+    try:
+        assert running.wait(60)
+        queued = _send_raw(server, b'{"model": "gemma3:270m", "prompt": "Hi", "stream": false, '
+                                   b'"options": {"num_predict": 2}}')
+        time.sleep(0.5)  # the server admits it to the queue (pending = 1 = OLLAMA_MAX_QUEUE)
+        full = httpx.post(url, json={"model": MODEL, "prompt": "Hi", "stream": False}, timeout=30)
+        assert full.status_code == 503
+        assert full.json() == {"error": "server busy, please try again.  maximum pending requests exceeded"}
+    finally:
+        leave.set()
+        a.join(120)
+    answer = _read_all(queued)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    assert b'"done":true' in answer
 
 
 def test_streaming_disconnect_stops_decoding_and_frees_the_model(live_server, warm):
@@ -101,12 +118,7 @@ def test_queued_request_of_a_client_that_left_is_dropped(server_factory):
     a.start()
     assert running.wait(60)
     # A raw client that sends a request, then hangs up while it is queued.
-    host, port = server.host.split(":")
-    payload = b'{"model": "gemma3:270m", "prompt": "queued then gone", "stream": false}'
-    sock = socket.create_connection((host, int(port)))
-    sock.sendall(b"POST /api/generate HTTP/1.1\r\nHost: " + server.host.encode() +
-                 b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(payload)).encode() +
-                 b"\r\n\r\n" + payload)
+    sock = _send_raw(server, b'{"model": "gemma3:270m", "prompt": "queued then gone", "stream": false}')
     time.sleep(0.5)
     sock.close()
     assert wait_until(lambda: "request dropped" in server.log_text(), timeout=10), server.log_text()[-2000:]
