@@ -359,6 +359,11 @@ class Scheduler:
 
         load = LoadOptions.from_options(options, embedding=embedding)
         key = (record.digest, load.key())
+        lm = self._models.get(key)
+        if lm is not None and not lm.unloading:  # loaded: no need to wait behind another load
+            lm.refs += 1
+            self._cancel_timer(lm)
+            return lm, 0
         async with self._load_lock:
             lm = self._models.get(key)
             if lm is not None and not lm.unloading:

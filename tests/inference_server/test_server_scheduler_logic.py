@@ -295,3 +295,34 @@ def test_a_request_arriving_as_keep_alive_expires_never_gets_a_closed_model():
     closed_while_used, loader = run(main())
     assert not closed_while_used
     assert len(loader.loaded) == 2 and loader.loaded[0].closed and not loader.loaded[1].closed
+
+
+def test_a_loaded_model_is_served_while_another_model_loads():
+    async def main():
+        release = threading.Event()
+
+        class SlowLoader(Loader):
+            def __call__(self, record, load):
+                if record.digest == rec(2).digest:
+                    release.wait(5)  # a big model taking its time to load
+                return super().__call__(record, load)
+
+        loader = SlowLoader()
+        sched = Scheduler(SchedulerConfig(3, 512, 300), loader=loader)
+        async with sched.use(rec(1), {}, 300):
+            pass
+
+        async def load_big():
+            async with sched.use(rec(2), {}, 300):
+                pass
+
+        big = asyncio.create_task(load_big())
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        async with sched.use(rec(1), {}, 300):
+            waited = time.monotonic() - started
+        release.set()
+        await big
+        return waited
+
+    assert run(main()) < 0.5
