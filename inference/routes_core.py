@@ -411,6 +411,7 @@ async def run_generate(request: Request, body: dict) -> AsyncIterator[dict]:
                     result = item
             load_duration = handle.load_duration
     finally:
+        cancel.set()  # however we leave (consumer closed us, error, cancellation): stop decoding
         watch.stop()
     extra = ""
     final = {"model": model, "created_at": now_rfc3339(), "response": "", "done": True,
@@ -511,6 +512,7 @@ async def run_chat(request: Request, body: dict) -> AsyncIterator[dict]:
                     result = item
             load_duration = handle.load_duration
     finally:
+        cancel.set()  # however we leave (consumer closed us, error, cancellation): stop decoding
         watch.stop()
     final = {"model": model, "created_at": now_rfc3339(), "message": {"role": "assistant", "content": ""},
              "done": True, "done_reason": result.done_reason}
