@@ -212,3 +212,15 @@ def test_generate_prompt_longer_than_the_context_is_truncated_and_reported(http)
     body = r.json()
     assert body["truncated_prompt_tokens"] > 500 and body["num_ctx"] == 256
     assert body["prompt_eval_count"] < 256
+
+
+def test_repeated_prompt_reuses_the_kv_cache(http, live_server):
+    body = {"model": MODEL, "prompt": FEW_SHOT + " (cache check)", "stream": False,
+            "options": {"temperature": 0, "num_predict": 2}}
+    first = http.post("/api/generate", json=body).json()
+    second = http.post("/api/generate", json=body).json()
+    assert first["response"] == second["response"]
+    n = second["prompt_eval_count"]
+    # Everything but the last prompt token came from the cache (that one is re-evaluated
+    # for fresh logits).
+    assert f"{n} prompt tokens ({n - 1} cached)" in live_server.log_text()
