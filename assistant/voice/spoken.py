@@ -35,15 +35,31 @@ def _key(word: str) -> str:
     return re.sub(r"[^\w]", "", word).casefold()
 
 
+# Few-shot pairs for the languages people ask for most (small base models need examples).
+_TRANSLATION_EXAMPLES = {
+    "French": (("Thank you very much.", "Merci beaucoup."),
+               ("Where is the station?", "Où est la gare ?")),
+    "Spanish": (("Thank you very much.", "Muchas gracias."),
+                ("Where is the station?", "¿Dónde está la estación?")),
+    "German": (("Thank you very much.", "Vielen Dank."),
+               ("Where is the station?", "Wo ist der Bahnhof?")),
+    "Italian": (("Thank you very much.", "Grazie mille."),
+                ("Where is the station?", "Dov'è la stazione?")),
+    "English": (("Merci beaucoup.", "Thank you very much."),
+                ("Wo ist der Bahnhof?", "Where is the station?")),
+}
+
+
 def translate_spec(language: str) -> CommandSpec:
     return CommandSpec(
         name="translate",
         prefix="translate:",
         style="custom",
         instruction=f"Translate the text into {language}. Answer with the translation only.",
-        options={"temperature": 0.2, "num_predict": 256},
+        options={"temperature": 0.0, "num_predict": 256},
         stream=False,
         description=f"Translate into {language}",
+        examples=_TRANSLATION_EXAMPLES.get(language, ()),
     )
 
 

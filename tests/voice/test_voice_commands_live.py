@@ -26,7 +26,7 @@ def test_spoken_translate_runs_as_a_one_off_command(pipeline):
                                       command_specs(pipeline.settings))
     result = pipeline.run_spec(spec, body, source="voice")
     assert result.status == "ok", result.error
-    assert result.output and result.output.strip() != body
+    assert "bonjour" in result.output.lower(), result.output
     row = pipeline.history.list()[0]
     assert row["source"] == "voice" and row["prefix"] == "translate:" and row["input"] == "Good morning."
 
