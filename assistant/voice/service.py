@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 import queue
-from collections import deque
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 from assistant.voice.capture import CaptureError, Microphone
@@ -32,9 +32,9 @@ log = logging.getLogger("hushtype.voice")
 
 DICTATE = "dictate"
 COMMAND = "command"
-_IDLE_CHECK_S = 30.0
-_CONTINUE_S = 30.0
-_HELD_KEYS_WAIT_S = 60.0  # a capped recording's text waits this long for the hotkey to go up  # a dictation within this time into the same window continues the last one
+_IDLE_CHECK_S = 30.0  # how often an idle model is checked for unloading
+_CONTINUE_S = 30.0  # a dictation within this time into the same window continues the last one
+_HELD_KEYS_WAIT_S = 60.0  # a capped recording's text waits this long for the hotkey to go up
 
 
 def model_label(engine: WhisperEngine) -> str:

@@ -83,7 +83,6 @@ def voice_xserver():
     Its display number is picked at random from a high range (not with -displayfd): other
     test sessions on this machine start Xvfb servers with low numbers at the same time, and
     a number reused while ours runs would take its socket away."""
-    import os
     import random
     import subprocess
     import time

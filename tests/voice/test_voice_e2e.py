@@ -4,7 +4,6 @@ microphone), the words typed into a real X app; voice commands through the live 
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import numpy as np
