@@ -359,10 +359,8 @@ class Scheduler:
 
         load = LoadOptions.from_options(options, embedding=embedding)
         key = (record.digest, load.key())
-        lm = self._models.get(key)
-        if lm is not None and not lm.unloading:  # loaded: no need to wait behind another load
-            lm.refs += 1
-            self._cancel_timer(lm)
+        lm = self._take_loaded(record, options, embedding)
+        if lm is not None:  # loaded: no need to wait behind another model's load
             return lm, 0
         async with self._load_lock:
             lm = self._models.get(key)
@@ -387,6 +385,15 @@ class Scheduler:
             lm.refs += 1
             self._cancel_timer(lm)
             return lm, load_duration
+
+    def _take_loaded(self, record, options: dict, embedding: bool) -> LoadedModel | None:
+        """The resident instance for this request, counted as in use; None if not loaded."""
+        lm = self._models.get(self.model_key(record, options, embedding))
+        if lm is None or lm.unloading:
+            return None
+        lm.refs += 1
+        self._cancel_timer(lm)
+        return lm
 
     async def _load(self, record, load, key) -> tuple[LoadedModel, int]:
         try:
@@ -448,9 +455,14 @@ class Scheduler:
         lm: LoadedModel | None = None
         acquired = False
         try:
-            lm, load_duration = await self._wait(self._get_or_load(record, options, embedding, request), request)
+            lm, load_duration = self._take_loaded(record, options, embedding), 0
+            if lm is None:
+                lm, load_duration = await self._wait(self._get_or_load(record, options, embedding, request), request)
             try:
-                await self._wait(lm.lock.acquire(), request)
+                if lm.lock.locked():
+                    await self._wait(lm.lock.acquire(), request)
+                else:
+                    await lm.lock.acquire()  # free: returns at once, no polling task needed
                 acquired = True
             finally:
                 if not acquired:
