@@ -191,7 +191,7 @@ def bench_keystroke() -> dict:
         best_work = min(best_work, time.perf_counter() - t0)
         best_cpu = min(best_cpu, time.process_time() - c0)
         service.engine.reset()
-    ctx.injector.x11.close()
+    ctx.injector.close()
     per = lambda seconds: seconds / presses * 1e6  # noqa: E731 - µs per key press
     ours = per(best_cb) + per(best_work)
     return {

@@ -1,8 +1,8 @@
 """Delete-then-insert into the focused X11 app (the DESIGN.md ``Injector`` contract).
 
-* waits until the user released Shift/Ctrl/Alt/Super, blocks the physical keyboards for the
-  few milliseconds of each injection (so the user's keys do not land inside it) and marks the
-  span in the :class:`InjectionGuard` (so the keyboard hook ignores our own keys);
+* waits until the user released every key, holds the user's keys during the injection (an
+  XInput2 grab of the physical keyboards; they are replayed right after, Esc cancels) and
+  marks the span in the :class:`InjectionGuard` (so the keyboard hook ignores our own keys);
 * deletes exactly ``delete_chars`` characters with Backspace;
 * types short ASCII text with xdotool and pastes long or non-ASCII text through the clipboard
   with the app's paste chord (per WM_CLASS), restoring the user's clipboard once the app has
@@ -50,6 +50,9 @@ class Injector:
                                     key_delay_ms=self.options["key_delay_ms"])
         self._lock = threading.RLock()
         self.last_method: str | None = None     # "type" | "paste": what the last insert used
+        self.on_escape = None                   # called when the user presses Esc while held
+        self._block = None                      # KeyboardBlock, made on first use
+        self._typer = None                      # SpareKeyTyper, made on first use
 
     def update_settings(self, settings: dict) -> None:
         options = dict(DEFAULTS)
@@ -81,20 +84,65 @@ class Injector:
 
     # ------------------------------------------------------------------ helpers
     @contextlib.contextmanager
-    def _session(self):
+    def _session(self, *, hold_keys: bool = True, wait_release: bool = True):
         with self._lock:
-            if not self.x11.wait_keys_released():
+            if wait_release and not self.x11.wait_keys_released():
                 log.warning("keys still held after 3 s; injecting anyway")
-            with self.x11.keyboards_blocked():
-                self.guard.begin(self.x11.server_time())
+            block = self.hold_user_keys() if hold_keys else None
+            self.guard.begin(self.x11.server_time())
+            try:
+                yield
+            finally:
                 try:
-                    yield
-                finally:
-                    try:
-                        end = self.x11.server_time()
-                    except Exception:
-                        end = None
-                    self.guard.end(end)
+                    end = self.x11.server_time()
+                except Exception:
+                    end = None
+                self.guard.end(end)
+                if block is not None:
+                    self.replay_user_keys(block.release())
+
+    def hold_user_keys(self):
+        """Start holding the user's keys: the block to release (None if the X server cannot,
+        e.g. without XInput2, or holding is off in the settings)."""
+        if not self.options.get("hold_user_keys", True):
+            return None
+        if self._block is None:
+            try:
+                from assistant.injection.keyblock import KeyboardBlock
+
+                self._block = KeyboardBlock(on_escape=self._escape_pressed)
+            except Exception as exc:
+                log.info("cannot hold the user's keys while injecting: %s", exc)
+                self.options["hold_user_keys"] = False
+                return None
+        self._block.hold()
+        return self._block
+
+    def close(self) -> None:
+        if self._block is not None:
+            self._block.close()
+        if self._typer:
+            self._typer.clear()
+        self.x11.close()
+
+    def replay_user_keys(self, keys) -> None:
+        """Type the keys the user pressed during the injection, after it, in order."""
+        if not keys:
+            return
+        from assistant.injection.guard import TAIL_MS
+        from assistant.injection.keyblock import replay
+
+        time.sleep(TAIL_MS / 1000 + 0.01)        # after the guard span: the hook sees them as the user's
+        with self.x11._lock:
+            replay(self.x11.display, keys)
+
+    def _escape_pressed(self) -> None:
+        callback = self.on_escape
+        if callback is not None:
+            try:
+                callback()
+            except Exception:
+                log.exception("Esc handler failed")
 
     def _backspace(self, count: int) -> None:
         if count <= 0:
@@ -125,7 +173,36 @@ class Injector:
             self._paste(text, window)
         else:
             self.last_method = "type"
+            self._type(text)
+
+    def _type(self, text: str) -> None:
+        """xdotool for what the keyboard layout can type; characters it lacks on spare keys
+        of our own (see SpareKeyTyper), in order."""
+        typer = self._spare_typer()
+        if typer is None or text.isascii():
             self.keys.type(text)
+            return
+        run, run_native = "", True
+        for char in text:
+            native = char.isascii() or typer.layout_has(char)
+            if run and native != run_native:
+                self.keys.type(run) if run_native else typer.type(run, self.options["type_delay_ms"] / 1000)
+                run = ""
+            run, run_native = run + char, native
+        if run:
+            self.keys.type(run) if run_native else typer.type(run, self.options["type_delay_ms"] / 1000)
+
+    def _spare_typer(self):
+        if self._typer is None:
+            from assistant.injection.x11 import SpareKeyTyper
+
+            try:
+                typer = SpareKeyTyper(self.x11)
+                self._typer = typer if typer.available else False
+            except Exception as exc:
+                log.debug("no spare keys: %s", exc)
+                self._typer = False
+        return self._typer or None
 
     def _paste(self, text: str, window) -> None:
         saved = clipboard.save()
@@ -144,7 +221,7 @@ class Injector:
                 # Never lose the text: type it instead.
                 log.warning("paste was not taken by the app; typing the text instead")
                 self.last_method = "type"
-                self.keys.type(text)
+                self._type(text)
             time.sleep(float(self.options["delay_before_restore_ms"]) / 1000)
             restored = offer.handover(saved)
             if not restored:
@@ -168,6 +245,7 @@ class StreamSession:
         self._cond = threading.Condition()
         self._closing = False
         self._started = False
+        self._block = None
         self._thread = threading.Thread(target=self._run, name="hushtype-stream", daemon=True)
         self._thread.start()
 
@@ -189,11 +267,15 @@ class StreamSession:
             if self.error is not None:
                 continue
             try:
-                with self.injector._session():
+                if not self._started:
+                    with self.injector._lock:
+                        self.injector.x11.wait_keys_released()
+                        self._block = self.injector.hold_user_keys()   # until the stream ends
+                with self.injector._session(hold_keys=False, wait_release=False):
                     if not self._started:
                         self.injector._backspace(self.delete_chars)
                         self._started = True
-                    self.injector.keys.type(text)
+                    self.injector._type(text)
                 if self.first_char_at is None:
                     self.first_char_at = time.monotonic()
                 self.typed += text
@@ -207,6 +289,11 @@ class StreamSession:
             self._cond.notify()
         self._thread.join(timeout=120)
 
+    def _unblock(self) -> None:
+        block, self._block = self._block, None
+        if block is not None:
+            self.injector.replay_user_keys(block.release())
+
     @property
     def started(self) -> bool:
         return self._started
@@ -214,6 +301,7 @@ class StreamSession:
     def finish(self) -> str:
         """Wait until everything fed is typed; the text typed into the app."""
         self._drain()
+        self._unblock()
         if self.error is not None:
             raise InjectionError(str(self.error))
         return self.typed
@@ -224,10 +312,13 @@ class StreamSession:
         with self._cond:
             self._pending.clear()
         self._drain()
-        if not self._started or not restore:
-            return
-        with self.injector._session():
-            self.injector._backspace(len(self.typed))
-            if self.original:
-                self.injector.keys.type(self.original)
-        self.typed = ""
+        try:
+            if not self._started or not restore:
+                return
+            with self.injector._session(hold_keys=False):
+                self.injector._backspace(len(self.typed))
+                if self.original:
+                    self.injector._type(self.original)
+            self.typed = ""
+        finally:
+            self._unblock()

@@ -1,5 +1,5 @@
-"""Thin python-xlib helpers for injection: server time, held modifiers, the focused window's
-class, and blocking the physical keyboards while we type.
+"""Thin python-xlib helpers for injection: server time, held keys, the focused window's class,
+and XTEST key taps.
 
 Every function here talks to the X server; nothing is decided here.
 """
@@ -17,7 +17,6 @@ import Xlib.XK
 import Xlib.Xatom
 import Xlib.display
 import Xlib.error
-from Xlib.ext import xinput
 
 log = logging.getLogger("hushtype.injection")
 
@@ -51,7 +50,6 @@ class X11:
             code for name in _MODIFIER_KEYSYMS
             for code, _ in self.display.keysym_to_keycodes(Xlib.XK.string_to_keysym(name))
         }
-        self._has_xi2 = bool(self.display.has_extension("XInputExtension"))
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -68,6 +66,8 @@ class X11:
                 event = self.display.next_event()
                 if event.type == Xlib.X.PropertyNotify and event.window == self._clock_window:
                     return int(event.time)
+                if event.type == Xlib.X.MappingNotify:
+                    self.display.refresh_keyboard_mapping(event)
             raise TimeoutError("the X server did not answer")
 
     # ------------------------------------------------------------------ modifiers
@@ -139,41 +139,67 @@ class X11:
             window = tree.parent
         return WindowInfo(start, None)
 
-    # ------------------------------------------------------------------ blocking the keyboard
-    def physical_keyboards(self) -> list[int]:
-        """Slave keyboards except XTEST ones (whose events are ours and the tests')."""
-        if not self._has_xi2:
-            return []
-        with self._lock:
-            info = self.display.xinput_query_device(xinput.AllDevices)
-        return [d.deviceid for d in info.devices
-                if d.use == xinput.SlaveKeyboard and "XTEST" not in d.name and d.enabled]
 
-    @contextlib.contextmanager
-    def keyboards_blocked(self):
-        """Grab the physical keyboards so the user's keys do not land inside our injection.
+def char_keysym(char: str) -> int:
+    """The X keysym of a character (Latin-1 keysyms are the code point, others 0x01000000+)."""
+    code = ord(char)
+    return code if 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xFF else 0x01000000 | code
 
-        XTEST input (xdotool) is not grabbed, so our own keys still reach the app. A grab ends
-        by itself if this process dies: the keyboard can never be left blocked.
-        """
-        grabbed: list[int] = []
-        try:
-            with self._lock:
-                for device in self.physical_keyboards():
-                    try:
-                        reply = self._root.xinput_grab_device(
-                            device, Xlib.X.CurrentTime, xinput.GrabModeAsync, xinput.GrabModeAsync,
-                            True, xinput.KeyPressMask | xinput.KeyReleaseMask)
-                        if reply.status == Xlib.X.GrabSuccess:
-                            grabbed.append(device)
-                    except Xlib.error.XError as exc:
-                        log.debug("could not block keyboard %s: %s", device, exc)
-                self.display.flush()
-            yield grabbed
-        finally:
-            with self._lock:
-                for device in grabbed:
-                    with contextlib.suppress(Exception):
-                        self.display.xinput_ungrab_device(device, Xlib.X.CurrentTime)
-                with contextlib.suppress(Exception):
-                    self.display.flush()
+
+class SpareKeyTyper:
+    """Types characters the keyboard layout lacks through XTEST on spare keycodes.
+
+    xdotool maps such a character onto a spare key, presses it and maps the key back at once;
+    an app that reads the key map late (Tk does) then sees a key with no symbol and the
+    character is lost. Here a spare key keeps its character until it is needed for another
+    one (least recently used first), and all are cleared on close.
+    """
+
+    def __init__(self, x11: X11):
+        self.x11 = x11
+        d = x11.display
+        first = d.display.info.min_keycode
+        count = d.display.info.max_keycode - first + 1
+        mapping = d.get_keyboard_mapping(first, count)
+        self.spare = [first + i for i, syms in enumerate(mapping) if not any(syms)][-24:]
+        self._assigned: dict[int, int] = {}     # keysym -> keycode, in use order
+
+    @property
+    def available(self) -> bool:
+        return bool(self.spare)
+
+    def layout_has(self, char: str) -> bool:
+        with self.x11._lock:
+            return bool(self.x11.display.keysym_to_keycode(char_keysym(char)))
+
+    def type(self, text: str, delay_s: float = 0.0) -> None:
+        from Xlib.ext import xtest
+
+        d = self.x11.display
+        with self.x11._lock:
+            for char in text:
+                keysym = char_keysym(char)
+                code = self._assigned.pop(keysym, None)
+                if code is None:
+                    used = set(self._assigned.values())
+                    free = [c for c in self.spare if c not in used]
+                    if free:
+                        code = free[0]
+                    else:                              # reuse the least recently used key
+                        oldest = next(iter(self._assigned))
+                        code = self._assigned.pop(oldest)
+                    d.change_keyboard_mapping(code, [(keysym, keysym)])
+                    d.sync()
+                self._assigned[keysym] = code
+                xtest.fake_input(d, Xlib.X.KeyPress, code)
+                xtest.fake_input(d, Xlib.X.KeyRelease, code)
+                d.sync()
+                if delay_s:
+                    time.sleep(delay_s)
+
+    def clear(self) -> None:
+        with self.x11._lock, contextlib.suppress(Exception):
+            for code in self._assigned.values():
+                self.x11.display.change_keyboard_mapping(code, [(0, 0)])
+            self.x11.display.sync()
+        self._assigned.clear()

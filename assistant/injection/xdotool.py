@@ -41,3 +41,4 @@ class Xdotool:
 
     def key(self, chord: str) -> None:
         self._run("key", "--delay", str(self.key_delay_ms), chord)
+

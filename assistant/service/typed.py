@@ -134,6 +134,8 @@ class TypedCommands:
         self.records: list[CommandRecord] = []
         self.apply_settings(ctx.settings)
         ctx.listeners.append(self.apply_settings)
+        if ctx.injector is not None:
+            ctx.injector.on_escape = self._escape_while_held
 
     # ------------------------------------------------------------------ set-up
     def apply_settings(self, settings: dict) -> None:
@@ -253,6 +255,14 @@ class TypedCommands:
                 self._cancel.set()
         elif isinstance(action, Undo):
             self._start_job(self._run_undo, action)
+
+    def _escape_while_held(self) -> None:
+        """Esc reached us through the key hold of an injection (it never reached the app)."""
+        with self._lock:
+            if self.busy and not self._cancel.is_set():
+                log.info("typed command cancelled: cancelled with Esc")
+                self._cancel_reason, self._cancel_restore = "cancelled with Esc", True
+                self._cancel.set()
 
     def _start_job(self, target, *args) -> None:
         self._cancel.clear()

@@ -232,6 +232,11 @@ def run(*, voice: bool = True, settings_page: bool = True, typed: bool = True) -
                 component.stop()
             except Exception as exc:
                 log.warning("stopping %s: %s", type(component).__name__, exc)
+        if ctx.injector is not None:
+            try:
+                ctx.injector.close()
+            except Exception as exc:
+                log.debug("closing the injector: %s", exc)
         if server is not None:
             server.stop()
         client.close()

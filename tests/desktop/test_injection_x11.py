@@ -19,7 +19,7 @@ def injector(x_env):
 
     inj = Injector({"injection": {"paste_min_chars": 30, "delay_before_restore_ms": 150}})
     yield inj
-    inj.x11.close()
+    inj.close()
 
 
 def test_short_ascii_is_typed_long_or_unicode_is_pasted(injector, text_app, xserver):
@@ -37,13 +37,18 @@ def test_short_ascii_is_typed_long_or_unicode_is_pasted(injector, text_app, xser
     assert xserver.clipboard() == "keep me"
 
 
-def test_forced_typing_handles_unicode_too(x_env, text_app):
+def test_typing_handles_characters_the_layout_lacks(x_env, text_app):
+    """Streams are typed, and LLM output is full of “quotes”, dashes and accents: each one the
+    (US) layout lacks goes on a spare key that keeps it until the app has read it."""
     from assistant.injection import Injector
 
     inj = Injector({"injection": {"method": "type"}})
-    inj.insert("über ✓ naïve")
-    assert inj.last_method == "type"
-    text_app.wait_text(lambda t: t == "über ✓ naïve", 10, "unicode typed with xdotool")
+    text = "über ✓ naïve — “ok” … ß"
+    for round_ in range(1, 4):
+        inj.insert(text)
+        assert inj.last_method == "type"
+        text_app.wait_text(lambda t: t == text * round_, 10, "every character typed")
+    inj.close()
 
 
 def test_empty_clipboard_stays_empty_after_a_paste(x_env, text_app, xserver):
@@ -101,19 +106,19 @@ def test_stream_types_as_it_arrives_and_abort_restores(injector, text_app, xserv
     assert text_app.text() == "Violets are blue"
 
 
-def test_physical_keyboards_are_blocked_while_injecting(x_env):
-    """The Xvfb keyboard (a physical slave device) is grabbed during an injection, so the
-    user's keys cannot land inside it; XTEST (our keys) is not; the grab ends afterwards."""
+def test_physical_keyboards_are_held_while_injecting(x_env, text_app):
+    """During an injection the Xvfb keyboard (a physical slave device) is grabbed by us, so the
+    user's keys cannot land inside our text; XTEST (our keys) is not; the grab ends after."""
     import Xlib.X
     import Xlib.display
     from Xlib.ext import xinput
 
-    from assistant.injection.x11 import X11
+    from assistant.injection import Injector
+    from assistant.injection.keyblock import physical_keyboards
 
-    x11 = X11()
-    devices = x11.physical_keyboards()
-    assert devices, "Xvfb has a keyboard device"
     other = Xlib.display.Display()
+    devices = physical_keyboards(other)
+    assert devices, "Xvfb has a keyboard device"
     root = other.screen().root
 
     def try_grab(device):
@@ -124,12 +129,50 @@ def test_physical_keyboards_are_blocked_while_injecting(x_env):
             other.sync()
         return status
 
-    with x11.keyboards_blocked() as grabbed:
-        assert grabbed == devices
-        assert all(try_grab(d) == Xlib.X.AlreadyGrabbed for d in devices)
+    inj = Injector({"injection": {"method": "type"}})
+    seen = []
+    real_type = inj.keys.type
+    inj.keys.type = lambda text: (seen.extend(try_grab(d) for d in devices), real_type(text))
+    inj.insert("held")
+    assert seen and all(s == Xlib.X.AlreadyGrabbed for s in seen)
+    text_app.wait_text(lambda t: t == "held", 10, "our text, typed while the keyboard was held")
     assert all(try_grab(d) == Xlib.X.GrabSuccess for d in devices)
     other.close()
-    x11.close()
+    inj.close()
+
+
+def test_held_keys_are_replayed_after_and_esc_is_reported(x_env, text_app, xserver):
+    """Hold-and-replay, driven through the one keyboard Xvfb lets a test press (XTEST): keys
+    typed while held do not reach the app; they arrive, in order, after the release; Esc is
+    reported at once and not replayed."""
+    import Xlib.display
+
+    from assistant.injection.keyblock import KeyboardBlock, replay
+
+    display = Xlib.display.Display()
+    xtest_kbd = [d.deviceid for d in display.xinput_query_device(0).devices
+                 if d.name == "Virtual core XTEST keyboard"]
+    escapes = []
+    block = KeyboardBlock(on_escape=lambda: escapes.append(1), devices=xtest_kbd)
+    assert block.hold() == xtest_kbd
+    xserver.type("abc", delay_ms=20)
+    xserver.key("Escape")
+    time.sleep(0.5)
+    assert text_app.text() == ""                       # nothing reached the app
+    assert escapes == [1]
+    keys = block.release()
+    assert len(keys) == 6                              # a, b, c: press + release each
+    replay(display, keys)
+    text_app.wait_text(lambda t: t == "abc", 10, "the held keys replayed")
+    # the same block holds again for the next injection
+    assert block.hold() == xtest_kbd
+    xserver.type("d", delay_ms=20)
+    time.sleep(0.3)
+    assert text_app.text() == "abc"
+    replay(display, block.release())
+    text_app.wait_text(lambda t: t == "abcd", 10, "the second hold replayed")
+    block.close()
+    display.close()
 
 
 @pytest.fixture
