@@ -70,9 +70,18 @@ class SchedulerConfig:
 def _default_loader(record, load_options):
     from inference.runtime import ModelRunner
 
+    name = record.name.display
     if record.model_path is None:
-        raise ApiError(400, f"model '{record.name.display}' has no model weights (GGUF) to run")
-    return ModelRunner(record.model_path, load_options)
+        raise ApiError(400, f"model '{name}' has no model weights (GGUF) to run")
+    if not record.model_path.is_file():
+        raise ApiError(500, f"model '{name}' is damaged: its weights ({record.model_path.name}) are missing "
+                            "from the store; pull or import it again")
+    try:
+        return ModelRunner(record.model_path, load_options)
+    except Exception as exc:  # llama.cpp refuses the file (not a GGUF, unknown architecture ...)
+        log.error("cannot load %s: %s", name, exc)
+        raise ApiError(500, f"unable to load model '{name}': llama.cpp could not load its weights "
+                            f"({exc.__class__.__name__}: {exc})") from exc
 
 
 @dataclass(eq=False)
