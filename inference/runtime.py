@@ -651,13 +651,21 @@ class ModelRunner:
 
     # -- lifetime ----------------------------------------------------------------------------
 
-    def close(self) -> None:
+    def close(self, timeout: float = 30.0) -> None:
+        """Free the model once no generation uses it (waits at most ``timeout`` seconds:
+        a shutdown must not hang on a generation that never finishes)."""
         llm = getattr(self, "llm", None)
-        if llm is not None:
-            with self._lock:
-                llm.close()
+        if llm is None:
+            return
+        if not self._lock.acquire(timeout=timeout):
+            log.error("not freeing %s: a generation still holds it after %.0fs", self.model_path.name, timeout)
+            return
+        try:
+            llm.close()
             self.llm = None
-            log.info("unloaded %s", self.model_path.name)
+        finally:
+            self._lock.release()
+        log.debug("unloaded %s", self.model_path.name)
 
 
 def _peek_architecture(path: Path) -> str | None:

@@ -520,11 +520,14 @@ class Scheduler:
                 lm.last_used = time.monotonic()
                 self._arm_timer(lm)
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = 10.0) -> None:
+        """Unload everything (server shutdown); gives up on a model after ``timeout``."""
         for lm in list(self._models.values()):
             self._cancel_timer(lm)
             self._models.pop(lm.key, None)
             try:
-                await lm.close_runner()
+                await asyncio.wait_for(lm.close_runner(), timeout)
+            except asyncio.TimeoutError:
+                log.error("gave up unloading %s after %.0fs", lm.record.name.display, timeout)
             except Exception:  # noqa: BLE001 - shutting down anyway
                 log.exception("error while unloading %s", lm.record.name.display)

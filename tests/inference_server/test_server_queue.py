@@ -140,3 +140,30 @@ def test_max_loaded_models_evicts_the_least_recently_used(server_factory):
     names = [m["name"] for m in httpx.get(url + "/api/ps").json()["models"]]
     assert names == ["lru-other:1"]
     assert "unloading gemma3:270m (evicted: OLLAMA_MAX_LOADED_MODELS reached)" in server.log_text()
+
+
+def test_sigterm_during_a_generation_shuts_down_promptly(server_factory):
+    import os
+    import signal
+
+    server = server_factory()
+    url = server.base_url + "/api/generate"
+    running = threading.Event()
+
+    def long_request():
+        try:
+            with httpx.Client(timeout=60) as c, c.stream("POST", url, json=LONG) as r:
+                for _ in r.iter_lines():
+                    running.set()
+        except httpx.HTTPError:
+            pass  # the server went away mid-stream: expected
+
+    a = threading.Thread(target=long_request)
+    a.start()
+    assert running.wait(60)
+    started = time.monotonic()
+    os.kill(server.process.pid, signal.SIGTERM)
+    server.process.wait(30)
+    a.join(30)
+    assert time.monotonic() - started < 15
+    assert "Application shutdown complete" in server.log_text()
