@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from assistant.hooks.keys import Click, FocusChange, parse_chord
@@ -131,7 +132,7 @@ class TypedCommands:
         # Held while a result goes in and the engine learns about it: the worker waits, so a
         # key right after the injection meets the engine's post-injection state (undo ready).
         self._phase = threading.Lock()
-        self.records: list[CommandRecord] = []
+        self.records: deque[CommandRecord] = deque(maxlen=100)   # timings only, no text
         self.apply_settings(ctx.settings)
         ctx.listeners.append(self.apply_settings)
         if ctx.injector is not None:

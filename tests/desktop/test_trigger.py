@@ -308,3 +308,23 @@ def test_never_fires_without_terminator_or_prefix(events):
     eng = engine()
     no_term = [e for e in events if not (isinstance(e, KeyEvent) and e.char == ";")]
     assert not any(isinstance(eng.feed(e), Fire) for e in no_term)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="fixgensum:; abc\n", max_size=120))
+def test_outside_a_command_only_prefix_fragments_are_held(text):
+    """Privacy: whatever is typed, outside a command the engine holds whitespace and the
+    beginnings of registered prefixes only - every other character is an anonymous mark."""
+    eng = engine()
+    for c in text:
+        if isinstance(eng.feed(KeyEvent(char=c)), Fire):
+            eng.finished()
+        if eng.state != "idle":
+            continue
+        word = ""
+        for cell in eng._cells:
+            if cell.isspace():
+                word = ""
+            elif cell != "\x00":
+                word += cell
+                assert word in eng._starts, (text, eng._cells)
