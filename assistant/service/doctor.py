@@ -79,7 +79,7 @@ def check_server(settings: dict) -> list[Check]:
             start = settings.get("server", {}).get("start_bundled", True)
             return [Check("model server", False, f"nothing answers at {client.base_url} ({exc})",
                           "`hushtype up` starts the bundled server; or run `hushtype serve`",
-                          required=not start)]
+                          required=not start), check_local_model(settings)]
         checks = [Check("model server", True, f"{client.base_url} (version {version})")]
         model = settings.get("server", {}).get("model") or "gemma3:270m"
         try:
@@ -92,6 +92,27 @@ def check_server(settings: dict) -> list[Check]:
         return checks
     finally:
         client.close()
+
+
+def check_local_model(settings: dict) -> Check:
+    """With no server answering: is the model in the local store the bundled server uses?"""
+    from assistant import paths
+    from inference.embedded import EMBEDDED_MODEL
+    from inference.store import ModelNotFound, ModelStore
+
+    model = settings.get("server", {}).get("model") or EMBEDDED_MODEL
+    store_dir = paths.models_dir()
+    try:
+        ModelStore(store_dir).get(model)
+        return Check("models", True, f"{model} installed in {store_dir}")
+    except ModelNotFound:
+        if model == EMBEDDED_MODEL:
+            return Check("models", True, f"{model} is bundled; installed into {store_dir} when the server starts")
+        return Check("models", False, f"{model} is not in {store_dir}",
+                     f"hushtype pull {model}  (or choose another model on the settings page)")
+    except Exception as exc:
+        return Check("models", False, f"cannot read the model store {store_dir}: {exc}",
+                     "check the directory's permissions")
 
 
 def check_microphone() -> Check:

@@ -93,6 +93,7 @@ def test_doctor_reports_each_part_with_fixes(xserver, live_server, hushtype_home
     assert "[FAIL] display server: no display" in bad.stdout
     assert "fix: start hushtype inside your X11 desktop session" in bad.stdout
     assert "[FAIL] model server: nothing answers" in bad.stdout and "fix: `hushtype up` starts" in bad.stdout
+    assert "[FAIL] models: nosuch:1b is not in" in bad.stdout and "fix: hushtype pull nosuch:1b" in bad.stdout
 
 
 def test_display_detection_explains_wayland():
