@@ -261,3 +261,41 @@ def test_settings_reload_changes_prefixes_and_terminator_live(fired, xserver, hu
     xserver.type(" polite: now please//")
     wait_until(lambda: commands, 10, message="the new command to fire")
     assert commands == [Fire("polite:", " now please", len("polite: now please//"))]
+
+
+def test_failure_notifies_why_and_keeps_the_text(x_env, text_app, xserver, hushtype_home):
+    """The real job path with the server down: the desktop notification says why, history
+    records the failure, the typed text is untouched."""
+    import socket
+
+    from assistant.commands.pipeline import CommandPipeline
+    from assistant.config import load_settings
+    from assistant.history.store import HistoryStore
+    from assistant.injection import Injector
+    from assistant.ollama_client import OllamaClient
+    from assistant.service.context import AssistantContext
+    from assistant.service.typed import TypedCommands
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    settings = load_settings()
+    notes = []
+    history = HistoryStore(hushtype_home / "history.sqlite3")
+    ctx = AssistantContext(settings=settings, injector=Injector(settings), history=history,
+                           notifier=lambda title, message: notes.append((title, message)))
+    ctx.pipeline = CommandPipeline(settings, client=OllamaClient(dead), history=history)
+    service = TypedCommands(ctx).start()
+    try:
+        xserver.type("fix: teh cat;;")
+        wait_until(lambda: notes, 30, message="a notification")
+        title, message = notes[0]
+        assert title == "hushtype: fix: failed"
+        assert "not running" in message and "Your text is unchanged" in message
+        time.sleep(0.3)
+        assert text_app.text() == "fix: teh cat;;"
+        entry = history.list(limit=1)[0]
+        assert entry["status"] == "failed" and entry["prefix"] == "fix:"
+    finally:
+        service.stop()
+        ctx.injector.close()
