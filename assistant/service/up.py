@@ -144,7 +144,39 @@ def _start_optional(module_name: str, ctx, label: str):
     return component
 
 
+def single_instance():
+    """An exclusive lock on <data dir>/up.lock, or None when another `hushtype up` holds it
+    (two assistants would both answer every typed command)."""
+    import fcntl
+
+    handle = open(paths.data_dir() / "up.lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        other = handle.read().strip()
+        handle.close()
+        log.error("hushtype is already running%s; stop it first (Ctrl+C in its terminal, or "
+                  "`kill %s`)", f" (pid {other})" if other else "", other or "<pid>")
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
 def run(*, voice: bool = True, settings_page: bool = True, typed: bool = True) -> int:
+    lock = single_instance()
+    if lock is None:
+        return 1
+    try:
+        return _run(voice=voice, settings_page=settings_page, typed=typed)
+    finally:
+        lock.close()
+
+
+def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
     from assistant.commands.pipeline import CommandPipeline
     from assistant.config import ConfigError, load_settings
     from assistant.history.store import HistoryStore

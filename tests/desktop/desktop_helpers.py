@@ -164,10 +164,13 @@ def start_assistant(xserver: XServer | None, home: Path, ollama_host: str, confi
                     wait_for: str = "listening for") -> Assistant:
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(config)
-    env = xserver.env() if xserver is not None else dict(os.environ)
-    env.update({"HUSHTYPE_HOME": str(home), "OLLAMA_HOST": ollama_host, "PYTHONUNBUFFERED": "1"})
+    if xserver is not None:
+        env = xserver.env()
+    else:                                 # no display at all, even inside a desktop session
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.pop("OLLAMA_MODELS", None)
     env.update(env_extra or {})
+    env.update({"HUSHTYPE_HOME": str(home), "OLLAMA_HOST": ollama_host, "PYTHONUNBUFFERED": "1"})
     log_path = home / "up.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "up", *args], cwd=REPO,

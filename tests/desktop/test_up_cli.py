@@ -60,6 +60,12 @@ def test_up_without_display_explains_and_keeps_the_bundled_server(live_server, t
         assert "listening for" not in log
         version = httpx.get(f"http://{host}/api/version", timeout=5, trust_env=False)
         assert version.status_code == 200
+        # a second `up` on the same data directory refuses to run beside it
+        second = subprocess.run([sys.executable, "-m", "assistant.cli", "up"], cwd=REPO,
+                                env=dict(env, HUSHTYPE_HOME=str(home), OLLAMA_HOST=host),
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert f"hushtype is already running (pid {proc.pid})" in second.stderr
         os.killpg(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         with pytest.raises(httpx.HTTPError):
