@@ -20,9 +20,6 @@ import Xlib.error
 
 log = logging.getLogger("hushtype.injection")
 
-_MODIFIER_KEYSYMS = ("Shift_L", "Shift_R", "Control_L", "Control_R", "Alt_L", "Alt_R",
-                     "Meta_L", "Meta_R", "Super_L", "Super_R", "Hyper_L", "Hyper_R")
-
 
 @dataclass(frozen=True)
 class WindowInfo:
@@ -46,10 +43,6 @@ class X11:
                                                       event_mask=Xlib.X.PropertyChangeMask)
         self._clock_atom = self.display.intern_atom("_HUSHTYPE_CLOCK")
         self._active_atom = self.display.intern_atom("_NET_ACTIVE_WINDOW")
-        self._modifier_codes = {
-            code for name in _MODIFIER_KEYSYMS
-            for code, _ in self.display.keysym_to_keycodes(Xlib.XK.string_to_keysym(name))
-        }
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -70,17 +63,12 @@ class X11:
                     self.display.refresh_keyboard_mapping(event)
             raise TimeoutError("the X server did not answer")
 
-    # ------------------------------------------------------------------ modifiers
+    # ------------------------------------------------------------------ held keys
     def keys_down(self) -> bool:
         """Whether any key is held (the user's Backspace or a modifier still going down)."""
         with self._lock:
             keymap = self.display.query_keymap()
         return any(keymap)
-
-    def modifiers_down(self) -> bool:
-        with self._lock:
-            keymap = self.display.query_keymap()
-        return any(keymap[code // 8] & (1 << (code % 8)) for code in self._modifier_codes)
 
     def wait_keys_released(self, timeout: float = 3.0) -> bool:
         """Wait until the user let go of every key (Shift/Ctrl/Alt/Super would mix with ours,
@@ -91,8 +79,6 @@ class X11:
                 return False
             time.sleep(0.01)
         return True
-
-    wait_modifiers_released = wait_keys_released
 
     # ------------------------------------------------------------------ synthetic keys
     def tap(self, keysym_name: str, count: int = 1) -> None:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from desktop_helpers import _kill, start_assistant, wait_until
+from desktop_helpers import _kill, wait_until
 
 pytestmark = [pytest.mark.x11, pytest.mark.live]
 

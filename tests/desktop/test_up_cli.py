@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from desktop_helpers import REPO, _kill, start_assistant, wait_until
+from desktop_helpers import REPO, _kill, start_assistant
 
 
 def free_host() -> str:
