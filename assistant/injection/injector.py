@@ -28,7 +28,7 @@ DEFAULTS = {
     "method": "auto", "paste_min_chars": 100, "delay_before_paste_ms": 100,
     "delay_before_restore_ms": 300, "paste_consumed_timeout_ms": 1500,
     "default_paste_chord": "ctrl+v", "fallback_paste_chord": "shift+Insert",
-    "type_delay_ms": 2, "key_delay_ms": 0, "paste_chords": {},
+    "type_delay_ms": 2, "key_delay_ms": 0, "paste_chords": {}, "terminal_apps": [],
 }
 
 
@@ -153,12 +153,19 @@ class Injector:
             self.keys.backspace(count)                 # xdotool, with the configured pauses
 
     def wants_paste(self, text: str) -> bool:
+        """Paste long, non-ASCII or multi-line text (a typed newline is Enter: it would send a
+        chat message or run a shell command); type the rest."""
         method = self.options["method"]
         if method == "paste":
             return True
         if method == "type":
             return False
-        return len(text) >= int(self.options["paste_min_chars"]) or not text.isascii()
+        return (len(text) >= int(self.options["paste_min_chars"]) or not text.isascii()
+                or "\n" in text)
+
+    def is_terminal(self, window) -> bool:
+        terminals = {t.lower() for t in self.options.get("terminal_apps", ())}
+        return any(name in terminals for name in getattr(window, "names", ()))
 
     def paste_chord_for(self, window) -> str:
         for name in getattr(window, "names", ()):
@@ -191,6 +198,16 @@ class Injector:
             run, run_native = run + char, native
         if run:
             self.keys.type(run) if run_native else typer.type(run, self.options["type_delay_ms"] / 1000)
+
+    def _type_lines(self, text: str) -> None:
+        """Streamed text: newlines as Shift+Enter, a new line in editors and chat boxes alike
+        (plain Enter would send a chat message)."""
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            if i:
+                self.keys.key("shift+Return")
+            if line:
+                self._type(line)
 
     def _spare_typer(self):
         if self._typer is None:
@@ -275,7 +292,7 @@ class StreamSession:
                     if not self._started:
                         self.injector._backspace(self.delete_chars)
                         self._started = True
-                    self.injector._type(text)
+                    self.injector._type_lines(text)
                 if self.first_char_at is None:
                     self.first_char_at = time.monotonic()
                 self.typed += text

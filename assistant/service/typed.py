@@ -124,6 +124,7 @@ class TypedCommands:
         self._cancel = threading.Event()
         self._job: threading.Thread | None = None
         self._window_id = None
+        self._window = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._streaming = threading.Event()   # output is being typed: user keys are blocked
@@ -206,6 +207,7 @@ class TypedCommands:
                 self._handle(self.engine.feed(Click()), at)
             return
         generation, window = self.focus.current()
+        self._window = window
         if generation != self._window_id:
             self._window_id = generation
             with self._lock:
@@ -306,8 +308,11 @@ class TypedCommands:
                 session = injector.stream(fire.shown_chars, original=typed_text)
             session.feed(text)
 
+        # No streaming into terminals: a streamed newline would run a half-written command;
+        # the whole answer is pasted there instead (shells take a paste as text).
+        stream = spec.stream and not injector.is_terminal(self._window)
         result = self.ctx.pipeline.run_spec(spec, fire.body, source="typed",
-                                            on_chunk=on_chunk if spec.stream else None,
+                                            on_chunk=on_chunk if stream else None,
                                             cancel=self._cancel)
         record.timings = dict(result.timings)
         output = None

@@ -164,7 +164,10 @@ def test_undo_hotkey_puts_the_command_back(assistant, text_app, xserver):
     text_app.wait_text(lambda t: t == FIX_INPUT, 15, "the original command back")
 
 
-def test_terminal_paste_chord_in_xterm(assistant, xserver, tmp_path):
+@pytest.fixture
+def xterm_cat(xserver, tmp_path):
+    """xterm running `cat > file` (Ctrl+Shift+V pastes the clipboard, as in common terminals);
+    a line reaches the file when Enter is pressed."""
     out = tmp_path / "typed.txt"
     proc = subprocess.Popen(
         ["xterm", "-geometry", "100x10+0+320", "-xrm",
@@ -178,20 +181,41 @@ def test_terminal_paste_chord_in_xterm(assistant, xserver, tmp_path):
         wait_until(lambda: out.exists(), 10, message="cat to start")
         xserver.xdotool("windowfocus", "--sync", window)
         time.sleep(0.5)
-        xserver.set_clipboard("terminal clipboard")
-        before = len(assistant.history())
-        pastes = assistant.log().count("(paste)")
-        xserver.type("fix: teh cat sat on teh mat and teh dog sat on teh rug;;")
-        row = last_ok(assistant, "fix:", before)
-        assert row["status"] == "ok", row["error"]
-        assistant.wait_log("(paste)", 15, count=pastes + 1)
-        time.sleep(0.5)
-        xserver.key("Return")
-        line = wait_until(lambda: out.read_text().strip(), 10, message="the line in the file")
-        assert line == row["output_text"].strip()
-        wait_until(lambda: xserver.clipboard() == "terminal clipboard", 5, message="clipboard restored")
+        yield out
     finally:
         _kill(proc)
+
+
+def test_terminal_paste_chord_in_xterm(assistant, xserver, xterm_cat):
+    xserver.set_clipboard("terminal clipboard")
+    before = len(assistant.history())
+    pastes = assistant.log().count("(paste)")
+    xserver.type("fix: teh cat sat on teh mat and teh dog sat on teh rug;;")
+    row = last_ok(assistant, "fix:", before)
+    assert row["status"] == "ok", row["error"]
+    assistant.wait_log("(paste)", 15, count=pastes + 1)
+    time.sleep(0.5)
+    xserver.key("Return")
+    line = wait_until(lambda: xterm_cat.read_text().strip(), 10, message="the line in the file")
+    assert line == row["output_text"].strip()
+    wait_until(lambda: xserver.clipboard() == "terminal clipboard", 5, message="clipboard restored")
+
+
+def test_gen_is_not_streamed_into_a_terminal(assistant, xserver, xterm_cat):
+    """A streamed newline would be Enter in a shell; in terminals the answer is pasted whole."""
+    before = len(assistant.history())
+    streams = assistant.log().count("(stream)")
+    dones = assistant.log().count("typed command gen:: done")
+    xserver.type("gen: write one sentence about the moon;;")
+    row = last_ok(assistant, "gen:", before)
+    assert row["status"] == "ok", row["error"]
+    log = assistant.wait_log("typed command gen:: done", 30, count=dones + 1)
+    assert log.count("(stream)") == streams
+    time.sleep(0.5)
+    xserver.key("Return")
+    text = wait_until(lambda: xterm_cat.read_text().strip(), 10, message="the answer in the file")
+    assert text == row["output_text"].strip().replace("\n\n", "\n") or \
+        text.split() == row["output_text"].split()
 
 
 def test_denied_app_and_pause_hotkey(assistant, text_app_factory, xserver):
