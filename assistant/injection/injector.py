@@ -332,10 +332,11 @@ class StreamSession:
         try:
             if not self._started or not restore:
                 return
+            window = self.injector.x11.active_window()
             with self.injector._session(hold_keys=False):
                 self.injector._backspace(len(self.typed))
                 if self.original:
-                    self.injector._type(self.original)
+                    self.injector._insert(self.original, window)
             self.typed = ""
         finally:
             self._unblock()
