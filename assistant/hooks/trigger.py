@@ -96,7 +96,8 @@ class TriggerEngine:
     def __init__(self, prefixes: Iterable[str], *, terminator: str = ";;",
                  terminator_chord: str | Chord | None = None, max_command_chars: int = 8000,
                  paste_chords: dict[str, str] | None = None,
-                 default_paste_chords: Iterable[str] = _DEFAULT_PASTE):
+                 default_paste_chords: Iterable[str] = _DEFAULT_PASTE,
+                 enter_submits_in: Iterable[str] = ()):
         cleaned = []
         for prefix in prefixes:
             if not prefix or any(c.isspace() for c in prefix):
@@ -115,6 +116,8 @@ class TriggerEngine:
         self.max_command_chars = int(max_command_chars)
         self._default_paste = tuple(parse_chord(c) for c in default_paste_chords)
         self._paste_by_class = {k.lower(): parse_chord(v) for k, v in (paste_chords or {}).items()}
+        # Apps (window classes) where Enter submits the line (terminals): it ends a command there.
+        self.enter_submits_in = frozenset(c.lower() for c in enter_submits_in)
         self._undo: Undo | None = None
         self.reset()
 
@@ -184,6 +187,10 @@ class TriggerEngine:
             return self._backspace()
         if ev.key in RESET_KEYS:
             self.reset()
+            return None
+        if (ev.char == "\n" or ev.key == "enter") and \
+                (ev.window_class or "").lower() in self.enter_submits_in:
+            self.reset()                         # the line was submitted: a fresh, empty line
             return None
         char = ev.char
         if char is None:

@@ -37,6 +37,7 @@ def build_engine(settings: dict, specs: dict) -> TriggerEngine:
         paste_chords=injection.get("paste_chords", {}),
         default_paste_chords=[c for c in (injection.get("default_paste_chord", "ctrl+v"),
                                           injection.get("fallback_paste_chord", "shift+Insert")) if c],
+        enter_submits_in=injection.get("terminal_apps", ()),
     )
 
 

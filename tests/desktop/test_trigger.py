@@ -175,6 +175,16 @@ def test_terminator_chord_instead_of_text():
     assert eng.feed(KeyEvent(key="enter", ctrl=True, alt=True)) == Fire("fix:", " a;; b", 10)
 
 
+def test_enter_in_a_terminal_submits_the_line_and_resets():
+    eng = engine(enter_submits_in=["xterm"])
+    events = [KeyEvent(char=c, window_class="xterm") for c in "fix: ls"] + \
+        [KeyEvent(char="\n", window_class="xterm")] + [KeyEvent(char=c, window_class="xterm") for c in "a;;"]
+    assert feed(eng, events) == []
+    # in an editor Enter is a new line inside the command
+    eng = engine(enter_submits_in=["xterm"])
+    assert feed(eng, chars("gen: one\ntwo;;")) == [Fire("gen:", " one\ntwo", len("gen: one\ntwo;;"))]
+
+
 def test_other_text_terminator():
     eng = engine(terminator="//")
     assert feed(eng, chars("fix: a;; b//")) == [Fire("fix:", " a;; b", 12)]
