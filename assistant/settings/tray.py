@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import webbrowser
 from dataclasses import dataclass
 from typing import Callable
@@ -19,6 +20,9 @@ from PIL import Image, ImageDraw
 log = logging.getLogger(__name__)
 
 STATES = ("listening", "working", "paused")
+DOCK_CHECK_SECONDS = 1.5
+STOP_TIMEOUT_SECONDS = 3.0
+SYSTEM_TRAY_REQUEST_DOCK = 0  # System Tray Protocol opcode
 COLOURS = {"listening": (47, 111, 94), "working": (214, 135, 0), "paused": (120, 124, 122)}
 # X11 window names are Latin-1: plain ASCII titles.
 TITLES = {
@@ -157,6 +161,8 @@ class Tray:
         self._thread: threading.Thread | None = None
         self._watcher: threading.Thread | None = None
         self.ready = threading.Event()
+        self._xconn = None
+        self._undocked_checks = 0
 
     def _menu(self):
         pystray = self._pystray
@@ -175,23 +181,52 @@ class Tray:
         return handle
 
     def refresh(self) -> None:
+        if self._thread is not None and not self._thread.is_alive():
+            return  # pystray's loop is gone: its calls would wait forever
         paused = is_paused(self.ctx)
         state = icon_state(paused, is_busy(self.ctx))
         if state != self.state:
             self.state = state
-            self.icon.icon = self._icons[state]
-            self.icon.title = TITLES[state]
+            image, title = self._icons[state], TITLES[state]
+            self._call_pystray(lambda: (setattr(self.icon, "icon", image), setattr(self.icon, "title", title)))
         if paused != self._paused:
             self._paused = paused
-            self.icon.menu = self._menu()
+            menu = self._menu()
+            self._call_pystray(lambda: (setattr(self.icon, "menu", menu), self.icon.update_menu()))
+
+    def _call_pystray(self, update) -> None:
+        """Run an icon update; from another thread than pystray's loop, in a helper thread with
+        a time limit (pystray waits for its loop without one)."""
+        if threading.current_thread() is self._thread:
+            update()
+            return
+        done = threading.Event()
+
+        def run():
             try:
-                self.icon.update_menu()
+                update()
             except Exception:
-                log.debug("menu update failed", exc_info=True)
+                log.debug("tray update failed", exc_info=True)
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="hushtype-tray-update", daemon=True).start()
+        if not done.wait(STOP_TIMEOUT_SECONDS):
+            log.debug("a tray update did not finish in time")
 
     def start(self) -> "Tray":
         def setup(icon):
-            icon.visible = True
+            # pystray starts this callback before its X backend has recorded its loop thread
+            # (Icon._thread); showing the icon before that fails. Wait for it, briefly.
+            deadline = time.monotonic() + 10
+            xorg = getattr(icon, "_window", None) is not None
+            while xorg and getattr(icon, "_thread", None) is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            try:
+                icon.visible = True
+            except Exception:
+                log.warning("the tray icon could not be shown", exc_info=True)
+                return
             self.ready.set()
 
         self._enable_clicks_on_x11()
@@ -218,18 +253,122 @@ class Tray:
             log.debug("could not enable clicks on the tray icon", exc_info=True)
 
     def _watch(self) -> None:
+        next_dock_check = time.monotonic() + DOCK_CHECK_SECONDS
         while not self._stop.wait(self.poll):
             try:
                 self.refresh()
             except Exception:
                 log.debug("tray refresh failed", exc_info=True)
+            if time.monotonic() >= next_dock_check:
+                next_dock_check = time.monotonic() + DOCK_CHECK_SECONDS
+                self._dock_if_needed()
+
+    def _dock_if_needed(self) -> None:
+        """pystray's Xlib backend asks the tray to embed the icon once, at start. When the panel's
+        tray is not ready yet (hushtype starts at login, often before the panel) or restarts,
+        the icon would stay invisible. While the window is not embedded, send the system tray
+        protocol's dock request again, on our own X connection."""
+        window = getattr(self.icon, "_window", None)
+        if window is None or not self.ready.is_set():
+            return
+        try:
+            from Xlib import X
+            from Xlib.display import Display
+            from Xlib.protocol import event
+
+            if self._xconn is None:
+                self._xconn = Display()
+            conn = self._xconn
+            mine = conn.create_resource_object("window", window.id)
+            if mine.query_tree().parent != conn.screen().root:
+                self._undocked_checks = 0
+                return  # embedded in a tray
+            self._undocked_checks += 1
+            if self._undocked_checks < 2:
+                return  # a dock request may still be on its way: look again next time
+            owner = conn.get_selection_owner(conn.intern_atom(f"_NET_SYSTEM_TRAY_S{conn.get_default_screen()}"))
+            if not getattr(owner, "id", owner):
+                return  # no system tray (yet)
+            request = event.ClientMessage(window=owner, client_type=conn.intern_atom("_NET_SYSTEM_TRAY_OPCODE"),
+                                          data=(32, [X.CurrentTime, SYSTEM_TRAY_REQUEST_DOCK, window.id, 0, 0]))
+            owner.send_event(request, event_mask=X.NoEventMask)
+            conn.flush()
+            log.debug("tray icon not embedded yet: asked the system tray again")
+        except Exception:
+            log.debug("tray dock check failed", exc_info=True)
 
     def stop(self) -> None:
         self._stop.set()
+        # the state watcher first: it must not call into pystray once pystray's loop has ended
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(timeout=STOP_TIMEOUT_SECONDS)
+        if self._thread is not None and self._thread.is_alive():
+            if not self._end_x11_loop():
+                # other backends, or no X connection of our own: pystray's own stop, bounded
+                # (it waits for its loop without a limit)
+                helper = threading.Thread(target=self._stop_icon, name="hushtype-tray-stop", daemon=True)
+                helper.start()
+                helper.join(timeout=STOP_TIMEOUT_SECONDS)
+            if self._thread.is_alive():
+                self._thread.join(timeout=STOP_TIMEOUT_SECONDS)
+            if self._thread.is_alive():
+                log.warning("the tray icon did not stop in time; leaving it to exit with the process")
+        for thread in (self._thread, self._watcher):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=STOP_TIMEOUT_SECONDS)
+        if self._xconn is not None:
+            try:
+                self._xconn.close()
+            except Exception:
+                pass
+            self._xconn = None
+        self._close_icon_display()
+
+    def _end_x11_loop(self) -> bool:
+        """End pystray's Xlib loop by destroying its window from our own X connection: the loop
+        sees the DestroyNotify it waits for and returns. pystray's own stop() sends a message
+        across threads on the loop's connection and waits for it without a limit, which
+        sometimes never returns (a lost wake-up in python-xlib)."""
+        window = getattr(self.icon, "_window", None)
+        if window is None:
+            return False
+        try:
+            from Xlib.display import Display
+
+            conn = self._xconn or Display()
+            self._xconn = conn
+            conn.create_resource_object("window", window.id).destroy()
+            conn.sync()
+        except Exception:
+            log.debug("could not end the tray loop through X", exc_info=True)
+            return False
+        self._thread.join(timeout=STOP_TIMEOUT_SECONDS)
+        if self._thread.is_alive():
+            return False
+        self.icon._running = False  # pystray must not try to stop a loop that has ended
+        return True
+
+    def _close_icon_display(self) -> None:
+        """Close pystray's X connection now that its loop has ended. Its Icon.__del__ would
+        otherwise close it whenever the object is collected, possibly after X has gone."""
+        display = getattr(self.icon, "_display", None)
+        if display is None or (self._thread is not None and self._thread.is_alive()):
+            return
+        try:
+            display.close()
+        except Exception:
+            pass
+        self.icon._display = _ClosedDisplay()
+
+    def _stop_icon(self) -> None:
         try:
             self.icon.stop()
         except Exception:
             log.debug("tray stop failed", exc_info=True)
-        for thread in (self._thread, self._watcher):
-            if thread is not None and thread is not threading.current_thread():
-                thread.join(timeout=5)
+
+
+class _ClosedDisplay:
+    """Stands in for a closed Xlib display so that closing it again does nothing."""
+
+    def close(self) -> None:
+        return None

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 
 import pytest
-from settings_helpers import CHROMIUM, CHROMIUM_ARGS, wait_for_tray_owner
+from settings_helpers import CHROMIUM, CHROMIUM_ARGS, XDesktop
 
 
 @pytest.fixture
@@ -63,25 +61,18 @@ def on_live_server(live_server, monkeypatch):
 
 
 @pytest.fixture
-def x_tray(monkeypatch):
+def x_desktop(monkeypatch):
+    """A private Xvfb display (DISPLAY points at it); ``.start_tray()`` adds a system tray."""
     if not shutil.which("Xvfb") or not shutil.which("trayer") or not shutil.which("xdotool"):
         pytest.skip("needs Xvfb, trayer and xdotool (scripts/setup.sh --test installs them)")
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as fh:
-        display = ":" + fh.readline().strip()
-    monkeypatch.setenv("DISPLAY", display)
-    panel = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel",
-                              "--width", "120", "--height", "32", "--SetDockType", "true"],
-                             env={**os.environ, "DISPLAY": display},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_tray_owner(display)
-    yield display
-    for proc in (panel, xvfb):
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    desktop = XDesktop()
+    monkeypatch.setenv("DISPLAY", desktop.display)
+    yield desktop
+    desktop.close()
+
+
+@pytest.fixture
+def x_tray(x_desktop):
+    """A private Xvfb display with a running system tray (trayer); yields the DISPLAY name."""
+    x_desktop.start_tray()
+    return x_desktop.display

@@ -24,6 +24,12 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def submit(page, selector: str) -> None:
+    """Click something that loads a new page, and wait until that page is there."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def db_rows(db_path: Path, where: str = "1=1", params: tuple = ()) -> list[tuple]:
     """Read the history table straight from the SQLite file (not through the store)."""
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
@@ -73,17 +79,18 @@ def wait_for_tray_owner(display: str) -> None:
 def icon_window(display: str) -> tuple[int, int, int, int]:
     env = {**os.environ, "DISPLAY": display}
     deadline = time.monotonic() + 10
+    seen = []
     while True:
         found = subprocess.run(["xdotool", "search", "--name", "^hushtype"], capture_output=True, text=True, env=env)
-        if found.returncode == 0:
-            window = found.stdout.split()[0]
+        for window in found.stdout.split():
             geo = subprocess.run(["xdotool", "getwindowgeometry", "--shell", window], capture_output=True,
                                  text=True, env=env).stdout
             values = dict(line.split("=") for line in geo.split())
             x, y, w, h = (int(values[k]) for k in ("X", "Y", "WIDTH", "HEIGHT"))
+            seen.append((window, x, y, w, h))
             if x > 0:  # docked into the tray (an undocked window stays at 0,0)
                 return x, y, w, h
-        assert time.monotonic() < deadline, "the tray icon did not dock"
+        assert time.monotonic() < deadline, f"the tray icon did not dock: {seen[-3:]}"
         time.sleep(0.1)
 
 
@@ -95,3 +102,40 @@ def pixels_of(display, box, colour) -> int:
     x, y, w, h = box
     pixels = np.asarray(ImageGrab.grab(bbox=(x, y, x + w, y + h), xdisplay=display).convert("RGB"), dtype=int)
     return int((np.abs(pixels - np.array(colour)).max(axis=2) <= 30).sum())
+
+
+class XDesktop:
+    """Xvfb on a free display number, optionally with trayer as the system tray."""
+
+    def __init__(self):
+        read_fd, write_fd = os.pipe()
+        self.xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "800x600x24",
+                                      "-nolisten", "tcp"], pass_fds=(write_fd,),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write_fd)
+        with os.fdopen(read_fd) as fh:
+            self.display = ":" + fh.readline().strip()
+        self.panel: subprocess.Popen | None = None
+
+    def start_tray(self) -> None:
+        self.panel = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel",
+                                       "--width", "120", "--height", "32", "--SetDockType", "true"],
+                                      env={**os.environ, "DISPLAY": self.display},
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_tray_owner(self.display)
+
+    def close(self) -> None:
+        import gc
+        import signal
+
+        gc.collect()  # pystray icons close their X connection in __del__: let them, while X runs
+        for proc in (self.panel, self.xvfb):
+            if proc is None:
+                continue
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from settings_helpers import db_rows, hushtype_cli, screenshot
+from playwright.sync_api import expect
+from settings_helpers import db_rows, hushtype_cli, screenshot, submit
 
 from assistant import paths
 
@@ -75,22 +76,22 @@ def test_history_shows_hushtype_do_entries_and_deletes_them_from_the_database(se
 
     # search and filter by command
     page.fill("#q", "meeting")
-    page.click("form[role=search] button[type=submit]")
+    submit(page, "form[role=search] button[type=submit]")
     assert table.count() == 1 and "meeting moved" in table.inner_text()
     page.goto(settings_server.base_url + "/history")
     page.select_option("#command", "fix:")
-    page.click("form[role=search] button[type=submit]")
+    submit(page, "form[role=search] button[type=submit]")
     assert table.count() == 1 and "teh cat" in table.inner_text()
 
     # view one entry
     fix_id = rows[0][0]
-    page.click(f"tr[data-entry-id='{fix_id}'] a:has-text('View')")
+    submit(page, f"tr[data-entry-id='{fix_id}'] a:has-text('View')")
     assert page.locator("#entry-input").inner_text() == "teh cat sat on teh mat"
     assert page.locator("#entry-output").inner_text() == rows[0][3]
     screenshot(page, "history-entry")
 
     # delete it: gone from the SQLite file
-    page.click("button:has-text('Delete this entry')")
+    submit(page, "button:has-text('Delete this entry')")
     assert page.locator(".notice").inner_text() == "The entry was deleted."
     assert [r[1] for r in db_rows(db)] == ["sum:"]
     assert page.goto(f"{settings_server.base_url}/history/{fix_id}").status == 404
@@ -116,7 +117,7 @@ def test_wipe_all_asks_first_then_leaves_nothing_in_the_file(settings_server, pa
     db = paths.history_db()
     assert len(db_rows(db)) == 5
     login(page, settings_server)
-    page.click("a:has-text('Wipe all history')")
+    submit(page, "a:has-text('Wipe all history')")
     assert page.locator("h1").inner_text() == "Wipe all history?"
     assert "all 5 entries" in page.locator("main").inner_text()
     screenshot(page, "history-wipe")
@@ -124,7 +125,7 @@ def test_wipe_all_asks_first_then_leaves_nothing_in_the_file(settings_server, pa
     page.click("button:has-text('Wipe everything')")
     assert page.url.endswith("/history/wipe") and len(db_rows(db)) == 5
     page.check("input[name=confirm]")
-    page.click("button:has-text('Wipe everything')")
+    submit(page, "button:has-text('Wipe everything')")
     assert page.locator(".notice").inner_text().startswith("History wiped")
     assert db_rows(db) == []
     raw = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
@@ -144,7 +145,7 @@ def test_changing_retention_sweeps_at_once(settings_server, page):
     login(page, settings_server, "/retention")
     assert page.locator("#retention-now").inner_text().startswith("30 days")
     page.fill("#retention_days", "7")
-    page.click("button:has-text('Save and apply')")
+    submit(page, "button:has-text('Save and apply')")
     assert page.locator(".notice").inner_text() == "Retention saved and applied."
     assert page.locator("#swept").inner_text() == "1 entry"
     assert [r[2] for r in db_rows(db)] == ["two days old", "fresh"]
@@ -154,12 +155,12 @@ def test_changing_retention_sweeps_at_once(settings_server, page):
     # bad input: a clear message, nothing changed
     page.fill("#retention_days", "-1")
     page.evaluate("document.querySelector('#retention_days').removeAttribute('min')")
-    page.click("button:has-text('Save and apply')")
+    submit(page, "button:has-text('Save and apply')")
     assert "negative" in page.locator(".alert").inner_text()
     assert user_config()["history"]["retention_days"] == 7
 
     # 0 keeps nothing
-    page.click("button.secondary:has-text('Keep nothing')")
+    submit(page, "button.secondary:has-text('Keep nothing')")
     assert page.locator("#retention-now").inner_text().startswith("0 days")
     assert db_rows(db) == []
 
@@ -173,11 +174,12 @@ def test_custom_command_added_on_the_page_works_in_hushtype_do(settings_server, 
     page.fill("#add-instruction", "Rewrite the text in capital letters.")
     page.fill("#add-description", "Capital letters")
     page.fill("#add-num_predict", "24")
-    page.click("button:has-text('Add command')")
+    page.fill("#add-temperature", "0")  # repeatable answers from the small model
+    submit(page, "button:has-text('Add command')")
     assert page.locator(".notice").inner_text() == "Command added."
     assert page.locator("#cmd-shout summary").inner_text().startswith("up:")
     table = user_config()["commands"]["shout"]
-    assert table["prefix"] == "up:" and table["options"] == {"num_predict": 24}
+    assert table["prefix"] == "up:" and table["options"] == {"num_predict": 24, "temperature": 0.0}
 
     done = hushtype_cli(["do", "--json", "up: hello there"])
     assert done.returncode == 0, done.stderr
@@ -193,12 +195,14 @@ def test_custom_command_added_on_the_page_works_in_hushtype_do(settings_server, 
     assert page.locator("#try-output").inner_text().strip()
     assert "gemma3:270m" in page.locator("#try-result").inner_text()
     assert len(db_rows(paths.history_db())) == 1
+    page.click("#cmd-shout summary")
     screenshot(page, "commands")
+    page.click("#cmd-shout summary")
 
     # remove it: `hushtype do` no longer knows the prefix
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#cmd-shout summary")
-    page.click("button:has-text('Remove shout')")
+    submit(page, "button:has-text('Remove shout')")
     assert page.locator(".notice").inner_text() == "Command removed."
     assert "shout" not in user_config().get("commands", {})
     gone = hushtype_cli(["do", "up: hello"])
@@ -209,17 +213,17 @@ def test_command_edits_are_validated_and_saved(settings_server, page):
     login(page, settings_server, "/commands")
     page.click("#cmd-fix summary")
     page.fill("#fix-prefix", "gen:")  # already used by gen
-    page.click("button:has-text('Save fix')")
+    submit(page, "button:has-text('Save fix')")
     assert "already used" in page.locator("#cmd-fix .alert").inner_text()
     assert "commands" not in user_config()
     page.fill("#fix-prefix", "fx:")
     page.fill("#fix-opt-temperature", "9")
-    page.click("button:has-text('Save fix')")
+    submit(page, "button:has-text('Save fix')")
     assert "between 0 and 5" in page.locator("#cmd-fix .alert").inner_text()
     page.fill("#fix-prefix", "fx:")
     page.fill("#fix-opt-temperature", "0.1")
     page.fill("#fix-opt-stop", "END\n###")
-    page.click("button:has-text('Save fix')")
+    submit(page, "button:has-text('Save fix')")
     assert page.locator(".notice").inner_text().startswith("Saved")
     fix = user_config()["commands"]["fix"]
     assert fix["prefix"] == "fx:" and fix["options"]["temperature"] == 0.1 and fix["options"]["stop"] == ["END", "###"]
@@ -228,11 +232,37 @@ def test_command_edits_are_validated_and_saved(settings_server, page):
     assert command_specs(load_settings())["fix"].prefix == "fx:"
 
     page.fill("#terminator", "")
-    page.click("button:has-text('Save terminator')")
+    submit(page, "button:has-text('Save terminator')")
     assert "Terminator" in page.locator("section[aria-labelledby=term-h] .alert").inner_text()
     page.fill("#terminator", "//")
-    page.click("button:has-text('Save terminator')")
+    submit(page, "button:has-text('Save terminator')")
     assert user_config()["typing"]["terminator"] == "//"
+
+
+def test_try_it_explains_a_missing_model_server(settings_server, page, monkeypatch):
+    from settings_helpers import free_port
+
+    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")
+    login(page, settings_server, "/commands")
+    page.select_option("#try-command", "fix")
+    page.fill("#try-text", "teh cat")
+    page.click("#try-run")
+    page.wait_for_selector("#try-result .alert")
+    assert "not running" in page.locator("#try-result .alert").inner_text()
+    page.fill("#try-text", "   ")
+    page.click("#try-run")
+    expect(page.locator("#try-result .alert")).to_contain_text("Type some text")
+
+
+def test_a_broken_settings_file_is_reported_and_never_overwritten(settings_server, page):
+    broken = "[history\nretention_days = 5\n"
+    paths.config_file().write_text(broken)
+    login(page, settings_server, "/retention")
+    assert "config.toml" in page.locator("p.alert[role=alert]").first.inner_text()
+    page.fill("#retention_days", "9")
+    submit(page, "button:has-text('Save and apply')")
+    assert "invalid TOML" in page.locator("form .alert").inner_text()
+    assert paths.config_file().read_text() == broken
 
 
 # ----------------------------------------------------------------------------- forged requests

@@ -11,7 +11,7 @@ import tomllib
 import httpx
 import pytest
 from playwright.sync_api import expect
-from settings_helpers import REPO_ROOT, screenshot
+from settings_helpers import REPO_ROOT, screenshot, submit
 
 from assistant import paths
 
@@ -98,18 +98,18 @@ def test_models_page_imports_pulls_sets_default_and_deletes(settings_server, pag
 
     # default model
     page.goto(base + "/models")
-    page.click("tr[data-model='tiny-import:latest'] button:has-text('Make default')")
+    submit(page, "tr[data-model='tiny-import:latest'] button:has-text('Make default')")
     assert page.locator(".notice").inner_text() == "Default model changed."
     assert page.locator("tr[data-model='tiny-import:latest'] .tag.default").count() == 1
     assert tomllib.loads(paths.config_file().read_text())["server"]["model"] == "tiny-import:latest"
     page.select_option("#default-model", "gemma3:270m")
-    page.click("section[aria-labelledby=default-h] button[type=submit]")
+    submit(page, "section[aria-labelledby=default-h] button[type=submit]")
     assert tomllib.loads(paths.config_file().read_text())["server"]["model"] == "gemma3:270m"
 
     # delete (after a confirmation dialog)
     for name in ("tiny-import:latest", f"{registry.host}/library/tiny:latest"):
         page.once("dialog", lambda dialog: dialog.accept())
-        page.click(f"tr[data-model='{name}'] button:has-text('Delete')")
+        submit(page, f"tr[data-model='{name}'] button:has-text('Delete')")
         assert page.locator(".notice").inner_text() == "Model deleted."
     assert tags(model_server) == ["gemma3:270m"]
     # dismissing the dialog keeps the model

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from settings_helpers import REPO_ROOT, hushtype_cli, screenshot
+from settings_helpers import REPO_ROOT, hushtype_cli, screenshot, submit
 
 from assistant import paths
 from assistant.settings import runtime_file
@@ -61,7 +61,7 @@ def test_changes_on_the_page_reach_the_running_assistant(assistant, page):
     page.fill("#add-name", "translate")
     page.fill("#add-prefix", "tr:")
     page.fill("#add-instruction", "Translate the text into French.")
-    page.click("button:has-text('Add command')")
+    submit(page, "button:has-text('Add command')")
     assert page.locator(".notice").inner_text() == "Command added."
     # the assistant's own pipeline knows the new prefix at once, no restart
     assert ctx.pipeline.match("tr: good morning")[0].name == "translate"
@@ -69,7 +69,7 @@ def test_changes_on_the_page_reach_the_running_assistant(assistant, page):
 
     page.goto(running.url + "/retention")
     page.fill("#retention_days", "3")
-    page.click("button:has-text('Save and apply')")
+    submit(page, "button:has-text('Save and apply')")
     assert ctx.history.retention_days == 3 and ctx.settings["history"]["retention_days"] == 3
 
 
@@ -77,15 +77,15 @@ def test_pause_resume_and_quit_from_the_page(assistant, page):
     ctx, running = assistant
     page.goto(running.private_url)
     assert page.locator("#assistant-state").inner_text() == "Listening"
-    page.click(".assistant-state button:has-text('Pause')")
+    submit(page, ".assistant-state button:has-text('Pause')")
     assert ctx.paused.is_set()
     assert page.locator("#assistant-state").inner_text() == "Paused"
     assert page.url.endswith("/history?done=paused")
     screenshot(page, "history-paused")
-    page.click(".assistant-state button:has-text('Resume')")
+    submit(page, ".assistant-state button:has-text('Resume')")
     assert not ctx.paused.is_set()
     page.once("dialog", lambda dialog: dialog.accept())
-    page.click(".assistant-state button:has-text('Quit')")
+    submit(page, ".assistant-state button:has-text('Quit')")
     assert ctx.stop.wait(5)
 
 

@@ -107,6 +107,22 @@ def test_icon_docks_in_a_real_tray_shows_state_and_a_click_opens_the_settings(x_
 
 
 @pytest.mark.x11
+def test_icon_docks_when_the_tray_appears_after_hushtype_started(x_desktop):
+    # `hushtype up` often starts at login before the desktop's panel and its tray
+    ctx = _context()
+    icon = tray.Tray(ctx, tray.TrayActions(ctx, lambda path: path, lambda url: None), poll=0.05).start()
+    try:
+        assert icon.ready.wait(10)
+        time.sleep(0.5)
+        x_desktop.start_tray()
+        x, y, w, h = icon_window(x_desktop.display)
+        assert x > 0 and w > 1
+        assert pixels_of(x_desktop.display, (x, y, w, h), tray.COLOURS["listening"]) > 40
+    finally:
+        icon.stop()
+
+
+@pytest.mark.x11
 def test_the_running_assistant_shows_the_tray_and_a_click_opens_the_page(x_tray, hushtype_home, tmp_path,
                                                                          monkeypatch):
     import webbrowser

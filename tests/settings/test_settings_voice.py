@@ -11,7 +11,7 @@ import tomllib
 import numpy as np
 import pytest
 from playwright.sync_api import expect
-from settings_helpers import REPO_ROOT, screenshot
+from settings_helpers import REPO_ROOT, screenshot, submit
 
 from assistant import paths
 
@@ -42,7 +42,7 @@ def test_voice_settings_are_validated_and_saved(settings_server, page):
     expect(page.locator("#voice-form .alert")).to_contain_text("not a CTranslate2 Whisper model")
     assert user_voice() == {}
     page.fill("#model_path", "")
-    page.click("#voice-form button[type=submit]")
+    submit(page, "#voice-form button[type=submit]")
     assert page.locator(".notice").inner_text().startswith("Saved")
     voice = user_voice()
     assert voice["dictate_hotkey"] == "<f9>" and voice["command_hotkey"] == "<ctrl>+<alt>+c"
