@@ -46,6 +46,8 @@ _llama_log = logging.getLogger("inference.llama")
 # Load-time options: a change means a new llama.cpp context (the scheduler reloads).
 LOAD_OPTION_KEYS = ("num_ctx", "num_batch", "num_thread", "use_mmap", "use_mlock", "num_gpu", "main_gpu")
 DEFAULT_NUM_CTX = 4096
+# Cached prompt rows are reused in whole blocks of this many tokens (see _reuse_prefix).
+REUSE_ALIGNMENT = 32
 
 
 class FormatError(ValueError):
@@ -338,6 +340,7 @@ class ModelRunner:
         self._bos = self.llm.token_bos()
         self._add_bos = bool(self.llm._model.add_bos_token())
         self._piece_buffer = ctypes.create_string_buffer(256)
+        self._prompt_rows = 0  # leading KV rows computed by a prompt evaluation (reusable)
         self._lock = threading.Lock()  # defensive: one generation at a time even if misused
         self.size = self._estimate_size()
         log.debug(
@@ -450,17 +453,24 @@ class ModelRunner:
         return fitted, dropped
 
     def _reuse_prefix(self, tokens: list[int]) -> int:
-        """Keep the longest cached prefix of ``tokens`` in the KV cache; returns its length."""
+        """Keep a cached prefix of ``tokens`` in the KV cache; returns its length.
+
+        llama.cpp's results for a token differ in the last bits with the shape of the batch
+        it was evaluated in (a lone token, or where it falls in a block of rows), and with a
+        small model such a difference can flip even a greedy pick. So that a request gives
+        the same answer whether or not its prefix was cached, only cache rows that a fresh
+        evaluation would compute the same way are reused: rows evaluated as part of an
+        earlier *prompt* (not generated one by one), in whole blocks of
+        ``REUSE_ALIGNMENT`` tokens from the start, and never the last prompt token.
+        """
         llm = self.llm
-        cached = llm.input_ids[: llm.n_tokens]
-        n = min(len(cached), len(tokens))
-        if n == 0:
-            llm.n_tokens = 0
-            return 0
-        mismatch = np.nonzero(cached[:n] != np.asarray(tokens[:n], dtype=cached.dtype))[0]
-        prefix = int(mismatch[0]) if len(mismatch) else n
-        if prefix >= len(tokens):
-            prefix = len(tokens) - 1  # the last prompt token is re-evaluated for fresh logits
+        cached = llm.input_ids[: min(llm.n_tokens, self._prompt_rows)]
+        n = min(len(cached), len(tokens) - 1)
+        prefix = 0
+        if n > 0:
+            mismatch = np.nonzero(cached[:n] != np.asarray(tokens[:n], dtype=cached.dtype))[0]
+            prefix = int(mismatch[0]) if len(mismatch) else n
+            prefix -= prefix % REUSE_ALIGNMENT
         if prefix > 0 and llm._ctx.kv_cache_seq_rm(-1, prefix, -1):
             llm.n_tokens = prefix
             return prefix
@@ -468,28 +478,25 @@ class ModelRunner:
         return 0
 
     def _eval_prompt(self, tokens: list[int], cancel: threading.Event) -> None:
-        """Evaluate prompt tokens after the cached ones; logits only for the last token.
-
-        The last token always gets a decode call of its own, whether the rest was cached or
-        not: a token's logits differ in the last bits between a one-token and a many-token
-        batch, and this way the same request gives the same answer, cache or no cache.
-        """
+        """Evaluate prompt tokens after the cached ones in ``n_batch`` chunks; only the
+        final chunk asks for logits (those of its last token)."""
         llm = self.llm
-        body, last = tokens[:-1], tokens[-1:]
         batch = llm._batch
-        for start in range(0, len(body), llm.n_batch):
+        for start in range(0, len(tokens), llm.n_batch):
             if cancel.is_set():
                 return
-            chunk = body[start : start + llm.n_batch]
+            chunk = tokens[start : start + llm.n_batch]
+            if start + len(chunk) >= len(tokens):
+                llm.eval(chunk)
+                self._prompt_rows = llm.n_tokens
+                return
             n_past = llm.n_tokens
             llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
             batch.set_batch(batch=chunk, n_past=n_past, logits_all=False)
-            batch.batch.logits[len(chunk) - 1] = False  # no output projection for these
+            batch.batch.logits[len(chunk) - 1] = False  # no output projection mid-prompt
             llm._ctx.decode(batch)
             llm.input_ids[n_past : n_past + len(chunk)] = chunk
             llm.n_tokens = n_past + len(chunk)
-        if last and not cancel.is_set():
-            llm.eval(last)
 
     def _forget_cache(self) -> None:
         """Empty the KV cache. Only its bookkeeping: zeroing the buffers (tens of MB at a
@@ -498,6 +505,7 @@ class ModelRunner:
         if mem is not None:
             llama_cpp.llama_memory_clear(mem, False)
         self.llm.n_tokens = 0
+        self._prompt_rows = 0
 
     def generate(
         self,
