@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.settings import security, web
+from assistant.settings import web
 from assistant.settings.jobs import JobRegistry
 from assistant.settings.security import Secrets, SecurityMiddleware
 
@@ -71,5 +71,3 @@ def _error_response(request: Request, status: int, message: str):
     return web.render(request, "error.html", page="", status_code=status,
                       title=titles.get(status, "Something went wrong"), message=message)
 
-
-__all__ = ["create_app", "security"]

@@ -134,7 +134,8 @@ def parse_command(form, *, name: str, is_new: bool, existing: set[str]) -> dict:
     return table
 
 
-def parse_terminator(form) -> dict:
+def parse_typing(form) -> dict:
+    """The [typing] keys on the Commands page: terminator (text or chord), pause and undo keys."""
     terminator = str(form.get("terminator") or "")
     chord = _text(form, "terminator_chord", 100)
     if chord:
@@ -143,7 +144,30 @@ def parse_terminator(form) -> dict:
         raise FormError("Terminator: enter the text that ends a command (e.g. ;;) or a key combination.")
     if terminator and (len(terminator) > 10 or any(ch.isspace() for ch in terminator)):
         raise FormError("Terminator: 1–10 characters without spaces, e.g. ;;")
-    return {"typing": {"terminator": terminator or None, "terminator_chord": chord}}
+    typing = {"terminator": terminator or None, "terminator_chord": chord}
+    for key, label in (("pause_hotkey", "Pause key"), ("undo_hotkey", "Undo key")):
+        if key in form:
+            typing[key] = parse_hotkey(form.get(key), label)
+    keys = [typing.get("pause_hotkey"), typing.get("undo_hotkey"), chord or None]
+    keys = [k for k in keys if k]
+    if len(set(keys)) != len(keys):
+        raise FormError("The terminator, pause and undo keys must all differ.")
+    return {"typing": typing}
+
+
+def parse_lines(raw, label: str, *, limit: int = 200, item_chars: int = 100, lower: bool = False) -> list[str]:
+    """One entry per line (blank lines and duplicates dropped)."""
+    items: list[str] = []
+    for line in str(raw or "").splitlines():
+        item = line.strip().lower() if lower else line.strip()
+        if not item or item in items:
+            continue
+        if len(item) > item_chars:
+            raise FormError(f"{label}: “{item[:30]}…” is too long (at most {item_chars} characters).")
+        items.append(item)
+    if len(items) > limit:
+        raise FormError(f"{label}: at most {limit} entries.")
+    return items
 
 
 def parse_voice_hotkey(raw, label: str) -> str:
@@ -171,6 +195,8 @@ def parse_voice(form) -> dict:
         "device": _text(form, "device", 300),
         "model_path": _text(form, "model_path", 1000),
         "language": _text(form, "language", 10) or "en",
+        "vocabulary": parse_lines(form.get("vocabulary"), "Words to recognise", limit=200, item_chars=60),
+        "remove_fillers": form.get("remove_fillers") in ("on", "true", "yes", "1"),
     }
     if voice["dictate_hotkey"] == voice["command_hotkey"]:
         raise FormError("The dictation key and the command key must differ.")

@@ -70,7 +70,8 @@ async def _page(request: Request, *, status_code=200, error=None, error_for=None
         commands=_command_rows(settings, config.load_defaults()), models=models, models_error=models_error,
         default_model=settings.get("server", {}).get("model", ""), styles=config.STYLES,
         option_fields=forms.COMMAND_OPTIONS, terminator=typing.get("terminator", ""),
-        terminator_chord=typing.get("terminator_chord", ""), error=error, error_for=error_for,
+        terminator_chord=typing.get("terminator_chord", ""), pause_hotkey=typing.get("pause_hotkey", ""),
+        undo_hotkey=typing.get("undo_hotkey", ""), error=error, error_for=error_for,
         form=form or {}, tried=tried, problem=backend.settings_problem(),
     )
 
@@ -84,7 +85,7 @@ async def commands_page(request: Request):
 async def save_terminator(request: Request):
     form = await request.form()
     try:
-        patch = forms.parse_terminator(form)
+        patch = forms.parse_typing(form)
         await run_in_threadpool(request.app.state.backend.save, patch)
     except (FormError, ConfigError) as exc:
         return await _page(request, status_code=400, error=str(exc), error_for="terminator")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -47,10 +46,6 @@ def hushtype_cli(args: list[str], *, env_extra: dict | None = None, timeout: flo
     script = Path(sys.executable).with_name("hushtype")
     argv = [str(script)] if script.exists() else [sys.executable, "-m", "assistant.cli"]
     return subprocess.run(argv + args, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO_ROOT)
-
-
-def have_xvfb() -> bool:
-    return shutil.which("Xvfb") is not None
 
 
 def free_port() -> int:

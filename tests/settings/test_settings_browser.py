@@ -232,11 +232,17 @@ def test_command_edits_are_validated_and_saved(settings_server, page):
     assert command_specs(load_settings())["fix"].prefix == "fx:"
 
     page.fill("#terminator", "")
-    submit(page, "button:has-text('Save terminator')")
+    submit(page, "button:has-text('Save keys')")
     assert "Terminator" in page.locator("section[aria-labelledby=term-h] .alert").inner_text()
     page.fill("#terminator", "//")
-    submit(page, "button:has-text('Save terminator')")
-    assert user_config()["typing"]["terminator"] == "//"
+    page.fill("#pause_hotkey", "<ctrl>+<alt>+z")  # the same as the undo key
+    submit(page, "button:has-text('Save keys')")
+    assert "must all differ" in page.locator("section[aria-labelledby=term-h] .alert").inner_text()
+    page.fill("#terminator", "//")
+    page.fill("#pause_hotkey", "<ctrl>+<shift>+p")
+    submit(page, "button:has-text('Save keys')")
+    typing = user_config()["typing"]
+    assert typing["terminator"] == "//" and typing["pause_hotkey"] == "<ctrl>+<shift>+p"
 
 
 def test_try_it_explains_a_missing_model_server(settings_server, page, monkeypatch):
@@ -338,6 +344,11 @@ def test_privacy_page_lists_every_file_with_size_purpose_and_retention(settings_
     assert "command history" in text and "private link" in text
     assert "commands are deleted after 30 days" in page.locator("#privacy-retention").inner_text()
     screenshot(page, "privacy")
+    # the apps where keys are never read
+    assert "keepassxc" in page.locator("#deny_apps").input_value()
+    page.fill("#deny_apps", "KeePassXC\nmy-bank-app\n\nkeepassxc\n")
+    submit(page, "button:has-text('Save apps')")
+    assert user_config()["privacy"]["deny_apps"] == ["keepassxc", "my-bank-app"]
     assert not page.js_errors
 
 

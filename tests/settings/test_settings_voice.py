@@ -42,10 +42,13 @@ def test_voice_settings_are_validated_and_saved(settings_server, page):
     expect(page.locator("#voice-form .alert")).to_contain_text("not a CTranslate2 Whisper model")
     assert user_voice() == {}
     page.fill("#model_path", "")
+    page.fill("#vocabulary", "Kubernetes\nhushtype\n")
+    page.uncheck("input[name=remove_fillers]")
     submit(page, "#voice-form button[type=submit]")
     assert page.locator(".notice").inner_text().startswith("Saved")
     voice = user_voice()
     assert voice["dictate_hotkey"] == "<f9>" and voice["command_hotkey"] == "<ctrl>+<alt>+c"
+    assert voice["vocabulary"] == ["Kubernetes", "hushtype"] and voice["remove_fillers"] is False
     assert page.locator("#dictate_hotkey").input_value() == "<f9>"
 
 
