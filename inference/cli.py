@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import sys
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
