@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 log = logging.getLogger(__name__)
 
 STATES = ("listening", "working", "paused")
-DOCK_CHECK_SECONDS = 1.5
+DOCK_CHECK_SECONDS = 3.0
 STOP_TIMEOUT_SECONDS = 3.0
 SYSTEM_TRAY_REQUEST_DOCK = 0  # System Tray Protocol opcode
 COLOURS = {"listening": (47, 111, 94), "working": (214, 135, 0), "paused": (120, 124, 122)}

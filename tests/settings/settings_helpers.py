@@ -73,7 +73,7 @@ def wait_for_tray_owner(display: str) -> None:
 
 def icon_window(display: str) -> tuple[int, int, int, int]:
     env = {**os.environ, "DISPLAY": display}
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 20
     seen = []
     while True:
         found = subprocess.run(["xdotool", "search", "--name", "^hushtype"], capture_output=True, text=True, env=env)
@@ -133,4 +133,20 @@ class XDesktop:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def click_icon_until(display: str, done, attempts: int = 3) -> None:
+    """Click the docked tray icon (measured afresh each time) until ``done()``; a slow, loaded
+    machine may re-layout the tray between measuring and clicking."""
+    env = {**os.environ, "DISPLAY": display}
+    for _ in range(attempts):
+        x, y, w, h = icon_window(display)
+        subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "1"], check=True,
+                       env=env, timeout=10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if done():
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"{attempts} clicks on the tray icon did nothing")
 

@@ -3,15 +3,13 @@ the real pystray icon docked in a real system tray (trayer) on Xvfb, clicked wit
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 from types import SimpleNamespace
 
 import pytest
 
-from settings_helpers import icon_window, pixels_of
+from settings_helpers import click_icon_until, icon_window, pixels_of
 
 from assistant.settings import tray
 
@@ -76,7 +74,6 @@ def test_icon_docks_in_a_real_tray_shows_state_and_a_click_opens_the_settings(x_
     try:
         assert icon.ready.wait(10)
         box = icon_window(x_tray)
-        x, y = box[0] + box[2] // 2, box[1] + box[3] // 2
 
         def wait_for(state):
             deadline = time.monotonic() + 10
@@ -95,13 +92,8 @@ def test_icon_docks_in_a_real_tray_shows_state_and_a_click_opens_the_settings(x_
         wait_for("paused")
         assert icon.state == "paused"
 
-        env = {**os.environ, "DISPLAY": x_tray}
-        subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True, env=env, timeout=10)
-        deadline = time.monotonic() + 10
-        while not opened:
-            assert time.monotonic() < deadline, "a click on the icon did nothing"
-            time.sleep(0.05)
-        assert opened == ["http://127.0.0.1:1/history"]
+        click_icon_until(x_tray, lambda: bool(opened))
+        assert opened[0] == "http://127.0.0.1:1/history"
     finally:
         icon.stop()
 
@@ -147,14 +139,7 @@ def test_the_running_assistant_shows_the_tray_and_a_click_opens_the_page(x_tray,
     running = service.start(ctx)
     try:
         assert running.tray is not None and running.tray.ready.wait(10)
-        x, y, w, h = icon_window(x_tray)
-        env = {**os.environ, "DISPLAY": x_tray}
-        subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "1"], check=True,
-                       env=env, timeout=10)
-        deadline = time.monotonic() + 15
-        while not (seen.exists() and seen.read_text()):
-            assert time.monotonic() < deadline, "a click on the tray icon opened no browser"
-            time.sleep(0.05)
+        click_icon_until(x_tray, lambda: seen.exists() and bool(seen.read_text()))
         url = seen.read_text()
         assert url == running.server.url_for("/history")
         with httpx.Client(trust_env=False, follow_redirects=True, timeout=10) as client:
