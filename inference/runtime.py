@@ -341,6 +341,8 @@ class ModelRunner:
         self._add_bos = bool(self.llm._model.add_bos_token())
         self._piece_buffer = ctypes.create_string_buffer(256)
         self._prompt_rows = 0  # leading KV rows computed by a prompt evaluation (reusable)
+        self._pieces: dict[int, bytes] = {}
+        self._eog: dict[int, bool] = {}
         self._lock = threading.Lock()  # defensive: one generation at a time even if misused
         self.size = self._estimate_size()
         log.debug(
@@ -385,6 +387,19 @@ class ModelRunner:
         return len(self.tokenize(text))
 
     def token_bytes(self, token: int) -> bytes:
+        """The bytes a token stands for (cached: no foreign call per generated token)."""
+        piece = self._pieces.get(token)
+        if piece is None:
+            piece = self._pieces[token] = self._token_bytes(token)
+        return piece
+
+    def is_eog(self, token: int) -> bool:
+        eog = self._eog.get(token)
+        if eog is None:
+            eog = self._eog[token] = bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
+        return eog
+
+    def _token_bytes(self, token: int) -> bytes:
         buf = self._piece_buffer
         n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
         if n < 0:  # piece longer than the buffer
@@ -498,6 +513,16 @@ class ModelRunner:
             llm.input_ids[n_past : n_past + len(chunk)] = chunk
             llm.n_tokens = n_past + len(chunk)
 
+    def _decode_one(self, token: int) -> None:
+        """Append one generated token to the context and compute the next logits: a single
+        foreign call, during which the GIL is free for the event loop."""
+        llm = self.llm
+        n_past = llm.n_tokens
+        llm._batch.set_batch(batch=(token,), n_past=n_past, logits_all=False)
+        llm._ctx.decode(llm._batch)
+        llm.input_ids[n_past] = token
+        llm.n_tokens = n_past + 1
+
     def _forget_cache(self) -> None:
         """Empty the KV cache. Only its bookkeeping: zeroing the buffers (tens of MB at a
         4096 context) would add milliseconds to the first token for nothing."""
@@ -535,8 +560,9 @@ class ModelRunner:
     def _decode(self, tokens, truncated, p: SamplingParams, sampler, constrained, cancel: threading.Event):
         llm = self.llm
         ctx = llm._ctx.ctx
-        is_eog = llama_cpp.llama_vocab_is_eog
-        vocab = self._vocab
+        is_eog = self.is_eog
+        token_bytes = self.token_bytes
+        decode_one = self._decode_one
         sample = constrained.sample if constrained is not None else llama_cpp.llama_sampler_sample
         with self._lock:
             try:
@@ -564,11 +590,11 @@ class ModelRunner:
                         reason = "cancel"
                         break
                     token = sample(sampler, ctx, -1)
-                    if is_eog(vocab, token):
+                    if is_eog(token):
                         reason = "stop"
                         break
                     generated.append(token)
-                    piece = decoder.decode(self.token_bytes(token))
+                    piece = decoder.decode(token_bytes(token))
                     if piece:
                         out, stopped = stopper.feed(piece)
                         if out:
@@ -583,7 +609,7 @@ class ModelRunner:
                     if llm.n_tokens + 1 >= self.n_ctx:
                         reason = "length"
                         break
-                    llm.eval([token])
+                    decode_one(token)
                 if not stop_hit and reason != "cancel":
                     # Generation ended without a stop string: what was held back is output.
                     out, stop_hit = stopper.feed(decoder.decode(b"", final=True))
