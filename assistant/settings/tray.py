@@ -183,16 +183,62 @@ class Tray:
     def refresh(self) -> None:
         if self._thread is not None and not self._thread.is_alive():
             return  # pystray's loop is gone: its calls would wait forever
+        if not self.ready.is_set():
+            return  # pystray is still showing the icon; the state is picked up right after
         paused = is_paused(self.ctx)
         state = icon_state(paused, is_busy(self.ctx))
         if state != self.state:
             self.state = state
             image, title = self._icons[state], TITLES[state]
-            self._call_pystray(lambda: (setattr(self.icon, "icon", image), setattr(self.icon, "title", title)))
+            if not self._post_icon_to_x11_loop(image, title):
+                self._call_pystray(lambda: (setattr(self.icon, "icon", image), setattr(self.icon, "title", title)))
         if paused != self._paused:
             self._paused = paused
             menu = self._menu()
             self._call_pystray(lambda: (setattr(self.icon, "menu", menu), self.icon.update_menu()))
+
+    def _post_icon_to_x11_loop(self, image, title: str) -> bool:
+        """Change the icon from another thread without touching pystray's X connection: store the
+        new image and title, then ask pystray's loop (with the ClientMessage its own dispatcher
+        uses) to redraw, sent on our own connection. pystray's dispatcher shares one python-xlib
+        connection between threads, and its reply sometimes never arrives (a lost wake-up)."""
+        window = getattr(self.icon, "_window", None)
+        if window is None or threading.current_thread() is self._thread:
+            return False
+        try:
+            from Xlib import X
+            from Xlib.display import Display
+            from Xlib.protocol import event
+
+            if self._xconn is None:
+                self._xconn = Display()
+            conn = self._xconn
+            self.icon._icon = image
+            self.icon._icon_valid = False
+            self.icon._title = title
+            target = conn.create_resource_object("window", window.id)
+            for method in ("_update_icon", "_update_title"):
+                message = event.ClientMessage(window=target, client_type=conn.intern_atom(f"_PYSTRAY_{method.upper()}"),
+                                              data=(32, [X.CurrentTime, 0, 0, 0, 0]))
+                target.send_event(message, event_mask=X.NoEventMask)
+            conn.flush()
+            self._drain_pystray_results()
+            return True
+        except Exception:
+            log.debug("could not post the icon change", exc_info=True)
+            return False
+
+    def _drain_pystray_results(self) -> None:
+        """pystray's loop answers every such message on its result queue; nobody waits for these
+        answers (no other thread calls into pystray once the icon is shown), so drop them."""
+        results = getattr(self.icon, "_queue", None)
+        if results is None:
+            return
+        while True:
+            try:
+                results.get_nowait()
+            except Exception:
+                return
 
     def _call_pystray(self, update) -> None:
         """Run an icon update; from another thread than pystray's loop, in a helper thread with
