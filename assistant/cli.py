@@ -18,22 +18,14 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
+    from assistant.commands import cli as commands_cli
+    from assistant.history import cli as history_cli
+    from assistant.service import cli as service_cli
+    from assistant.settings import cli as settings_cli
+    from assistant.voice import cli as voice_cli
     from inference import cli as inference_cli
 
-    inference_cli.register(app)
-    for module_name in (
-        "assistant.commands.cli",
-        "assistant.history.cli",
-        "assistant.service.cli",
-        "assistant.voice.cli",
-        "assistant.settings.cli",
-    ):
-        try:
-            module = __import__(module_name, fromlist=["register"])
-        except ModuleNotFoundError as exc:  # an area not built yet must not break the rest
-            if exc.name and module_name.startswith(exc.name):
-                continue
-            raise
+    for module in (inference_cli, commands_cli, history_cli, service_cli, voice_cli, settings_cli):
         module.register(app)
 
 
