@@ -332,11 +332,10 @@ class StreamSession:
         try:
             if not self._started or not restore:
                 return
-            window = self.injector.x11.active_window()
             with self.injector._session(hold_keys=False):
                 self.injector._backspace(len(self.typed))
                 if self.original:
-                    self.injector._insert(self.original, window)
+                    self.injector._type_lines(self.original)
             self.typed = ""
         finally:
             self._unblock()

@@ -188,6 +188,11 @@ class TypedCommands:
                 continue
             try:
                 self.process(item)
+                if log.isEnabledFor(logging.DEBUG) and item[0] == PRESS:
+                    log.debug("key handled: engine %s (word start %s), busy %s, window %s/%s, paused %s",
+                              self.engine.state, self.engine._start_boundary, self.busy,
+                              self._window_id, getattr(self._window, "wm_class", None),
+                              self.ctx.paused.is_set())
             except Exception:
                 log.exception("typed commands: an event could not be handled")
 

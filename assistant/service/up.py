@@ -248,6 +248,10 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
     def on_signal(signum, frame):
         ctx.stop.set()
 
+    import faulthandler
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)   # `kill -USR1 <pid>`: thread dump
+
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     log.info("hushtype is up (Ctrl+C to stop)")
