@@ -324,6 +324,11 @@ class ModelRunner:
         )
         if lo.num_thread:
             kwargs.update(n_threads=lo.num_thread, n_threads_batch=lo.num_thread)
+        else:
+            # llama-cpp-python decodes on half the cores by default, which is right for a
+            # desktop sharing its CPU; prompt evaluation is batched and scales, so it gets all
+            # of them (measured on 2 cores: ~530 -> ~310 ms for a 200-token few-shot prompt).
+            kwargs.update(n_threads_batch=os.cpu_count() or 1)
         if lo.embedding:
             # Non-causal pooling needs the whole input in one micro-batch.
             kwargs.update(n_batch=lo.num_ctx, n_ubatch=lo.num_ctx)
