@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-JFK = Path("/work/shared/data/jfk.flac")
+# ../shared/data beside the checkout, as in CI.
+JFK = Path(__file__).resolve().parents[2] / "shared" / "data" / "jfk.flac"
 JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
             "ask what you can do for your country.")
 ESPEAK_TEXT = "Please send the quarterly report to the finance team before Friday afternoon, thank you."

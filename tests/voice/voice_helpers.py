@@ -7,7 +7,9 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-DATA = Path("/work/shared/data")
+
+# ../shared/data beside the checkout (CI clones main with shared/ beside it).
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 JFK = DATA / "jfk.flac"
 JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
             "ask what you can do for your country.")
