@@ -56,24 +56,17 @@ class AssistantContext:
         return settings
 
     def apply_settings(self, settings: dict) -> None:
-        self.settings = settings
         if self.pipeline is not None:
-            from assistant.commands.pipeline import CommandPipeline
-
-            old = self.pipeline
-            self.pipeline = CommandPipeline(settings, history=self.history if self.history is not None else False)
-            close = getattr(getattr(old, "client", None), "close", None)
-            if close is not None:
-                # a command still running on the old client finishes first (it holds a ref)
-                timer = threading.Timer(120, close)
-                timer.daemon = True
-                timer.start()
+            # In place: every component holding the pipeline sees the new commands, and the
+            # cached model kinds survive unless the server settings changed. Raises
+            # ConfigError (keeping the old settings) when the new commands are invalid.
+            # The pipeline hands the new retention to its history store (which sweeps).
+            self.pipeline.reload(settings)
+        self.settings = settings
         if self.injector is not None and hasattr(self.injector, "update_settings"):
             self.injector.update_settings(settings)
-        if self.history is not None and hasattr(self.history, "retention_days"):
-            days = settings.get("history", {}).get("retention_days")
-            if days is not None:
-                self.history.retention_days = int(days)
+        if self.history is not None and getattr(self.pipeline, "history", None) is not self.history:
+            self.history.apply_settings(settings)  # a shorter retention sweeps at once
         for listener in list(self.listeners):
             try:
                 listener(settings)

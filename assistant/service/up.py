@@ -195,6 +195,7 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
         log.error("model server: %s", exc)
         server = None
     history = HistoryStore(retention_days=settings.get("history", {}).get("retention_days"))
+    retention_timer = history.start_retention_timer()  # hourly sweep while running
     ctx = AssistantContext(settings=settings, history=history)
     ctx.pipeline = CommandPipeline(settings, client=client, history=history)
 
@@ -273,6 +274,7 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
                 ctx.injector.close()
             except Exception as exc:
                 log.debug("closing the injector: %s", exc)
+        retention_timer.stop()
         if server is not None:
             server.stop()
         client.close()
