@@ -18,6 +18,10 @@ from typing import Iterator, List, Optional
 
 import typer
 
+from inference.cli_http import base_url as _base_url
+from inference.cli_http import connect_hint, error_text, stream_ndjson
+from inference.cli_http import fail as _fail
+
 DEFAULT_PORT = 11434
 log = logging.getLogger("inference.server")
 
@@ -165,18 +169,6 @@ def serve(
 # HTTP client helpers
 
 
-def _base_url() -> str:
-    try:
-        return parse_host(os.environ.get("OLLAMA_HOST")).client_url
-    except HostError as exc:
-        _fail(str(exc))
-
-
-def _fail(message: str, code: int = 1):
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(code)
-
-
 def _client():
     import httpx
 
@@ -190,20 +182,13 @@ def _request(method: str, path: str, *, not_found_hint: str = "", **kwargs):
         with _client() as client:
             response = client.request(method, path, **kwargs)
     except httpx.ConnectError:
-        _fail(f"could not connect to the hushtype server at {_base_url()}; start it with: hushtype serve")
+        _fail(connect_hint())
     except httpx.HTTPError as exc:
         _fail(f"request to {_base_url()} failed: {exc}")
     if response.status_code >= 400:
         hint = not_found_hint if response.status_code == 404 and not_found_hint else ""
-        _fail(_error_text(response) + hint)
+        _fail(error_text(response) + hint)
     return response
-
-
-def _error_text(response) -> str:
-    try:
-        return str(response.json().get("error") or response.text)
-    except (ValueError, AttributeError):
-        return response.text or f"HTTP {response.status_code}"
 
 
 def _stream(path: str, body: dict) -> Iterator[dict]:
@@ -211,21 +196,10 @@ def _stream(path: str, body: dict) -> Iterator[dict]:
     import httpx
 
     try:
-        with _client() as client, client.stream("POST", path, json=body) as response:
-            if response.status_code >= 400:
-                response.read()
-                _fail(_error_text(response))
-            for line in response.iter_lines():
-                if not line.strip():
-                    continue
-                data = json.loads(line)
-                if "error" in data:
-                    _fail(str(data["error"]))
-                yield data
+        with _client() as client:
+            yield from stream_ndjson(client, path, body)
     except httpx.ConnectError:
-        _fail(f"could not connect to the hushtype server at {_base_url()}; start it with: hushtype serve")
-    except httpx.HTTPError as exc:
-        _fail(f"request to {_base_url()} failed: {exc}")
+        _fail(connect_hint())
 
 
 def human_size(n: int) -> str:

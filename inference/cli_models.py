@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import re
-import sys
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import typer
+
+from inference.cli_http import base_url as _base_url
+from inference.cli_http import connect_hint, error_text, stream_ndjson
+from inference.cli_http import fail as _fail
 
 CHUNK = 4 * 1024 * 1024
 
@@ -35,49 +37,6 @@ def _console():
     from rich.console import Console
 
     return Console(stderr=True)
-
-
-def _fail(message: str, code: int = 1):
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _base_url() -> str:
-    from inference.cli import HostError, parse_host
-
-    try:
-        return parse_host(os.environ.get("OLLAMA_HOST")).client_url
-    except HostError as exc:
-        _fail(str(exc))
-
-
-def _error_text(response) -> str:
-    try:
-        data = response.json()
-        if isinstance(data, dict) and data.get("error"):
-            return str(data["error"])
-    except ValueError:
-        pass
-    return f"{response.status_code} {response.text.strip()[:200]}"
-
-
-def _stream(client, path: str, body: dict) -> Iterator[dict]:
-    """POST ``body`` and yield the NDJSON status objects; an error line ends the command."""
-    with client.stream("POST", path, json=body) as response:
-        if response.status_code >= 400:
-            response.read()
-            _fail(_error_text(response))
-        for line in response.iter_lines():
-            if not line.strip():
-                continue
-            data = json.loads(line)
-            if "error" in data:
-                _fail(str(data["error"]))
-            yield data
-
-
-def _connect_hint() -> str:
-    return f"could not connect to the hushtype server at {_base_url()}; start it with: hushtype serve"
 
 
 # --- pull ----------------------------------------------------------------------------------
@@ -169,14 +128,14 @@ def pull(
                                    f"({_local_store().root})")
                 _pull_locally(name, insecure, view)
                 return
-            for status in _stream(client, "/api/pull", {"model": name, "insecure": insecure}):
+            for status in stream_ndjson(client, "/api/pull", {"model": name, "insecure": insecure}):
                 view.update(status)
     except KeyboardInterrupt:
         typer.echo("\nInterrupted. The downloaded part is kept: run the same command again to resume.",
                    err=True)
         raise typer.Exit(130)
     except httpx.ConnectError:
-        _fail(_connect_hint())
+        _fail(connect_hint())
     except httpx.HTTPError as exc:
         _fail(f"pull failed: {exc}")
 
@@ -218,7 +177,7 @@ def _upload_blob(client, path: Path) -> str:
         response = client.post(f"/api/blobs/{digest}", content=chunks(),
                                headers={"Content-Length": str(size)})
     if response.status_code >= 400:
-        _fail(f"upload of {path.name} failed: {_error_text(response)}")
+        _fail(f"upload of {path.name} failed: {error_text(response)}")
     return digest
 
 
@@ -264,10 +223,10 @@ def create(
                         path = mf.resolve_from_path(adapter, file.resolve().parent)
                         adapters[path.name] = _upload_blob(client, path)
                 body["adapters"] = adapters
-            for status in _stream(client, "/api/create", body):
+            for status in stream_ndjson(client, "/api/create", body):
                 typer.echo(status.get("status", ""))
     except httpx.ConnectError:
-        _fail(_connect_hint())
+        _fail(connect_hint())
     except httpx.HTTPError as exc:
         _fail(f"create failed: {exc}")
 
