@@ -65,6 +65,9 @@ class LoopbackRegistry:
         self.manifests: dict[tuple[str, str], bytes] = {}   # ("ns/model", tag) -> raw manifest
         self.blobs: dict[str, bytes] = {}
         self.served: dict[str, int] = {}
+        # reset_counters() starts a new epoch; a response begun before it (e.g. still writing
+        # into the socket of a client that was just killed) no longer counts.
+        self.epoch = 0
         self.requests: list[tuple[str, str, str | None]] = []  # (method, path, Range)
         self.drop_after_total: int | None = None
         self.cut_each_response_after: int | None = None
@@ -129,6 +132,7 @@ class LoopbackRegistry:
 
     def reset_counters(self) -> None:
         with self.lock:
+            self.epoch += 1
             self.served.clear()
             self.requests.clear()
 
@@ -264,6 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
         sent, pos, chunk = 0, start, 64 * 1024
         stall = False
         with reg.lock:
+            self._epoch = reg.epoch
             if reg.stall_responses > 0:
                 reg.stall_responses -= 1
                 stall = True
@@ -308,6 +313,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _count(self, digest: str, n: int):
         reg = self.reg
         with reg.lock:
+            if getattr(self, "_epoch", reg.epoch) != reg.epoch:
+                return  # a response from before reset_counters()
             reg.served[digest] = reg.served.get(digest, 0) + n
             if reg.expire_token_after is not None and sum(reg.served.values()) >= reg.expire_token_after:
                 reg.expire_token_after = None
