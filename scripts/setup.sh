@@ -42,7 +42,9 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 # instructions (every decode crashes in ggml_backend_amx_mul_mat), so build without AMX.
 amx_off="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 export CMAKE_ARGS="${CMAKE_ARGS:-} -DCMAKE_C_FLAGS=\"$amx_off\" -DCMAKE_CXX_FLAGS=\"$amx_off\""
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+installed() { [[ -f "$1" && "$(cat "$1")" == "$want" ]]; }
+# The test install is a superset: it serves the run command too.
+if ! installed "$stamp" && ! { (( ! with_tests )) && installed ".venv/.hushtype-installed[test]"; }; then
   echo "setup: installing Python packages into .venv (first time: llama-cpp-python compiles, ~6 min on 2 cores)"
   .venv/bin/python -m pip install -q --upgrade pip wheel >/dev/null
   .venv/bin/python -m pip install -q -e ".${extras}"
