@@ -17,6 +17,7 @@ import Xlib.X
 import Xlib.Xatom
 import Xlib.display
 import Xlib.protocol.event
+import Xlib.protocol.request
 
 log = logging.getLogger("hushtype.injection")
 
@@ -159,7 +160,12 @@ class ClipboardOffer:
         self._thread.join(timeout=2)
         with contextlib.suppress(Exception):
             if not self.lost.is_set():
-                self.window.set_selection_owner(Xlib.X.NONE, Xlib.X.CurrentTime)
+                # Give the selection up: owner None for *our* selection atom (a window's
+                # set_selection_owner(NONE, ...) would name atom 0: BadAtom, opcode 22).
+                Xlib.protocol.request.SetSelectionOwner(
+                    display=self.display.display, window=Xlib.X.NONE,
+                    selection=self._selection, time=Xlib.X.CurrentTime)
+                self.display.sync()
             self.display.flush()
             self.display.close()
 

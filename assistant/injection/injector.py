@@ -29,6 +29,9 @@ DEFAULTS = {
     "delay_before_restore_ms": 300, "paste_consumed_timeout_ms": 1500,
     "default_paste_chord": "ctrl+v", "fallback_paste_chord": "shift+Insert",
     "type_delay_ms": 2, "key_delay_ms": 0, "paste_chords": {}, "terminal_apps": [],
+    # Spare keys carrying characters the layout lacks are put back this long after the
+    # injection: time for the app to read the key map (Tk reads it when the key arrives).
+    "spare_key_restore_ms": 150,
 }
 
 
@@ -84,7 +87,8 @@ class Injector:
 
     # ------------------------------------------------------------------ helpers
     @contextlib.contextmanager
-    def _session(self, *, hold_keys: bool = True, wait_release: bool = True):
+    def _session(self, *, hold_keys: bool = True, wait_release: bool = True,
+                 restore_keys: bool = True):
         with self._lock:
             if wait_release and not self.x11.wait_keys_released():
                 log.warning("keys still held after 3 s; injecting anyway")
@@ -98,8 +102,18 @@ class Injector:
                 except Exception:
                     end = None
                 self.guard.end(end)
-                if block is not None:
-                    self.replay_user_keys(block.release())
+                try:
+                    if restore_keys:
+                        self._restore_spare_keys()
+                finally:
+                    if block is not None:
+                        self.replay_user_keys(block.release())
+
+    def _restore_spare_keys(self) -> None:
+        """Give the keys we remapped for this injection back to the user's key map."""
+        if self._typer and self._typer.remapped:
+            time.sleep(float(self.options["spare_key_restore_ms"]) / 1000)
+            self._typer.restore()
 
     def hold_user_keys(self):
         """Start holding the user's keys: the block to release (None if the X server cannot,
@@ -119,11 +133,15 @@ class Injector:
         return self._block
 
     def close(self) -> None:
-        if self._block is not None:
-            self._block.close()
-        if self._typer:
-            self._typer.clear()
-        self.x11.close()
+        try:
+            if self._typer:
+                self._typer.restore()       # the user's key map first, whatever fails after
+        finally:
+            try:
+                if self._block is not None:
+                    self._block.close()
+            finally:
+                self.x11.close()
 
     def replay_user_keys(self, keys) -> None:
         """Type the keys the user pressed during the injection, after it, in order."""
@@ -288,7 +306,9 @@ class StreamSession:
                     with self.injector._lock:
                         self.injector.x11.wait_keys_released()
                         self._block = self.injector.hold_user_keys()   # until the stream ends
-                with self.injector._session(hold_keys=False, wait_release=False):
+                # spare keys are given back once per stream (in _unblock), not per chunk
+                with self.injector._session(hold_keys=False, wait_release=False,
+                                            restore_keys=False):
                     if not self._started:
                         self.injector._backspace(self.delete_chars)
                         self._started = True
@@ -308,8 +328,12 @@ class StreamSession:
 
     def _unblock(self) -> None:
         block, self._block = self._block, None
-        if block is not None:
-            self.injector.replay_user_keys(block.release())
+        try:
+            with self.injector._lock:
+                self.injector._restore_spare_keys()
+        finally:
+            if block is not None:
+                self.injector.replay_user_keys(block.release())
 
     @property
     def started(self) -> bool:

@@ -135,10 +135,13 @@ def char_keysym(char: str) -> int:
 class SpareKeyTyper:
     """Types characters the keyboard layout lacks through XTEST on spare keycodes.
 
-    xdotool maps such a character onto a spare key, presses it and maps the key back at once;
-    an app that reads the key map late (Tk does) then sees a key with no symbol and the
-    character is lost. Here a spare key keeps its character until it is needed for another
-    one (least recently used first), and all are cleared on close.
+    A spare key (no symbol at all) is given the character, pressed, and - once the app had
+    time to read it - put back exactly as it was by :meth:`restore`. The injector calls
+    :meth:`restore` at the end of every injection (also when it failed), so the user's key
+    map is ours only while we type. It cannot be put back at once after the press as xdotool
+    does: an app that reads the key map late (Tk does) would then see a key with no symbol
+    and lose the character. A key is checked to be still empty right before it is used
+    (another client may have mapped it since), and the modifier map is never touched.
     """
 
     def __init__(self, x11: X11):
@@ -149,14 +152,40 @@ class SpareKeyTyper:
         mapping = d.get_keyboard_mapping(first, count)
         self.spare = [first + i for i, syms in enumerate(mapping) if not any(syms)][-24:]
         self._assigned: dict[int, int] = {}     # keysym -> keycode, in use order
+        self._original: dict[int, list[int]] = {}   # keycode -> its keysyms before we used it
 
     @property
     def available(self) -> bool:
         return bool(self.spare)
 
+    @property
+    def remapped(self) -> bool:
+        """Whether some key still carries one of our characters."""
+        return bool(self._original)
+
     def layout_has(self, char: str) -> bool:
         with self.x11._lock:
             return bool(self.x11.display.keysym_to_keycode(char_keysym(char)))
+
+    def _take_key(self, keysym: int) -> int:
+        """A spare key for ``keysym``: a free one that is still empty, else the least recently
+        used of ours."""
+        d = self.x11.display
+        used = set(self._assigned.values())
+        for code in self.spare:
+            if code in used:
+                continue
+            if code in self._original:           # ours already (restore() not yet run)
+                return code
+            current = list(d.get_keyboard_mapping(code, 1)[0])
+            if any(current):                     # someone else mapped it meanwhile
+                continue
+            self._original[code] = current
+            return code
+        if not self._assigned:
+            raise RuntimeError("no spare key left in the keyboard map")
+        oldest = next(iter(self._assigned))
+        return self._assigned.pop(oldest)
 
     def type(self, text: str, delay_s: float = 0.0) -> None:
         from Xlib.ext import xtest
@@ -167,13 +196,7 @@ class SpareKeyTyper:
                 keysym = char_keysym(char)
                 code = self._assigned.pop(keysym, None)
                 if code is None:
-                    used = set(self._assigned.values())
-                    free = [c for c in self.spare if c not in used]
-                    if free:
-                        code = free[0]
-                    else:                              # reuse the least recently used key
-                        oldest = next(iter(self._assigned))
-                        code = self._assigned.pop(oldest)
+                    code = self._take_key(keysym)
                     d.change_keyboard_mapping(code, [(keysym, keysym)])
                     d.sync()
                 self._assigned[keysym] = code
@@ -183,9 +206,22 @@ class SpareKeyTyper:
                 if delay_s:
                     time.sleep(delay_s)
 
-    def clear(self) -> None:
-        with self.x11._lock, contextlib.suppress(Exception):
-            for code in self._assigned.values():
-                self.x11.display.change_keyboard_mapping(code, [(0, 0)])
-            self.x11.display.sync()
-        self._assigned.clear()
+    def restore(self) -> None:
+        """Put every key we used back as it was (their symbols before; the modifier map was
+        never changed). Safe to call any time, also twice."""
+        with self.x11._lock:
+            originals, self._original = self._original, {}
+            self._assigned.clear()
+            if not originals:
+                return
+            d = self.x11.display
+            width = max(len(syms) for syms in originals.values())
+            for code, syms in originals.items():
+                try:
+                    d.change_keyboard_mapping(code, [tuple(syms) + (0,) * (width - len(syms))])
+                except Exception as exc:                    # the connection is gone
+                    log.debug("could not restore keycode %s: %s", code, exc)
+            with contextlib.suppress(Exception):
+                d.sync()
+
+    clear = restore
