@@ -15,7 +15,8 @@ apt_pkgs=(build-essential cmake python3-venv libportaudio2 xdotool xclip x11-uti
 if (( with_tests )); then
   # Tests: a real X server and X apps, real speech and audio devices, a real browser.
   apt_pkgs+=(xvfb xterm espeak-ng sox libsndfile1 pulseaudio pulseaudio-utils alsa-utils
-             libasound2-plugins chromium fonts-dejavu-core desktop-file-utils trayer python3-tk)
+             libasound2-plugins chromium fonts-dejavu-core desktop-file-utils trayer python3-tk
+             iproute2)
 fi
 
 missing=()
