@@ -21,6 +21,8 @@ def available() -> list[str]:
 
 
 def _format(value) -> str:
+    if isinstance(value, (list, tuple, dict)):  # per-item detail: each benchmark prints its own
+        return f"({len(value)} items, printed above)"
     if isinstance(value, bool):
         return "yes" if value else "NO"
     if isinstance(value, float):
@@ -52,11 +54,11 @@ def main(argv: list[str]) -> int:
             rows.append((name, str(key), _format(value)))
         rows.append((name, "seconds", f"{time.perf_counter() - started:.0f}"))
     if rows:
-        widths = [max(len(r[i]) for r in rows + [("benchmark", "metric", "value")]) for i in range(3)]
-        print("\n" + "  ".join(h.ljust(w) for h, w in zip(("benchmark", "metric", "value"), widths)))
-        print("  ".join("-" * w for w in widths))
-        for row in rows:
-            print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+        widths = [max(len(r[i]) for r in rows + [("benchmark", "metric")]) for i in range(2)]
+        print(f"\n{'benchmark'.ljust(widths[0])}  {'metric'.ljust(widths[1])}  value")
+        print(f"{'-' * widths[0]}  {'-' * widths[1]}  -----")
+        for name, metric, value in rows:
+            print(f"{name.ljust(widths[0])}  {metric.ljust(widths[1])}  {value}")
     return 1 if failed else 0
 
 
