@@ -86,8 +86,9 @@ def test_cancel_mid_stream_then_the_next_command_works(pipeline):
         cancel.set()
 
     spec, body = pipeline.match("gen: a long story about a dragon who learns to bake bread")
-    result = pipeline.run_spec(replace(spec, options={**spec.options, "num_predict": 400}), body,
-                               on_chunk=on_chunk, cancel=cancel)
+    # greedy, fixed seed, no stop: the answer surely outlasts the first chunk (no race)
+    long_options = {**spec.options, "num_predict": 400, "temperature": 0.0, "seed": 7, "stop": ["@@@@"]}
+    result = pipeline.run_spec(replace(spec, options=long_options), body, on_chunk=on_chunk, cancel=cancel)
     assert result.status == "cancelled" and result.error == "cancelled" and seen
     assert pipeline.history.get(result.history_id)["status"] == "cancelled"
     assert pipeline.run("fix: teh dog").status == "ok"
@@ -150,10 +151,12 @@ def test_hushtype_do_reads_stdin_and_ctrl_c_cancels(live_server, hushtype_home):
     res = subprocess.run([sys.executable, "-m", "assistant.cli", "do", "-"], input="fix: teh cat sat on teh mat",
                          env=env, capture_output=True, text=True, timeout=180)
     assert res.returncode == 0 and "the cat" in res.stdout.lower(), res.stderr
-    # through /api/chat, with a stop string that never comes, the base model goes on for
-    # 2000 tokens, so it is still streaming when Ctrl-C arrives
+    # through /api/chat, greedy with a fixed seed and a stop string that never comes, the base
+    # model goes on to num_predict (checked: done_reason "length"), so it is still streaming
+    # when Ctrl-C arrives; random sampling could end the story early and race the signal
     paths.config_file().write_text('[commands.gen]\nprompt_mode = "chat"\n'
-                                   '[commands.gen.options]\nnum_predict = 2000\nstop = ["@@@@"]\n')
+                                   '[commands.gen.options]\nnum_predict = 2000\nstop = ["@@@@"]\n'
+                                   'temperature = 0.0\nseed = 7\n')
     proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "do", "gen: a very long story about a lighthouse"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
