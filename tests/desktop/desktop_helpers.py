@@ -185,9 +185,13 @@ def start_assistant(xserver: XServer | None, home: Path, ollama_host: str, confi
 
 
 # Long enough results (>= 40 characters) are pasted, short ones typed: both paths get used.
+# gen: keeps its sampling but with a fixed seed, so each answer (its length included) is the
+# same on every run: the streaming and Esc tests need answers that outlast their keystrokes.
 TEST_CONFIG = """
 [injection]
 paste_min_chars = 40
 [server]
 keep_alive = "30m"
+[commands.gen.options]
+seed = 7
 """
