@@ -23,7 +23,7 @@ def _register_all() -> None:
     from assistant.service import cli as service_cli
     from assistant.settings import cli as settings_cli
     from assistant.voice import cli as voice_cli
-    from inference import cli as inference_cli
+    from inference.cli import commands as inference_cli
 
     for module in (inference_cli, commands_cli, history_cli, service_cli, voice_cli, settings_cli):
         module.register(app)

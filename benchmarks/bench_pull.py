@@ -1,7 +1,7 @@
 """Registry pull: throughput on loopback and the cost of resuming an interrupted pull.
 
 The embedded Gemma 3 270M GGUF (~250 MB) is published on the loopback OCI registry used by
-the tests (tests/inference_models/oci_registry.py) and pulled with inference.registry into a
+the tests (tests/inference_models/oci_registry.py) and pulled with inference.models.registry into a
 temporary store. Baseline, measured in the same run against the same registry: one plain
 sequential GET of the blob into a file, hashed afterwards (what a naive client does).
 
@@ -31,15 +31,15 @@ REPEATS = 2
 
 
 def _embedded_gguf(tmp: Path) -> bytes:
-    from inference.embedded import ensure_embedded
-    from inference.store import ModelStore
+    from inference.models.embedded import ensure_embedded
+    from inference.models.store import ModelStore
 
     record = ensure_embedded(ModelStore(tmp / "source-store"))
     return record.model_path.read_bytes()
 
 
 def _pull(store, name: str, settings=None) -> tuple[float, int, str | None]:
-    from inference.registry import PullError, start_pull
+    from inference.models.registry import PullError, start_pull
 
     async def go():
         job = await start_pull(store, name, insecure=True, settings=settings)
@@ -70,7 +70,7 @@ def _baseline(url: str, dest: Path) -> float:
 def run() -> dict:
     from oci_registry import LoopbackRegistry
 
-    from inference.store import ModelStore
+    from inference.models.store import ModelStore
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-pull-"))
     registry = LoopbackRegistry().start()

@@ -129,14 +129,14 @@ def _server(client, url: str, prompt: str) -> dict:
 
 
 def run() -> dict:
-    # The server's runtime sleeps llama.cpp's idle OpenMP threads (see inference/runtime.py);
+    # The server's runtime sleeps llama.cpp's idle OpenMP threads (see inference/engine/runtime.py);
     # the direct side gets the same setting before llama.cpp is loaded.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import httpx
     from llama_cpp import Llama
 
-    from inference.runtime import install_log_bridge
-    from inference.store import ModelStore
+    from inference.engine.runtime import install_log_bridge
+    from inference.models.store import ModelStore
 
     home = Path(tempfile.mkdtemp(prefix="bench-server-"))
     proc = None

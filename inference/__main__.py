@@ -2,7 +2,7 @@
 
 import typer
 
-from inference import cli
+from inference.cli import commands as cli
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 cli.register(app)

@@ -97,8 +97,8 @@ def check_server(settings: dict) -> list[Check]:
 def check_local_model(settings: dict) -> Check:
     """With no server answering: is the model in the local store the bundled server uses?"""
     from assistant import paths
-    from inference.embedded import EMBEDDED_MODEL
-    from inference.store import ModelNotFound, ModelStore
+    from inference.models.embedded import EMBEDDED_MODEL
+    from inference.models.store import ModelNotFound, ModelStore
 
     model = settings.get("server", {}).get("model") or EMBEDDED_MODEL
     store_dir = paths.models_dir()

@@ -35,7 +35,7 @@ def _http(base_url: str, timeout: float = 30.0) -> httpx.Client:
 
 
 def validate_model_name(name: str) -> str:
-    from inference.names import InvalidModelName, ModelName
+    from inference.models.names import InvalidModelName, ModelName
 
     text = (name or "").strip()
     if not text:
@@ -51,7 +51,7 @@ def validate_model_name(name: str) -> str:
 
 def same_model(name: str, names: list[str]) -> bool:
     """Whether ``name`` is one of ``names`` ("x" is "x:latest", case-insensitive)."""
-    from inference.names import InvalidModelName, ModelName
+    from inference.models.names import InvalidModelName, ModelName
 
     def key(text: str):
         try:
@@ -127,8 +127,8 @@ def check_gguf(path_text: str) -> Path:
 
 def default_name_for(path: Path) -> str:
     """The name `hushtype import` would give the file (from its GGUF metadata)."""
-    from inference import gguf_info
-    from inference.cli_models import default_name
+    from inference.models import gguf_info
+    from inference.cli.models import default_name
 
     try:
         return default_name(gguf_info.read_metadata(path), path)

@@ -73,7 +73,7 @@ def test_prefix_matching(specs):
 
 
 def test_model_kind_from_show():
-    from inference.base_template import BASE_MODEL_TEMPLATE
+    from inference.prompts.base_template import BASE_MODEL_TEMPLATE
 
     assert prompt_mode_from_show({"template": BASE_MODEL_TEMPLATE, "capabilities": ["completion"]}) == "completion"
     assert prompt_mode_from_show({"template": "{{ .Prompt }}"}) == "completion"

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from inference.store import ModelStore
+from inference.models.store import ModelStore
 from oci_registry import make_gguf
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

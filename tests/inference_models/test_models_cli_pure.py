@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from inference.cli_models import PullView, default_name
-from inference.names import ModelName
+from inference.cli.models import PullView, default_name
+from inference.models.names import ModelName
 
 
 @pytest.mark.parametrize("metadata, filename, expected", [

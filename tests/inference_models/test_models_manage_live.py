@@ -154,7 +154,7 @@ def test_cli_create_uploads_the_from_file(live_server, http, tiny_gguf, tmp_path
 
 
 def test_import_the_embedded_gguf_under_a_new_name_generates(live_server, http):
-    from inference.store import ModelStore
+    from inference.models.store import ModelStore
 
     gemma = ModelStore(live_server.models_dir).get(MODEL).model_path
     r = cli(live_server, "import", str(gemma), "--name", "imported-gemma:v1")
@@ -189,7 +189,7 @@ def test_import_names_the_model_from_metadata_and_copies_across_filesystems(live
     src = make_gguf(tmp_path / "linked.gguf", name="Linked Model", payload_bytes=64 * 1024, seed=3)
     r = cli(live_server, "import", str(src), "--name", "models-test/linked")
     assert r.returncode == 0 and "hard link" in r.stdout, r.stdout + r.stderr
-    from inference.store import ModelStore
+    from inference.models.store import ModelStore
 
     record = ModelStore(live_server.models_dir).get("models-test/linked")
     assert record.model_path.stat().st_ino == src.stat().st_ino

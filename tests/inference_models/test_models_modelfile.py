@@ -2,7 +2,7 @@
 
 import pytest
 
-from inference.modelfile import ModelfileError, from_kind, parse
+from inference.models.modelfile import ModelfileError, from_kind, parse
 
 
 def test_full_modelfile_parses_every_instruction():

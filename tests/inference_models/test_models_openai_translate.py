@@ -1,4 +1,4 @@
-"""OpenAI <-> Ollama translation (pure functions of inference.openai_compat)."""
+"""OpenAI <-> Ollama translation (pure functions of inference.api.openai_compat)."""
 
 import base64
 import struct
@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from inference import openai_compat as oc
-from inference.names import ModelName
+from inference.api import openai_compat as oc
+from inference.models.names import ModelName
 
 
 def test_chat_defaults_follow_openai_not_ollama():

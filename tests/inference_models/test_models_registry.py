@@ -1,6 +1,6 @@
 """The OCI pull client against a real HTTP registry on loopback (tests/.../oci_registry.py).
 
-These call inference.registry directly with a real ModelStore in a temp dir; the HTTP route
+These call inference.models.registry directly with a real ModelStore in a temp dir; the HTTP route
 and the CLI are tested against a running server in test_models_pull_live.py.
 """
 
@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from inference import registry as reg_mod
-from inference.registry import PullError, PullSettings, start_pull
-from inference.store import ModelStore
+from inference.models import registry as reg_mod
+from inference.models.registry import PullError, PullSettings, start_pull
+from inference.models.store import ModelStore
 
 SMALL_PARTS = PullSettings(min_part_size=512 * 1024, max_parts=4, stall_timeout=5.0,
                            connect_timeout=5.0, max_retries=2, backoff_base=0.01,

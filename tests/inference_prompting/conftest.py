@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from gguf import GGUFWriter, LlamaFileType
 
-from inference.store import ModelStore
+from inference.models.store import ModelStore
 
 def write_prompting_gguf(path: Path, chat_template: str | None, *, context: int = 2048,
                          vocab: int = 32) -> Path:

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from inference.base_template import BASE_MODEL_PARAMS, BASE_MODEL_TEMPLATE
-from inference.prompting import chat_prompt, generate_prompt
+from inference.prompts.base_template import BASE_MODEL_PARAMS, BASE_MODEL_TEMPLATE
+from inference.prompts.prompting import chat_prompt, generate_prompt
 
 
 @dataclass

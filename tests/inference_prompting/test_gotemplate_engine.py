@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from inference.gotemplate import GoTemplateError, go_json, parse, render, uses_messages
+from inference.prompts.gotemplate import GoTemplateError, go_json, parse, render, uses_messages
 
 
 # --- text, trimming, comments ---------------------------------------------------------------
@@ -284,7 +284,7 @@ def test_parse_is_cached_and_reusable():
 
 
 def test_huge_templates_are_parsed_but_not_cached():
-    from inference.gotemplate import CACHEABLE_TEMPLATE_CHARS
+    from inference.prompts.gotemplate import CACHEABLE_TEMPLATE_CHARS
 
     big = "x" * (CACHEABLE_TEMPLATE_CHARS + 1) + "{{ .A }}"
     assert parse(big) is not parse(big)

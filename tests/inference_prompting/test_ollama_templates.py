@@ -9,7 +9,7 @@ and Ollama's Values rules (collated messages, .System = joined system messages, 
 
 import pytest
 
-from inference.prompting import PromptError, render_go_template
+from inference.prompts.prompting import PromptError, render_go_template
 
 LLAMA3 = (
     "{{- range .Messages }}<|start_header_id|>{{ .Role }}<|end_header_id|>\n\n{{ .Content }}<|eot_id|>\n"

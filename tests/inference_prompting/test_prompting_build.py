@@ -5,8 +5,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inference.base_template import BASE_MODEL_TEMPLATE
-from inference.prompting import (
+from inference.prompts.base_template import BASE_MODEL_TEMPLATE
+from inference.prompts.prompting import (
     ChatPrompt,
     PromptError,
     chat_prompt,

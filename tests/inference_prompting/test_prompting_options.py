@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from inference.options import (
+from inference.engine.options import (
     DEFAULT_OPTIONS,
     LOAD_OPTIONS,
     OptionsError,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from inference.app import create_app
-from inference.store import MEDIA_MODEL, ModelStore
+from inference.api.app import create_app
+from inference.models.store import MEDIA_MODEL, ModelStore
 
 
 def broken_store(tmp_path) -> ModelStore:

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from inference.app import create_app
-from inference.scheduler import SchedulerConfig
-from inference.store import ModelStore
+from inference.api.app import create_app
+from inference.engine.scheduler import SchedulerConfig
+from inference.models.store import ModelStore
 from server_helpers import MODEL
 
 pytestmark = pytest.mark.live
@@ -45,7 +45,7 @@ LONG = {"num_predict": 2000, "temperature": 0, "seed": 7, "stop": ["<never-produ
                   "options": LONG}),
 ])
 def test_closing_the_iterator_early_stops_decoding(app, engine, body):
-    from inference import routes_core
+    from inference.api import routes_core
 
     async def main():
         request = ConnectedRequest(app)

@@ -220,7 +220,7 @@ def test_repeated_prompt_reuses_the_kv_cache(http, live_server):
     first = http.post("/api/generate", json=body).json()
     second = http.post("/api/generate", json=body).json()
     assert first["response"] == second["response"]
-    from inference.runtime import REUSE_ALIGNMENT
+    from inference.engine.runtime import REUSE_ALIGNMENT
 
     n = second["prompt_eval_count"]
     # Whole blocks of the prompt came from the cache (never the last token, whose logits

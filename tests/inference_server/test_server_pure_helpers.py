@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from inference.cli import HostError, parse_host
-from inference.runtime import FormatError, SamplingParams, StopMatcher, grammar_for_format
+from inference.cli.commands import HostError, parse_host
+from inference.engine.runtime import FormatError, SamplingParams, StopMatcher, grammar_for_format
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -96,7 +96,7 @@ def test_format_to_grammar():
 def test_rfc3339_parsing_and_human_times():
     from datetime import datetime, timedelta, timezone
 
-    from inference.cli import _parse_time, human_size, human_time
+    from inference.cli.commands import _parse_time, human_size, human_time
 
     assert _parse_time("2026-11-22T00:37:47.123456789Z") == datetime(2026, 11, 22, 0, 37, 47, 123456, timezone.utc)
     assert _parse_time("2318-01-01T00:00:00.123+01:00").utcoffset() == timedelta(hours=1)
@@ -109,7 +109,7 @@ def test_rfc3339_parsing_and_human_times():
 
 
 def test_option_arguments_of_run():
-    from inference.cli import parse_option_args
+    from inference.cli.commands import parse_option_args
 
     assert parse_option_args(["num_predict=64", "temperature=0.2", "stop=END", "stop=\\n\\n", "seed=1"]) == {
         "num_predict": 64, "temperature": 0.2, "stop": ["END", "\\n\\n"], "seed": 1}

@@ -127,7 +127,7 @@ def test_queued_request_of_a_client_that_left_is_dropped(server_factory):
 
 
 def test_max_loaded_models_evicts_the_least_recently_used(server_factory):
-    from inference.store import ModelStore
+    from inference.models.store import ModelStore
 
     server = server_factory(extra_env={"OLLAMA_MAX_LOADED_MODELS": "1"})
     # A second model with its own manifest (own digest) sharing the embedded weights.

@@ -8,8 +8,8 @@ import json
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from inference.errors import ApiError
-from inference.routes_core import respond
+from inference.api.errors import ApiError
+from inference.api.routes_core import respond
 
 
 def make_app(chunks_then_error, fail_first=False):

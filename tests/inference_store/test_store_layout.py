@@ -1,4 +1,4 @@
-"""The on-disk model store (inference/store.py) against stores laid out exactly as Ollama does."""
+"""The on-disk model store (inference/models/store.py) against stores laid out exactly as Ollama does."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from store_fixtures import OllamaLayout, write_tiny_gguf
-from inference.names import InvalidModelName
-from inference.store import (
+from inference.models.names import InvalidModelName
+from inference.models.store import (
     MEDIA_LICENSE, MEDIA_MODEL, MEDIA_PARAMS, MEDIA_SYSTEM, MEDIA_TEMPLATE, DamagedModel, DigestMismatch,
     InvalidDigest, MissingBlob, ModelNotFound, ModelStore,
 )

@@ -1,10 +1,10 @@
-"""Model-name parsing, display forms and validation (inference/names.py)."""
+"""Model-name parsing, display forms and validation (inference/models/names.py)."""
 
 from pathlib import Path
 
 import pytest
 
-from inference.names import InvalidModelName, ModelName
+from inference.models.names import InvalidModelName, ModelName
 
 
 @pytest.mark.parametrize("text, parts, display", [

@@ -19,14 +19,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import inference
-from inference.errors import ApiError
-from inference.scheduler import ClientDisconnected, Scheduler, SchedulerConfig
-from inference.security import OriginPolicy, SecurityMiddleware
+from inference.api.errors import ApiError
+from inference.engine.scheduler import ClientDisconnected, Scheduler, SchedulerConfig
+from inference.api.security import OriginPolicy, SecurityMiddleware
 
 log = logging.getLogger("inference.server")
 
 # Routers of other areas, included when present (model management, OpenAI compatibility).
-EXTRA_ROUTERS = ("inference.routes_models", "inference.openai_compat")
+EXTRA_ROUTERS = ("inference.api.routes_models", "inference.api.openai_compat")
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -97,7 +97,7 @@ def create_app(
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(500, str(exc) or exc.__class__.__name__)
 
-    from inference import routes_core
+    from inference.api import routes_core
 
     app.include_router(routes_core.router)
     for module_name in EXTRA_ROUTERS:

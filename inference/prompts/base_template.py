@@ -1,7 +1,7 @@
 """Prompt template and parameters for base (non-instruct) models such as the embedded
 Gemma 3 270M, which has no chat template.
 
-The template is an Ollama TEMPLATE (Go text/template), rendered by inference.prompting:
+The template is an Ollama TEMPLATE (Go text/template), rendered by inference.prompts.prompting:
 
 * /api/generate: the system text (if any), a blank line, then the prompt as is, so few-shot
   completion prompts ("Text: ... / Corrected:") reach the model unchanged. prompting exposes

@@ -21,9 +21,9 @@ from html.parser import HTMLParser
 from importlib.resources import files
 from pathlib import Path
 
-from inference.base_template import BASE_MODEL_PARAMS, BASE_MODEL_TEMPLATE
-from inference.names import ModelName
-from inference.store import (
+from inference.prompts.base_template import BASE_MODEL_PARAMS, BASE_MODEL_TEMPLATE
+from inference.models.names import ModelName
+from inference.models.store import (
     MEDIA_LICENSE, MEDIA_MODEL, MEDIA_PARAMS, MEDIA_TEMPLATE, Layer, ModelNotFound, ModelRecord,
     ModelStore, _unlink,
 )

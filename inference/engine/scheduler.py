@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, AsyncIterator, Callable, Iterator
 
-from inference.errors import ApiError
+from inference.api.errors import ApiError
 
 log = logging.getLogger("inference.scheduler")
 
@@ -58,7 +58,7 @@ class SchedulerConfig:
 
     @classmethod
     def from_env(cls) -> "SchedulerConfig":
-        from inference.options import default_keep_alive_seconds
+        from inference.engine.options import default_keep_alive_seconds
 
         return cls(
             max_loaded_models=_env_int("OLLAMA_MAX_LOADED_MODELS", 3),
@@ -68,7 +68,7 @@ class SchedulerConfig:
 
 
 def _default_loader(record, load_options):
-    from inference.runtime import ModelRunner
+    from inference.engine.runtime import ModelRunner
 
     name = record.name.display
     if record.model_path is None:
@@ -291,7 +291,7 @@ class Scheduler:
 
     @staticmethod
     def model_key(record, options: dict, embedding: bool) -> tuple:
-        from inference.runtime import LoadOptions
+        from inference.engine.runtime import LoadOptions
 
         return (record.digest, LoadOptions.from_options(options, embedding=embedding).key())
 
@@ -364,7 +364,7 @@ class Scheduler:
             await self._wait(self._changed.wait(), request)
 
     async def _get_or_load(self, record, options: dict, embedding: bool, request) -> tuple[LoadedModel, int]:
-        from inference.runtime import LoadOptions
+        from inference.engine.runtime import LoadOptions
 
         load = LoadOptions.from_options(options, embedding=embedding)
         key = (record.digest, load.key())

@@ -95,7 +95,7 @@ def resolve_from_path(value: str, base_dir: Path | None) -> Path:
 
 
 def _option_types() -> dict[str, type]:
-    from inference.options import OPTION_TYPES
+    from inference.engine.options import OPTION_TYPES
 
     types = dict(_LEGACY_TYPES)
     types.update({key: _KIND_TYPES[kind] for key, kind in OPTION_TYPES.items()})

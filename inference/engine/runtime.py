@@ -38,7 +38,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import llama_cpp  # noqa: E402
 from llama_cpp import Llama  # noqa: E402
-from llama_cpp import llama_grammar  # noqa: E402
+from llama_cpp import llama_grammar  # noqa: E402,F401
+
+from inference.engine.grammar import FormatError, grammar_for_format  # noqa: E402,F401
 
 log = logging.getLogger("inference.runtime")
 _llama_log = logging.getLogger("inference.llama")
@@ -48,10 +50,6 @@ LOAD_OPTION_KEYS = ("num_ctx", "num_batch", "num_thread", "use_mmap", "use_mlock
 DEFAULT_NUM_CTX = 4096
 # Cached prompt rows are reused in whole blocks of this many tokens (see _reuse_prefix).
 REUSE_ALIGNMENT = 32
-
-
-class FormatError(ValueError):
-    """A ``format`` value that cannot be turned into a grammar (HTTP 400)."""
 
 
 class InvalidTokens(ValueError):
@@ -175,24 +173,6 @@ class SamplingParams:
             seed=get("seed", int), num_predict=get("num_predict", int), num_keep=get("num_keep", int),
             stop=tuple(_as_stop_list(o.get("stop"))),
         )
-
-
-def grammar_for_format(fmt) -> llama_grammar.LlamaGrammar | None:
-    """``format`` -> grammar: ``"json"`` = any JSON object/value, a dict = a JSON Schema.
-
-    Raises :class:`FormatError` for anything else or a schema the converter cannot handle.
-    """
-    if fmt is None or fmt == "":
-        return None
-    if fmt == "json":
-        return llama_grammar.LlamaGrammar.from_string(llama_grammar.JSON_GBNF, verbose=False)
-    if isinstance(fmt, dict):
-        try:
-            gbnf = llama_grammar.json_schema_to_gbnf(json.dumps(fmt))
-        except Exception as exc:  # the converter raises plain Exceptions/KeyErrors
-            raise FormatError(f"invalid JSON schema in format: {exc}") from exc
-        return llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False)
-    raise FormatError(f"invalid format: {json.dumps(fmt)[:100]}; expected \"json\" or a JSON schema object")
 
 
 class GrammarSampling:
@@ -709,7 +689,7 @@ class ModelRunner:
 
 def _peek_architecture(path: Path) -> str | None:
     try:
-        from inference import gguf_info
+        from inference.models import gguf_info
 
         return gguf_info.read_metadata(path).get("general.architecture")
     except Exception:
@@ -718,7 +698,7 @@ def _peek_architecture(path: Path) -> str | None:
 
 def _has_pooling_type(path: Path, arch: str) -> bool:
     try:
-        from inference import gguf_info
+        from inference.models import gguf_info
 
         return f"{arch}.pooling_type" in gguf_info.read_metadata(path)
     except Exception:

@@ -16,7 +16,7 @@ that references neither ``.Messages`` nor ``.Response`` gets ``{{ .Response }}``
 One documented extension: for /api/generate, messages-style templates also see ``.Prompt``
 (the request's prompt). Ollama's own templates never read it in their messages branch, so
 they render exactly as in Ollama; it lets one template render generate as a plain completion
-and chat as a transcript (see inference/base_template.py).
+and chat as a transcript (see inference/prompts/base_template.py).
 
 The returned text never starts with the model's BOS token: the runtime adds BOS when it
 tokenizes (as Ollama's runner does), so a leading BOS from a Jinja template is removed.
@@ -26,7 +26,7 @@ tool result is never separated from the assistant turn that called the tool); sy
 messages and the last message always stay. Unlike Ollama, the count of dropped messages is
 reported in ``ChatPrompt.dropped_messages``.
 
-Pure logic: the only I/O is ``inference.gguf_info.read_metadata`` (cached per file) for
+Pure logic: the only I/O is ``inference.models.gguf_info.read_metadata`` (cached per file) for
 models without a TEMPLATE layer.
 """
 
@@ -38,9 +38,9 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from inference import gotemplate
-from inference.base_template import BASE_MODEL_TEMPLATE
-from inference.gotemplate import GoTemplateError, OrderedJSON, go_json
+from inference.prompts import gotemplate
+from inference.prompts.base_template import BASE_MODEL_TEMPLATE
+from inference.prompts.gotemplate import GoTemplateError, OrderedJSON, go_json
 
 __all__ = [
     "PromptError",
@@ -633,7 +633,7 @@ def _gguf_chat_template(record) -> tuple[str | None, dict]:
     path = getattr(record, "model_path", None)
     if path is None:
         return None, {}
-    from inference import gguf_info
+    from inference.models import gguf_info
 
     try:
         md = gguf_info.read_metadata(path)

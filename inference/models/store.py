@@ -28,8 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from inference import gguf_info
-from inference.names import InvalidModelName, ModelName
+from inference.models import gguf_info
+from inference.models.names import InvalidModelName, ModelName
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import httpx
 
-from inference.names import InvalidModelName, ModelName
+from inference.models.names import InvalidModelName, ModelName
 
 MANIFEST_ACCEPT = ", ".join([
     "application/vnd.docker.distribution.manifest.v2+json",

@@ -36,7 +36,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response, Streami
 from pydantic import BaseModel, Field
 
 import inference
-from inference.errors import ApiError
+from inference.api.errors import ApiError
 
 log = logging.getLogger("inference.server")
 router = APIRouter()
@@ -157,8 +157,8 @@ def model_name_of(body: dict) -> str:
 
 def lookup(request: Request, name: str):
     """The store record for ``name``; 400 for bad/cloud names, 404 when missing."""
-    from inference.names import InvalidModelName, ModelName
-    from inference.store import ModelNotFound
+    from inference.models.names import InvalidModelName, ModelName
+    from inference.models.store import ModelNotFound
 
     try:
         parsed = ModelName.parse(name)
@@ -177,7 +177,7 @@ def lookup(request: Request, name: str):
 
 
 def _metadata(record, max_array: int | None = 64) -> dict:
-    from inference import gguf_info
+    from inference.models import gguf_info
 
     if record.model_path is None:
         return {}
@@ -191,13 +191,13 @@ def _metadata(record, max_array: int | None = 64) -> dict:
 
 
 def trained_context(record) -> int | None:
-    from inference import gguf_info
+    from inference.models import gguf_info
 
     return gguf_info.context_length(_metadata(record))
 
 
 def effective_options(record, body: dict) -> dict:
-    from inference.options import OptionsError, merge_options
+    from inference.engine.options import OptionsError, merge_options
 
     try:
         return merge_options(record.params, body.get("options"), trained_ctx=trained_context(record))
@@ -206,7 +206,7 @@ def effective_options(record, body: dict) -> dict:
 
 
 def keep_alive_of(request: Request, body: dict) -> float | None:
-    from inference.options import OptionsError, parse_keep_alive
+    from inference.engine.options import OptionsError, parse_keep_alive
 
     try:
         return parse_keep_alive(body.get("keep_alive"), request.app.state.scheduler.config.default_keep_alive)
@@ -215,7 +215,7 @@ def keep_alive_of(request: Request, body: dict) -> float | None:
 
 
 def grammar_of(body: dict):
-    from inference.runtime import FormatError, grammar_for_format
+    from inference.engine.grammar import FormatError, grammar_for_format
 
     try:
         return grammar_for_format(body.get("format"))
@@ -234,7 +234,7 @@ def check_think(record, body: dict) -> None:
 
 
 def capabilities(record) -> list[str]:
-    from inference import gguf_info
+    from inference.models import gguf_info
 
     md = _metadata(record)
     template = record.template or gguf_info.chat_template(md) or ""
@@ -309,7 +309,7 @@ async def _load_only(request, record, options, keep_alive, total_start) -> dict:
 
 async def _decode(request, handle, tokens, options, grammar, cancel):
     """Run the runner's generator in a worker thread: yields str pieces, then the result."""
-    from inference.runtime import FormatError, InvalidTokens, SamplingParams
+    from inference.engine.runtime import FormatError, InvalidTokens, SamplingParams
 
     params = SamplingParams.from_options(options)
     try:
@@ -382,7 +382,7 @@ async def run_generate(request: Request, body: dict) -> AsyncIterator[dict]:
         yield chunk
         return
 
-    from inference import prompting
+    from inference.prompts import prompting
 
     try:
         text = prompting.generate_prompt(
@@ -479,7 +479,7 @@ async def run_chat(request: Request, body: dict) -> AsyncIterator[dict]:
         yield chunk
         return
 
-    from inference import prompting
+    from inference.prompts import prompting
 
     num_ctx = int(options["num_ctx"])
     num_predict = int(options.get("num_predict") or -1)
@@ -649,7 +649,7 @@ def modelfile_text(record) -> str:
 
 @router.post("/api/show", summary="Show model information", openapi_extra=_doc(ModelRequest))
 async def show(request: Request) -> dict:
-    from inference import gguf_info
+    from inference.models import gguf_info
 
     body = await read_body(request)
     record = lookup(request, model_name_of(body))
@@ -714,8 +714,8 @@ async def chat(request: Request) -> Response:
 
 @router.post("/api/copy", summary="Copy a model", openapi_extra=_doc(CopyRequest))
 async def copy(request: Request) -> Response:
-    from inference.names import InvalidModelName, ModelName
-    from inference.store import ModelNotFound
+    from inference.models.names import InvalidModelName, ModelName
+    from inference.models.store import ModelNotFound
 
     body = await read_body(request)
     source = field(body, "source", str)
@@ -736,7 +736,7 @@ async def copy(request: Request) -> Response:
 
 @router.delete("/api/delete", summary="Delete a model", openapi_extra=_doc(ModelRequest))
 async def delete(request: Request) -> Response:
-    from inference.store import ModelNotFound
+    from inference.models.store import ModelNotFound
 
     body = await read_body(request)
     name = model_name_of(body)

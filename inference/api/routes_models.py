@@ -1,6 +1,6 @@
 """Model management and embedding endpoints: pull, create, blobs, embed, embeddings.
 
-* ``POST /api/pull``: registry pull (inference.registry); NDJSON status lines, or one object
+* ``POST /api/pull``: registry pull (inference.models.registry); NDJSON status lines, or one object
   with ``stream: false``. "Not found" / "unreachable" are answered with a status code before
   any line is streamed; later failures are the last NDJSON line.
 * ``POST /api/create``: the JSON form (``from``, ``files``, ``template``, ``system``,
@@ -25,10 +25,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
-from inference import modelfile as mf
-from inference.errors import ApiError
-from inference.names import InvalidModelName, ModelName
-from inference.routes_core import effective_options, keep_alive_of, lookup, model_name_of, read_body
+from inference.models import modelfile as mf
+from inference.api.errors import ApiError
+from inference.models.names import InvalidModelName, ModelName
+from inference.api.routes_core import effective_options, keep_alive_of, lookup, model_name_of, read_body
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -51,7 +51,7 @@ def _streaming(body: dict) -> bool:
 
 @router.post("/api/pull", summary="Pull a model from a registry")
 async def pull(request: Request) -> Response:
-    from inference.registry import PullError, start_pull
+    from inference.models.registry import PullError, start_pull
 
     body = await read_body(request)
     name = model_name_of(body)
@@ -95,7 +95,7 @@ async def push(request: Request) -> Response:
 # --- blobs ---------------------------------------------------------------------------------
 
 def _blob_digest(digest: str) -> str:
-    from inference.store import InvalidDigest, normalize_digest
+    from inference.models.store import InvalidDigest, normalize_digest
 
     try:
         return normalize_digest(digest)
@@ -149,7 +149,7 @@ def _is_gguf(path: Path) -> bool:
 
 
 def _check_parameters(params) -> dict:
-    from inference.options import OPTION_TYPES, OptionsError, validate_options
+    from inference.engine.options import OPTION_TYPES, OptionsError, validate_options
 
     if params is None:
         return {}
@@ -302,7 +302,7 @@ def create_plan(store, body: dict) -> dict:
 
 
 def lookup_name(store, name: str) -> str:
-    from inference.store import ModelNotFound
+    from inference.models.store import ModelNotFound
 
     try:
         return store.get(name).name.full

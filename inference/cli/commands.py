@@ -18,9 +18,9 @@ from typing import Iterator, List, Optional
 
 import typer
 
-from inference.cli_http import base_url as _base_url
-from inference.cli_http import connect_hint, error_text, stream_ndjson
-from inference.cli_http import fail as _fail
+from inference.cli.http import base_url as _base_url
+from inference.cli.http import connect_hint, error_text, stream_ndjson
+from inference.cli.http import fail as _fail
 
 DEFAULT_PORT = 11434
 log = logging.getLogger("inference.server")
@@ -119,9 +119,9 @@ def serve(
     import uvicorn
 
     from assistant import paths
-    from inference import embedded
-    from inference.app import create_app
-    from inference.store import ModelStore
+    from inference.models import embedded
+    from inference.api.app import create_app
+    from inference.models.store import ModelStore
 
     _setup_logging()
     try:
@@ -455,9 +455,9 @@ def register(app: typer.Typer) -> None:
     import importlib
 
     try:
-        cli_models = importlib.import_module("inference.cli_models")
+        cli_models = importlib.import_module("inference.cli.models")
     except ModuleNotFoundError as exc:  # the model-management commands are optional
-        if exc.name != "inference.cli_models":
+        if exc.name != "inference.cli.models":
             raise
     else:
         cli_models.register(app)

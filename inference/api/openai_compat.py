@@ -24,8 +24,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 
-from inference.errors import ApiError
-from inference.names import InvalidModelName, ModelName
+from inference.api.errors import ApiError
+from inference.models.names import InvalidModelName, ModelName
 
 log = logging.getLogger(__name__)
 
@@ -399,8 +399,8 @@ def model_entry(record) -> dict:
 # --- routes --------------------------------------------------------------------------------
 
 def _as_openai_error(exc: Exception) -> OpenAIError:
-    from inference.options import OptionsError
-    from inference.store import ModelNotFound
+    from inference.engine.options import OptionsError
+    from inference.models.store import ModelNotFound
 
     if isinstance(exc, OpenAIError):
         return exc
@@ -505,7 +505,7 @@ async def _collect(iterator: AsyncIterator[dict], first: dict | None) -> list[di
 
 @router.post("/v1/chat/completions")
 async def chat_completions(request: Request):
-    from inference import routes_core
+    from inference.api import routes_core
 
     body = await _json_body(request)
     include_usage = _include_usage(body)
@@ -525,7 +525,7 @@ async def chat_completions(request: Request):
 
 @router.post("/v1/completions")
 async def completions(request: Request):
-    from inference import routes_core
+    from inference.api import routes_core
 
     body = await _json_body(request)
     include_usage = _include_usage(body)
@@ -551,7 +551,7 @@ async def list_models(request: Request):
 
 @router.get("/v1/models/{model:path}")
 async def get_model(model: str, request: Request):
-    from inference.store import ModelNotFound
+    from inference.models.store import ModelNotFound
 
     try:
         record = request.app.state.store.get(model)
@@ -562,7 +562,7 @@ async def get_model(model: str, request: Request):
 
 @router.post("/v1/embeddings")
 async def embeddings(request: Request):
-    from inference import routes_models
+    from inference.api import routes_models
 
     body = await _json_body(request)
     ollama, encoding = embeddings_to_ollama(body)

@@ -16,7 +16,7 @@ def fail(message: str, code: int = 1):
 
 
 def base_url() -> str:
-    from inference.cli import HostError, parse_host
+    from inference.cli.commands import HostError, parse_host
 
     try:
         return parse_host(os.environ.get("OLLAMA_HOST")).client_url

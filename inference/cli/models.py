@@ -26,9 +26,9 @@ from typing import Optional
 
 import typer
 
-from inference.cli_http import base_url as _base_url
-from inference.cli_http import connect_hint, error_text, stream_ndjson
-from inference.cli_http import fail as _fail
+from inference.cli.http import base_url as _base_url
+from inference.cli.http import connect_hint, error_text, stream_ndjson
+from inference.cli.http import fail as _fail
 
 CHUNK = 4 * 1024 * 1024
 
@@ -89,7 +89,7 @@ def _server_answers(client) -> bool:
 
 def _local_store():
     from assistant import paths
-    from inference.store import ModelStore
+    from inference.models.store import ModelStore
 
     return ModelStore(paths.models_dir())
 
@@ -98,7 +98,7 @@ def _pull_locally(name: str, insecure: bool, view: PullView) -> None:
     """No server running: pull straight into the local store (same code as the server's)."""
     import asyncio
 
-    from inference.registry import PullError, start_pull
+    from inference.models.registry import PullError, start_pull
 
     store = _local_store()
 
@@ -188,7 +188,7 @@ def create(
     """Create a model from a Modelfile (FROM a model, a GGUF file, or a blob digest)."""
     import httpx
 
-    from inference import modelfile as mf
+    from inference.models import modelfile as mf
 
     try:
         text = file.read_text(encoding="utf-8")
@@ -233,9 +233,9 @@ def create(
 
 def _create_locally(body: dict, parsed, file: Path) -> None:
     """No server running: build the model in the local store with the server's own checks."""
-    from inference import modelfile as mf
-    from inference.errors import ApiError
-    from inference.routes_models import create_model, create_plan
+    from inference.models import modelfile as mf
+    from inference.api.errors import ApiError
+    from inference.api.routes_models import create_model, create_plan
 
     store = _local_store()
     typer.echo(f"no server at {_base_url()}: creating in the local model store ({store.root})", err=True)
@@ -349,9 +349,9 @@ def import_gguf(
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     from assistant import paths
-    from inference import gguf_info
-    from inference.names import InvalidModelName, ModelName
-    from inference.store import ModelStore
+    from inference.models import gguf_info
+    from inference.models.names import InvalidModelName, ModelName
+    from inference.models.store import ModelStore
 
     file = file.expanduser().resolve()
     try:

@@ -1,0 +1,1 @@
+"""The HTTP API (Ollama and OpenAI routes) and its security: Host/Origin checks, CORS, errors."""

@@ -1,0 +1,1 @@
+"""The model store in Ollama's layout, GGUF metadata, the embedded model, registry pulls, Modelfiles."""

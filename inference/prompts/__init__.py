@@ -1,0 +1,1 @@
+"""Prompts and templates: Ollama Go templates, GGUF chat templates, the base-model template."""
