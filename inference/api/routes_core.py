@@ -333,7 +333,11 @@ async def _decode(request, handle, tokens, options, grammar, cancel, logprobs=(F
     except (FormatError, InvalidTokens) as exc:
         raise ApiError(400, str(exc)) from None
     try:
-        async for item in handle.stream(lambda: iterator, cancel):
+        if hasattr(iterator, "__aiter__"):  # the runtime's Generation: decoded on the engine thread
+            stream = handle.stream_generation(iterator, cancel)
+        else:
+            stream = handle.stream(lambda: iterator, cancel)
+        async for item in stream:
             yield item
     except RuntimeError as exc:  # llama.cpp failed (decode error, out of memory ...)
         log.error("generation failed: %s", exc)

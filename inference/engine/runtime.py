@@ -1,13 +1,23 @@
-"""llama-cpp-python wrapper: load a GGUF, tokenize, generate token by token, embed.
+"""llama.cpp through llama-cpp-python's low-level API: one engine per loaded model.
 
-One :class:`ModelRunner` owns one ``llama_cpp.Llama`` instance. It is *not* thread-safe: the
-scheduler guarantees that a single request uses a runner at a time, in a worker thread.
+A :class:`ModelRunner` owns a llama.cpp model and context with ``n_seq_max =
+OLLAMA_NUM_PARALLEL`` sequences, each with its own ``num_ctx`` rows of KV cache (Ollama's
+meaning: the context holds ``num_ctx x parallel`` rows; the cache is not unified, so a
+sequence's attention never depends on what else is in the cache). One engine thread runs
+the batched decode loop: it admits requests into free slots, and each step builds one
+``llama_batch`` of prompt chunks of newly admitted sequences plus one token for every
+generating sequence, calls ``llama_decode`` once, and samples each sequence with its own
+llama.cpp sampler chain (``llama_sampler_sample(chain, ctx, row)``, in C).
 
-Generation is our own token loop (not ``create_completion``) so that we know every token id
-(``context``), can check a cancellation flag after every token, keep stop strings out of the
-output, and measure prompt and decode time separately. Sampling uses llama.cpp's sampler
-chain: repetition penalties, optional grammar (``format``), top-k, typical-p, top-p, min-p,
-temperature and a seeded distribution (greedy when ``temperature`` is 0).
+Per slot the engine keeps the tokens in its cache, so a request whose prompt starts like
+the previous one on that slot reuses the prefix (the rest is removed with
+``llama_memory_seq_rm``). Scoring (``score``) and embeddings (``embed``) run on the engine
+thread between steps, on a free slot.
+
+Requests are :class:`Generation` objects: ``generate()`` validates and builds the sampler
+(bad ``format`` input raises before any text), then iterating it (or ``async for``) submits
+it and yields text pieces and finally one :class:`GenerationResult`. ``cancel`` is checked
+before every step.
 
 llama.cpp's own log lines are routed to the ``inference.llama`` logger (debug level for its
 chatter), never straight to stderr.
@@ -15,32 +25,28 @@ chatter), never straight to stderr.
 
 from __future__ import annotations
 
-import codecs
+import asyncio
+import collections
 import ctypes
-import json
 import logging
 import os
+import queue
 import random
-import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence as Seq
 
 import numpy as np
 
-# llama.cpp's OpenMP threads busy-wait between operations by default. On a machine that is
-# doing other work (a desktop, a shared box) the spinning threads starve everything else and
-# prompt evaluation gets many times slower; sleeping waits cost little. libgomp reads this
-# when llama.cpp is loaded, so it must be set before the import below. A user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
+import inference.engine  # noqa: F401  (sets the OpenMP environment before llama.cpp loads)
 import llama_cpp  # noqa: E402
-from llama_cpp import Llama  # noqa: E402
-from llama_cpp import llama_grammar  # noqa: E402,F401
 
 from inference.engine.grammar import FormatError, grammar_for_format  # noqa: E402,F401
+from inference.engine.sequence import GenerationResult, Piece, Sequence  # noqa: E402,F401
+from inference.engine.stops import StopMatcher  # noqa: E402,F401
+from inference.engine.threads import thread_counts  # noqa: E402
 
 log = logging.getLogger("inference.runtime")
 _llama_log = logging.getLogger("inference.llama")
@@ -48,12 +54,25 @@ _llama_log = logging.getLogger("inference.llama")
 # Load-time options: a change means a new llama.cpp context (the scheduler reloads).
 LOAD_OPTION_KEYS = ("num_ctx", "num_batch", "num_thread", "use_mmap", "use_mlock", "num_gpu", "main_gpu")
 DEFAULT_NUM_CTX = 4096
-# Cached prompt rows are reused in whole blocks of this many tokens (see _reuse_prefix).
+# Cached prompt rows are reused in whole blocks of this many tokens (see _reusable_prefix).
 REUSE_ALIGNMENT = 32
+# OLLAMA_NUM_PARALLEL when unset (chosen by `python -m benchmarks server`, see the README).
+DEFAULT_NUM_PARALLEL = 1
+MAX_NUM_PARALLEL = 64
+
+
+def num_parallel_from_env() -> int:
+    raw = os.environ.get("OLLAMA_NUM_PARALLEL", "").strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        return DEFAULT_NUM_PARALLEL
+    return min(value, MAX_NUM_PARALLEL) if value > 0 else DEFAULT_NUM_PARALLEL
 
 
 class InvalidTokens(ValueError):
     """Token ids outside the model's vocabulary (e.g. a ``context`` from another model): 400."""
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,48 +107,9 @@ def install_log_bridge() -> None:
         _log_bridge_installed = True
 
 
+
 # ---------------------------------------------------------------------------------------------
-# Pure helpers: stop strings, sampling parameters, grammar
-
-
-class StopMatcher:
-    """Holds back text that might be the start of a stop string; cuts output at a stop string.
-
-    ``feed(piece)`` returns ``(text_to_emit, stopped)``. Text after (and including) a stop
-    string is never emitted. ``flush()`` returns what was held back when generation ends
-    without a stop string.
-    """
-
-    def __init__(self, stops: Sequence[str] | None):
-        self.stops = [s for s in (stops or []) if s]
-        self._held = ""
-        self._longest = max((len(s) for s in self.stops), default=0)
-
-    def feed(self, piece: str) -> tuple[str, bool]:
-        if not self.stops:
-            return piece, False
-        text = self._held + piece
-        cut = -1
-        for stop in self.stops:
-            index = text.find(stop)
-            if index != -1 and (cut == -1 or index < cut):
-                cut = index
-        if cut != -1:
-            self._held = ""
-            return text[:cut], True
-        # Hold back the longest suffix of `text` that is a proper prefix of some stop string.
-        hold = 0
-        for n in range(min(len(text), self._longest - 1), 0, -1):
-            tail = text[-n:]
-            if any(stop.startswith(tail) for stop in self.stops):
-                hold = n
-                break
-        self._held = text[len(text) - hold:] if hold else ""
-        return text[: len(text) - hold], False
-
-    def flush(self) -> str:
-        held, self._held = self._held, ""
-        return held
+# Sampling parameters, grammar, log-probabilities
 
 
 def _as_stop_list(value) -> list[str]:
@@ -175,6 +155,7 @@ class SamplingParams:
         )
 
 
+
 class GrammarSampling:
     """Constrained sampling that stays fast on large vocabularies (Gemma 3: 262k tokens).
 
@@ -197,8 +178,8 @@ class GrammarSampling:
         self.one_arr = llama_cpp.llama_token_data_array(
             data=self.one.ctypes.data_as(llama_cpp.llama_token_data_p), size=1, selected=-1, sorted=False)
 
-    def _fill(self, ctx) -> None:
-        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(self.n_vocab,))
+    def _fill(self, ctx, idx: int) -> None:
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, idx), shape=(self.n_vocab,))
         self.cand["id"] = self.ids
         self.cand["logit"] = logits
         self.cand["p"] = 0.0
@@ -210,12 +191,12 @@ class GrammarSampling:
         llama_cpp.llama_sampler_apply(self.grammar, ctypes.byref(self.one_arr))
         return bool(np.isfinite(self.one[0]["logit"]))
 
-    def sample(self, _chain, ctx, _idx) -> int:
-        self._fill(ctx)
+    def sample(self, _chain, ctx, idx) -> int:
+        self._fill(ctx, idx)
         llama_cpp.llama_sampler_apply(self.chain, ctypes.byref(self.cur))
         token = int(self.cand[self.cur.selected]["id"])
         if not self._allowed(token):
-            self._fill(ctx)
+            self._fill(ctx, idx)
             llama_cpp.llama_sampler_apply(self.grammar, ctypes.byref(self.cur))
             llama_cpp.llama_sampler_apply(self.chain, ctypes.byref(self.cur))
             token = int(self.cand[self.cur.selected]["id"])
@@ -229,17 +210,8 @@ class GrammarSampling:
             self.grammar = None
 
 
-# ---------------------------------------------------------------------------------------------
-# Log-probabilities
 
 MAX_TOP_LOGPROBS = 20
-
-
-class Piece(str):
-    """A piece of generated text that also carries ``logprobs``: one entry (Ollama's shape)
-    for every token whose text it completes. Yielded instead of ``str`` when asked for."""
-
-    logprobs: list
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -269,24 +241,6 @@ def logprob_entry(logits: np.ndarray, token: int, top_n: int, token_bytes) -> di
     return entry
 
 
-# ---------------------------------------------------------------------------------------------
-# Results
-
-
-@dataclass
-class GenerationResult:
-    """The final event of :meth:`ModelRunner.generate` (statistics in nanoseconds)."""
-
-    done_reason: str  # "stop" | "length" | "cancel"
-    context: list[int]
-    prompt_eval_count: int
-    prompt_eval_duration: int
-    eval_count: int
-    eval_duration: int
-    cached_prompt_tokens: int = 0
-    truncated_prompt_tokens: int = 0
-    text: str = ""  # everything emitted
-
 
 @dataclass
 class LoadOptions:
@@ -296,6 +250,8 @@ class LoadOptions:
     use_mmap: bool = True
     use_mlock: bool = False
     embedding: bool = False
+    num_parallel: int = 1  # OLLAMA_NUM_PARALLEL: requests decoded at once, each with num_ctx
+
 
     @classmethod
     def from_options(cls, options: dict | None, *, embedding: bool = False) -> "LoadOptions":
@@ -308,101 +264,278 @@ class LoadOptions:
             use_mmap=bool(o.get("use_mmap", True) if o.get("use_mmap") is not None else True),
             use_mlock=bool(o.get("use_mlock") or False),
             embedding=bool(embedding),
+            num_parallel=1 if embedding else num_parallel_from_env(),
         )
 
     def key(self) -> tuple:
-        return (self.num_ctx, self.num_batch, self.num_thread, self.use_mmap, self.use_mlock, self.embedding)
+        # The embedding flag stays last: the scheduler looks for it there.
+        return (self.num_ctx, self.num_batch, self.num_thread, self.use_mmap, self.use_mlock, self.num_parallel,
+                self.embedding)
+
+
+
+# ---------------------------------------------------------------------------------------------
+# The batch
+
+
+class _Batch:
+    """A ``llama_batch`` over numpy arrays, filled a slice at a time (no per-token ctypes)."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.token = np.zeros(capacity, dtype=np.int32)
+        self.pos = np.zeros(capacity, dtype=np.int32)
+        self.n_seq_id = np.ones(capacity, dtype=np.int32)
+        self.seq = np.zeros((capacity, 1), dtype=np.int32)
+        self.logits = np.zeros(capacity, dtype=np.int8)
+        seq_p = ctypes.POINTER(llama_cpp.llama_seq_id)
+        base = self.seq.ctypes.data
+        self._seq_ptrs = (seq_p * capacity)(*[ctypes.cast(base + 4 * i, seq_p) for i in range(capacity)])
+        self.struct = llama_cpp.llama_batch(
+            n_tokens=0,
+            token=self.token.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token)),
+            embd=None,
+            pos=self.pos.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_pos)),
+            n_seq_id=self.n_seq_id.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+            seq_id=self._seq_ptrs,
+            logits=self.logits.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)),
+        )
+        self.n = 0
+
+    def clear(self) -> None:
+        self.n = 0
+
+    @property
+    def free(self) -> int:
+        return self.capacity - self.n
+
+    def add(self, tokens: Seq[int], pos0: int, seq: int, outputs: str = "last") -> int:
+        """Append ``tokens`` of sequence ``seq`` at positions ``pos0...``; ``outputs`` is
+        "last", "all" or "none". Returns the row of the last token."""
+        k = len(tokens)
+        a, b = self.n, self.n + k
+        self.token[a:b] = tokens
+        self.pos[a:b] = np.arange(pos0, pos0 + k, dtype=np.int32)
+        self.seq[a:b, 0] = seq
+        self.logits[a:b] = 1 if outputs == "all" else 0
+        if outputs == "last" and k:
+            self.logits[b - 1] = 1
+        self.n = b
+        return b - 1
+
+    def decode(self, ctx) -> int:
+        self.struct.n_tokens = self.n
+        return int(llama_cpp.llama_decode(ctx, self.struct))
+
+
+_backend_ready = False
+
+
+def _backend_init() -> None:
+    global _backend_ready
+    if not _backend_ready:
+        llama_cpp.llama_backend_init()
+        _backend_ready = True
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests
+
+
+class Generation:
+    """One request's output. Iterate it (blocking) or ``async for`` it (on an event loop);
+    either submits it to the engine. Leaving early cancels it; ``finished`` is set once the
+    engine has dropped the sequence (its sampler freed, its slot free)."""
+
+    def __init__(self, runner: "ModelRunner", seq: Sequence):
+        self.runner = runner
+        self.seq = seq
+        self.cancel = seq.cancel
+        self.finished = threading.Event()
+        self.on_finished: Callable[[], None] | None = None
+        self._submitted = False
+
+    def _submit(self, emit: Callable[[object], None]) -> None:
+        if self._submitted:
+            raise RuntimeError("a generation can be iterated only once")
+        self._submitted = True
+        self.seq.emit = emit
+        self.runner._submit(self)
+
+    def _dropped(self) -> None:  # engine thread
+        self.finished.set()
+        callback = self.on_finished
+        if callback is not None:
+            callback()
+
+    def __iter__(self) -> Iterator:
+        items: queue.SimpleQueue = queue.SimpleQueue()
+        self._submit(items.put)
+        try:
+            while True:
+                item = items.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if isinstance(item, GenerationResult):
+                    return
+        finally:
+            self.cancel.set()
+            self.finished.wait(60)
+
+    async def __aiter__(self):
+        loop = asyncio.get_running_loop()
+        items: asyncio.Queue = asyncio.Queue()
+        put = items.put_nowait
+
+        def emit(item):
+            try:
+                loop.call_soon_threadsafe(put, item)
+            except RuntimeError:  # the event loop is closed (shutdown)
+                self.cancel.set()
+
+        self._submit(emit)
+        try:
+            while True:
+                item = await items.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if isinstance(item, GenerationResult):
+                    return
+        finally:
+            self.cancel.set()
+
+    def close(self) -> None:
+        """Cancel a generation that is not iterated any more (or was never started)."""
+        self.cancel.set()
+        if not self._submitted:
+            self.runner._free_sampler(self.seq)
+            self._dropped()
+
+
+@dataclass
+class _Job:
+    fn: Callable[[int], object]  # runs on the engine thread with a free slot
+    done: threading.Event
+    result: object = None
+    error: BaseException | None = None
 
 
 # ---------------------------------------------------------------------------------------------
 # The runner
 
 
-@dataclass
-class _Timer:
-    start: int = field(default_factory=time.perf_counter_ns)
-
-    def elapsed(self) -> int:
-        return time.perf_counter_ns() - self.start
-
-
 class ModelRunner:
-    """One loaded GGUF model (a llama.cpp model + context)."""
+    """One loaded GGUF model: a llama.cpp model + context, and the engine thread that owns it."""
 
     def __init__(self, model_path: str | Path, load: LoadOptions | None = None):
         install_log_bridge()
+        _backend_init()
         self.model_path = Path(model_path)
-        self.load_options = load or LoadOptions()
-        lo = self.load_options
-        timer = _Timer()
-        kwargs = dict(
-            model_path=str(self.model_path), n_ctx=lo.num_ctx, n_batch=lo.num_batch,
-            use_mmap=lo.use_mmap, use_mlock=lo.use_mlock, embedding=lo.embedding,
-            verbose=False, n_gpu_layers=0,
-            # Keep the whole sliding-window cache so prompt prefixes can be reused safely.
-            swa_full=True,
-        )
-        if lo.num_thread:
-            kwargs.update(n_threads=lo.num_thread, n_threads_batch=lo.num_thread)
-        else:
-            # llama-cpp-python decodes on half the cores by default, which is right for a
-            # desktop sharing its CPU; prompt evaluation is batched and scales, so it gets all
-            # of them (measured on 2 cores: ~530 -> ~310 ms for a 200-token few-shot prompt).
-            kwargs.update(n_threads_batch=os.cpu_count() or 1)
+        self.load_options = lo = load or LoadOptions()
+        started = time.perf_counter_ns()
+        mparams = llama_cpp.llama_model_default_params()
+        mparams.n_gpu_layers = 0
+        mparams.use_mmap = lo.use_mmap
+        mparams.use_mlock = lo.use_mlock
+        self.model = llama_cpp.llama_model_load_from_file(str(self.model_path).encode("utf-8"), mparams)
+        if not self.model:
+            raise RuntimeError(f"unable to load model {self.model_path.name}: llama.cpp could not read it")
+        self.parallel = 1 if lo.embedding else max(1, lo.num_parallel)
+        cparams = llama_cpp.llama_context_default_params()
+        cparams.n_ctx = lo.num_ctx * self.parallel
+        cparams.n_batch = lo.num_batch
+        cparams.n_ubatch = lo.num_batch
+        cparams.n_seq_max = self.parallel
+        cparams.kv_unified = False
+        # Keep the whole sliding-window cache so prompt prefixes can be reused safely.
+        cparams.swa_full = True
+        cparams.no_perf = True
+        self.decode_threads, self.batch_threads = thread_counts(lo.num_thread)
+        cparams.n_threads = self.decode_threads
+        cparams.n_threads_batch = self.batch_threads
         if lo.embedding:
+            cparams.embeddings = True
             # Non-causal pooling needs the whole input in one micro-batch.
-            kwargs.update(n_batch=lo.num_ctx, n_ubatch=lo.num_ctx)
+            cparams.n_batch = cparams.n_ubatch = lo.num_ctx
             arch = _peek_architecture(self.model_path)
             if arch is None or not _has_pooling_type(self.model_path, arch):
-                kwargs["pooling_type"] = llama_cpp.LLAMA_POOLING_TYPE_MEAN
-        try:
-            self.llm = Llama(**kwargs)
-        except ValueError as exc:  # llama-cpp-python raises ValueError("Failed to load model ...")
-            raise RuntimeError(f"unable to load model {self.model_path.name}: {exc}") from exc
-        self.load_duration = timer.elapsed()
-        self.n_ctx = self.llm.n_ctx()
-        self._vocab = self.llm._model.vocab
-        self._bos = self.llm.token_bos()
-        self._add_bos = bool(self.llm._model.add_bos_token())
+                cparams.pooling_type = llama_cpp.LLAMA_POOLING_TYPE_MEAN
+        self.ctx = llama_cpp.llama_init_from_model(self.model, cparams)
+        if not self.ctx:
+            llama_cpp.llama_model_free(self.model)
+            self.model = None
+            raise RuntimeError(f"unable to load model {self.model_path.name}: llama.cpp could not create a context "
+                               f"of {cparams.n_ctx} tokens")
+        self.mem = llama_cpp.llama_get_memory(self.ctx)
+        self.n_batch = int(cparams.n_batch)
+        self.n_ctx = min(lo.num_ctx, int(llama_cpp.llama_n_ctx_seq(self.ctx)) or lo.num_ctx)
+        self.vocab = llama_cpp.llama_model_get_vocab(self.model)
+        self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self.vocab))
+        self._bos = int(llama_cpp.llama_vocab_bos(self.vocab))
+        self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
         self._piece_buffer = ctypes.create_string_buffer(256)
-        self._prompt_rows = 0  # leading KV rows computed by a prompt evaluation (reusable)
         self._pieces: dict[int, bytes] = {}
         self._eog: dict[int, bool] = {}
-        self._lock = threading.Lock()  # defensive: one generation at a time even if misused
+        self._batch = _Batch(max(self.n_batch, self.parallel))
+        # Per slot: the tokens whose rows are in its KV cache, how many of the leading ones
+        # were computed by a prompt evaluation (reusable), and the sequence using it.
+        self._slot_tokens: list[list[int]] = [[] for _ in range(self.parallel)]
+        self._slot_rows = [0] * self.parallel
+        self._slot_seq: list[Sequence | None] = [None] * self.parallel
+        self._slot_used = [0.0] * self.parallel
+        self._active: list[tuple[Sequence, Generation]] = []
+        self._inbox: collections.deque = collections.deque()
+        self._jobs: collections.deque = collections.deque()
+        self._cv = threading.Condition()
+        self._closing = False
+        self.load_duration = time.perf_counter_ns() - started
         self.size = self._estimate_size()
-        log.debug(
-            "loaded %s (n_ctx=%d, threads=%d, embedding=%s) in %.2fs",
-            self.model_path.name, self.n_ctx, self.llm.n_threads, lo.embedding, self.load_duration / 1e9,
-        )
+        self._thread = threading.Thread(target=self._run, name=f"engine-{self.model_path.name[:16]}", daemon=True)
+        self._thread.start()
+        log.debug("loaded %s (n_ctx=%d x %d, threads=%d/%d, embedding=%s) in %.2fs", self.model_path.name,
+                  self.n_ctx, self.parallel, self.decode_threads, self.batch_threads, lo.embedding,
+                  self.load_duration / 1e9)
 
     # -- sizes -------------------------------------------------------------------------------
 
     def _estimate_size(self) -> int:
-        """Bytes of memory the model uses: weights + KV cache (f16)."""
-        weights = int(llama_cpp.llama_model_size(self.llm.model))
-        md = self.llm.metadata
-        arch = md.get("general.architecture", "")
+        """Bytes of memory the model uses: weights + KV cache (f16) of every slot."""
+        weights = int(llama_cpp.llama_model_size(self.model))
         try:
+            from inference.models import gguf_info
+
+            md = gguf_info.read_metadata(self.model_path)
+            arch = md.get("general.architecture", "")
             layers = int(md.get(f"{arch}.block_count", 0))
             heads_kv = int(md.get(f"{arch}.attention.head_count_kv", md.get(f"{arch}.attention.head_count", 0)))
             embd = int(md.get(f"{arch}.embedding_length", 0))
             heads = int(md.get(f"{arch}.attention.head_count", 1)) or 1
             k_len = int(md.get(f"{arch}.attention.key_length", embd // heads))
             v_len = int(md.get(f"{arch}.attention.value_length", embd // heads))
-            kv = self.n_ctx * layers * heads_kv * (k_len + v_len) * 2
-        except (TypeError, ValueError):
+            kv = self.n_ctx * self.parallel * layers * heads_kv * (k_len + v_len) * 2
+        except Exception:  # noqa: BLE001 - an estimate only
             kv = 0
         return weights + kv
 
     @property
     def n_ctx_train(self) -> int:
-        return int(llama_cpp.llama_model_n_ctx_train(self.llm.model))
+        return int(llama_cpp.llama_model_n_ctx_train(self.model))
 
-    # -- tokens ------------------------------------------------------------------------------
+    # -- tokens (the vocabulary is read-only: any thread) -------------------------------------
 
     def tokenize(self, text: str, *, add_bos: bool = True, special: bool = True) -> list[int]:
         """Tokens of ``text``; BOS only when the model wants one and the text has none yet."""
-        tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos and self._add_bos, special=special)
+        data = text.encode("utf-8")
+        n_max = len(data) + 8
+        buf = (llama_cpp.llama_token * n_max)()
+        n = llama_cpp.llama_tokenize(self.vocab, data, len(data), buf, n_max, add_bos and self._add_bos, special)
+        if n < 0:
+            n_max = -n
+            buf = (llama_cpp.llama_token * n_max)()
+            n = llama_cpp.llama_tokenize(self.vocab, data, len(data), buf, n_max, add_bos and self._add_bos, special)
+        tokens = list(buf[:n])
         # A template that writes "<bos>" itself must not end up with two BOS tokens.
         while len(tokens) >= 2 and tokens[0] == self._bos and tokens[1] == self._bos:
             tokens.pop(0)
@@ -421,23 +554,23 @@ class ModelRunner:
     def is_eog(self, token: int) -> bool:
         eog = self._eog.get(token)
         if eog is None:
-            eog = self._eog[token] = bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
+            eog = self._eog[token] = bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
         return eog
 
     def _token_bytes(self, token: int) -> bytes:
-        buf = self._piece_buffer
-        n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
+        buf = ctypes.create_string_buffer(256)
+        n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
         if n < 0:  # piece longer than the buffer
             buf = ctypes.create_string_buffer(-n)
-            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
+            n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
         return buf.raw[:n]
 
-    def detokenize(self, tokens: Sequence[int]) -> str:
+    def detokenize(self, tokens: Seq[int]) -> str:
         return b"".join(self.token_bytes(t) for t in tokens).decode("utf-8", errors="replace")
 
-    # -- generation --------------------------------------------------------------------------
+    # -- requests ----------------------------------------------------------------------------
 
-    def _build_sampler(self, p: SamplingParams, grammar, history: Sequence[int]):
+    def _build_sampler(self, p: SamplingParams, grammar, history: Seq[int]):
         """A llama.cpp sampler chain for ``p`` (the caller frees it) and, with a grammar, the
         :class:`GrammarSampling` that wraps it."""
         chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
@@ -446,7 +579,7 @@ class ModelRunner:
         penalties = None
         if penalty_n > 0 and (p.repeat_penalty != 1.0 or p.presence_penalty or p.frequency_penalty):
             penalties = llama_cpp.llama_sampler_init_penalties(
-                self.llm.n_vocab(), penalty_n, p.repeat_penalty, p.frequency_penalty, p.presence_penalty
+                self.n_vocab, penalty_n, p.repeat_penalty, p.frequency_penalty, p.presence_penalty
             )
             add(penalties)
         if p.temperature <= 0:
@@ -470,12 +603,12 @@ class ModelRunner:
         if grammar is None:
             return chain, None
         g = llama_cpp.llama_sampler_init_grammar(
-            self._vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
+            self.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
         )
         if not g:
             llama_cpp.llama_sampler_free(chain)
             raise FormatError("format could not be compiled into a grammar")
-        return chain, GrammarSampling(chain, g, self.llm.n_vocab())
+        return chain, GrammarSampling(chain, g, self.n_vocab)
 
     def _fit_prompt(self, tokens: list[int], p: SamplingParams) -> tuple[list[int], int]:
         """Truncate a prompt that does not fit the context: keep ``num_keep`` leading tokens,
@@ -492,246 +625,311 @@ class ModelRunner:
         log.warning("prompt of %d tokens exceeds num_ctx=%d: dropped %d tokens", len(tokens), self.n_ctx, dropped)
         return fitted, dropped
 
-    def _reuse_prefix(self, tokens: list[int]) -> int:
-        """Keep a cached prefix of ``tokens`` in the KV cache; returns its length.
-
-        llama.cpp's results for a token differ in the last bits with the shape of the batch
-        it was evaluated in (a lone token, or where it falls in a block of rows), and with a
-        small model such a difference can flip even a greedy pick. So that a request gives
-        the same answer whether or not its prefix was cached, only cache rows that a fresh
-        evaluation would compute the same way are reused: rows evaluated as part of an
-        earlier *prompt* (not generated one by one), in whole blocks of
-        ``REUSE_ALIGNMENT`` tokens from the start, and never the last prompt token.
-        """
-        llm = self.llm
-        cached = llm.input_ids[: min(llm.n_tokens, self._prompt_rows)]
-        n = min(len(cached), len(tokens) - 1)
-        prefix = 0
-        if n > 0:
-            mismatch = np.nonzero(cached[:n] != np.asarray(tokens[:n], dtype=cached.dtype))[0]
-            prefix = int(mismatch[0]) if len(mismatch) else n
-            prefix -= prefix % REUSE_ALIGNMENT
-        if prefix > 0 and llm._ctx.kv_cache_seq_rm(-1, prefix, -1):
-            llm.n_tokens = prefix
-            return prefix
-        self._forget_cache()
-        return 0
-
-    def _eval_prompt(self, tokens: list[int], cancel: threading.Event) -> None:
-        """Evaluate prompt tokens after the cached ones in ``n_batch`` chunks; only the
-        final chunk asks for logits (those of its last token)."""
-        llm = self.llm
-        batch = llm._batch
-        for start in range(0, len(tokens), llm.n_batch):
-            if cancel.is_set():
-                return
-            chunk = tokens[start : start + llm.n_batch]
-            if start + len(chunk) >= len(tokens):
-                llm.eval(chunk)
-                self._prompt_rows = llm.n_tokens
-                return
-            n_past = llm.n_tokens
-            llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
-            batch.set_batch(batch=chunk, n_past=n_past, logits_all=False)
-            batch.batch.logits[len(chunk) - 1] = False  # no output projection mid-prompt
-            llm._ctx.decode(batch)
-            llm.input_ids[n_past : n_past + len(chunk)] = chunk
-            llm.n_tokens = n_past + len(chunk)
-
-    def _decode_one(self, token: int) -> None:
-        """Append one generated token to the context and compute the next logits: a single
-        foreign call, during which the GIL is free for the event loop."""
-        llm = self.llm
-        n_past = llm.n_tokens
-        llm._batch.set_batch(batch=(token,), n_past=n_past, logits_all=False)
-        llm._ctx.decode(llm._batch)
-        llm.input_ids[n_past] = token
-        llm.n_tokens = n_past + 1
-
-    def _forget_cache(self) -> None:
-        """Empty the KV cache. Only its bookkeeping: zeroing the buffers (tens of MB at a
-        4096 context) would add milliseconds to the first token for nothing."""
-        mem = llama_cpp.llama_get_memory(self.llm._ctx.ctx)
-        if mem is not None:
-            llama_cpp.llama_memory_clear(mem, False)
-        self.llm.n_tokens = 0
-        self._prompt_rows = 0
+    def _check_tokens(self, tokens: Seq[int], what: str = "the prompt or context") -> None:
+        bad = next((t for t in tokens if not 0 <= t < self.n_vocab), None)
+        if bad is not None:
+            raise InvalidTokens(f"invalid token id {bad} in {what} (this model has {self.n_vocab} tokens)")
 
     def generate(
         self,
-        prompt_tokens: Sequence[int],
+        prompt_tokens: Seq[int],
         options: dict | SamplingParams | None = None,
         *,
         grammar=None,
         cancel: threading.Event | None = None,
         logprobs: bool = False,
         top_logprobs: int = 0,
-    ) -> Iterator[str | GenerationResult]:
-        """Decode after ``prompt_tokens``: yields text pieces, then one :class:`GenerationResult`.
-
-        The sampler (and grammar) is built before the first ``next()`` returns anything, so
-        bad ``format`` input raises before any text. ``cancel`` is checked before every token.
-        With ``logprobs`` the pieces are :class:`Piece` objects carrying the log-probability of
-        each of their tokens (and the ``top_logprobs`` most likely alternatives).
-        """
+    ) -> Generation:
+        """A :class:`Generation` after ``prompt_tokens``: iterating it yields text pieces, then
+        one :class:`GenerationResult`. The sampler (and grammar) is built here, so bad
+        ``format`` input raises before any text. With ``logprobs`` the pieces are
+        :class:`Piece` objects carrying each token's log-probability (and ``top_logprobs``
+        alternatives)."""
+        if self.embedding_only:
+            raise RuntimeError("this model instance was loaded in embedding mode")
         p = options if isinstance(options, SamplingParams) else SamplingParams.from_options(options)
         tokens = list(prompt_tokens)
-        n_vocab = self.llm.n_vocab()
-        bad = next((t for t in tokens if not 0 <= t < n_vocab), None)
-        if bad is not None:
-            raise InvalidTokens(f"invalid token id {bad} in the prompt or context (this model has {n_vocab} tokens)")
+        self._check_tokens(tokens)
         if not tokens:
             tokens = [self._bos] if self._bos >= 0 else []
         tokens, truncated = self._fit_prompt(tokens, p)
         sampler, constrained = self._build_sampler(p, grammar, tokens)
         top_n = max(0, min(int(top_logprobs or 0), MAX_TOP_LOGPROBS)) if logprobs else -1
-        return self._decode(tokens, truncated, p, sampler, constrained, cancel or threading.Event(), top_n)
+        seq = Sequence(tokens=tokens, truncated=truncated, params=p, sampler=sampler, constrained=constrained,
+                       emit=lambda item: None, cancel=cancel or threading.Event(), top_n=top_n)
+        return Generation(self, seq)
 
-    def _decode(self, tokens, truncated, p: SamplingParams, sampler, constrained, cancel: threading.Event,
-                top_n: int = -1):
-        llm = self.llm
-        ctx = llm._ctx.ctx
-        is_eog = self.is_eog
-        token_bytes = self.token_bytes
-        decode_one = self._decode_one
-        sample = constrained.sample if constrained is not None else llama_cpp.llama_sampler_sample
-        with self._lock:
-            try:
-                prompt_timer = _Timer()
-                if p.seed >= 0 and p.temperature > 0:
-                    # A fixed seed evaluates from scratch: a prefix cached by some other prompt
-                    # was computed in other batches, whose last bits can differ and flip a
-                    # sample; the answer must not depend on what ran before.
-                    self._forget_cache()
-                    cached = 0
-                else:
-                    cached = self._reuse_prefix(tokens)
-                self._eval_prompt(tokens[cached:], cancel)
-                prompt_duration = prompt_timer.elapsed()
+    @property
+    def embedding_only(self) -> bool:
+        return self.load_options.embedding
 
-                decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-                stopper = StopMatcher(p.stop)
-                generated: list[int] = []
-                emitted: list[str] = []
-                reason, stop_hit = "stop", False
-                eval_timer = _Timer()
-                limit = p.num_predict if p.num_predict > 0 else None
-                want_lp = top_n >= 0
-                pending_lp: list[dict] = []  # entries of tokens whose text is not out yet
-                n_vocab = llm.n_vocab()
-                while True:
-                    if cancel.is_set():
-                        reason = "cancel"
+    def _submit(self, gen: Generation) -> None:
+        with self._cv:
+            if self._closing:
+                raise RuntimeError("the model is being unloaded")
+            self._inbox.append(gen)
+            self._cv.notify()
+
+    def _call(self, fn: Callable[[int], object]):
+        """Run ``fn(slot)`` on the engine thread with a free slot; returns its result."""
+        job = _Job(fn, threading.Event())
+        with self._cv:
+            if self._closing:
+                raise RuntimeError("the model is being unloaded")
+            self._jobs.append(job)
+            self._cv.notify()
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    # -- the engine thread -------------------------------------------------------------------
+
+    def _free_slot(self, tokens: Seq[int] | None = None, reuse: bool = False) -> tuple[int, int]:
+        """A free slot for a request and how many leading ``tokens`` its cache can give;
+        (-1, 0) when all are busy. Prefers the longest reusable prefix, then the slot idle longest."""
+        best, best_prefix = -1, -1
+        for slot in range(self.parallel):
+            if self._slot_seq[slot] is not None:
+                continue
+            prefix = self._reusable_prefix(slot, tokens) if (reuse and tokens) else 0
+            if prefix > best_prefix or (prefix == best_prefix and self._slot_used[slot] < self._slot_used[best]):
+                best, best_prefix = slot, prefix
+        return best, max(best_prefix, 0)
+
+    def _reusable_prefix(self, slot: int, tokens: Seq[int]) -> int:
+        """How many leading ``tokens`` the slot's cache holds in reusable form.
+
+        llama.cpp's results for a token differ in the last bits with the shape of the batch
+        it was evaluated in (a lone token, or where it falls in a block of rows), and with a
+        small model such a difference can flip even a greedy pick. So that a request gives
+        the same answer whether or not its prefix was cached, only rows that a fresh
+        evaluation would compute the same way are reused: rows evaluated as part of an
+        earlier *prompt* (not generated one by one), in whole blocks of ``REUSE_ALIGNMENT``
+        tokens from the start, and never the last prompt token.
+        """
+        cached = self._slot_tokens[slot][: self._slot_rows[slot]]
+        n = min(len(cached), len(tokens) - 1)
+        if n <= 0:
+            return 0
+        mismatch = np.nonzero(np.asarray(cached[:n], dtype=np.int64) != np.asarray(tokens[:n], dtype=np.int64))[0]
+        prefix = int(mismatch[0]) if len(mismatch) else n
+        return prefix - prefix % REUSE_ALIGNMENT
+
+    def _clear_slot(self, slot: int, keep: int = 0) -> int:
+        """Drop the slot's cached rows from position ``keep`` on; returns what was kept."""
+        if keep > 0 and llama_cpp.llama_memory_seq_rm(self.mem, slot, keep, -1):
+            del self._slot_tokens[slot][keep:]
+            self._slot_rows[slot] = min(self._slot_rows[slot], keep)
+            return keep
+        llama_cpp.llama_memory_seq_rm(self.mem, slot, -1, -1)
+        self._slot_tokens[slot] = []
+        self._slot_rows[slot] = 0
+        return 0
+
+    def _admit(self) -> None:
+        while self._inbox:
+            gen: Generation = self._inbox[0]
+            seq = gen.seq
+            if seq.cancel.is_set():
+                self._inbox.popleft()
+                seq.admitted_ns = time.perf_counter_ns()
+                seq.finish("cancel")
+                self._drop(seq, gen)
+                continue
+            p = seq.params
+            # A fixed seed evaluates from scratch: a prefix cached by some other prompt was
+            # computed in other batches, whose last bits can differ and flip a sample.
+            reuse = not (p.seed >= 0 and p.temperature > 0)
+            slot, prefix = self._free_slot(seq.tokens, reuse)
+            if slot < 0:
+                return
+            self._inbox.popleft()
+            seq.slot = slot
+            seq.cached = seq.evaluated = self._clear_slot(slot, prefix)
+            seq.admitted_ns = time.perf_counter_ns()
+            self._slot_seq[slot] = seq
+            self._active.append((seq, gen))
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._cv:
+                    while not (self._closing or self._inbox or self._active or self._jobs):
+                        self._cv.wait()
+                    if self._closing:
                         break
-                    token = sample(sampler, ctx, -1)
-                    if is_eog(token):
-                        reason = "stop"
-                        break
-                    generated.append(token)
-                    if want_lp:
-                        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
-                        pending_lp.append(logprob_entry(logits, token, top_n, token_bytes))
-                    piece = decoder.decode(token_bytes(token))
-                    if piece:
-                        out, stopped = stopper.feed(piece)
-                        if out:
-                            if want_lp:
-                                out = Piece(out)
-                                out.logprobs, pending_lp = pending_lp, []
-                            emitted.append(out)
-                            yield out
-                        if stopped:
-                            reason, stop_hit = "stop", True
-                            break
-                    if limit is not None and len(generated) >= limit:
-                        reason = "length"
-                        break
-                    if llm.n_tokens + 1 >= self.n_ctx:
-                        reason = "length"
-                        break
-                    decode_one(token)
-                if not stop_hit and reason != "cancel":
-                    # Generation ended without a stop string: what was held back is output.
-                    out, stop_hit = stopper.feed(decoder.decode(b"", final=True))
-                    rest = out if stop_hit else out + stopper.flush()
-                    if want_lp and (rest or pending_lp):
-                        rest = Piece(rest)
-                        rest.logprobs, pending_lp = pending_lp, []
-                    if rest or isinstance(rest, Piece):
-                        emitted.append(rest)
-                        yield rest
-                eval_duration = eval_timer.elapsed()
-                if reason == "cancel":
-                    log.info("generation cancelled after %d tokens (client gone or request cancelled)", len(generated))
-                yield GenerationResult(
-                    done_reason=reason,
-                    context=list(tokens) + generated,
-                    prompt_eval_count=len(tokens),
-                    prompt_eval_duration=max(prompt_duration, 1),
-                    eval_count=len(generated),
-                    eval_duration=max(eval_duration, 1),
-                    cached_prompt_tokens=cached,
-                    truncated_prompt_tokens=truncated,
-                    text="".join(emitted),
-                )
-            except BaseException:
-                # A failed or interrupted evaluation may leave the KV cache half-written.
-                if not isinstance(sys.exc_info()[1], GeneratorExit):
-                    self._forget_cache()
-                raise
-            finally:
-                llama_cpp.llama_sampler_free(sampler)
-                if constrained is not None:
-                    constrained.close()
+                    self._admit()
+                    jobs = []
+                    while self._jobs and (self._free_slot()[0] >= 0):
+                        jobs.append(self._jobs.popleft())
+                        break  # one job per step keeps generations flowing
+                for job in jobs:
+                    self._run_job(job)
+                if self._active:
+                    self._step()
+        except BaseException as exc:  # noqa: BLE001 - the engine must never die silently
+            log.exception("engine thread failed")
+            self._fail_all(RuntimeError(f"engine failed: {exc}"))
+        finally:
+            with self._cv:
+                self._closing = True
+            self._fail_all(RuntimeError("the model was unloaded"), cancelled=True)
+
+    def _run_job(self, job: _Job) -> None:
+        slot, _ = self._free_slot()
+        try:
+            job.result = job.fn(slot)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            job.error = exc
+        finally:
+            self._slot_used[slot] = time.monotonic()
+            job.done.set()
+
+    def _fail_all(self, exc: BaseException, cancelled: bool = False) -> None:
+        with self._cv:
+            pending = list(self._inbox)
+            self._inbox.clear()
+            jobs = list(self._jobs)
+            self._jobs.clear()
+        for seq, gen in list(self._active):
+            if cancelled:
+                seq.finish("cancel")
+            else:
+                seq.emit(exc)
+            self._drop(seq, gen)
+        for gen in pending:
+            gen.seq.emit(exc)
+            self._free_sampler(gen.seq)
+            gen._dropped()
+        for job in jobs:
+            job.error = exc
+            job.done.set()
+
+    def _free_sampler(self, seq: Sequence) -> None:
+        if seq.sampler:
+            llama_cpp.llama_sampler_free(seq.sampler)
+            seq.sampler = None
+        if seq.constrained is not None:
+            seq.constrained.close()
+            seq.constrained = None
+
+    def _drop(self, seq: Sequence, gen: Generation) -> None:
+        """The sequence is over: free its sampler and its slot (its cache stays for reuse)."""
+        self._free_sampler(seq)
+        if seq.slot >= 0 and self._slot_seq[seq.slot] is seq:
+            self._slot_seq[seq.slot] = None
+            self._slot_used[seq.slot] = time.monotonic()
+        try:
+            self._active.remove((seq, gen))
+        except ValueError:
+            pass
+        gen._dropped()
+
+    def _step(self) -> None:
+        """One ``llama_decode``: a token for every generating sequence, prompt chunks for the
+        others (oldest first) in what is left of ``n_batch``; then sample each."""
+        batch = self._batch
+        batch.clear()
+        members: list[tuple[Sequence, Generation]] = []
+        for seq, gen in list(self._active):
+            if seq.cancel.is_set():
+                log.info("generation cancelled after %d tokens (client gone or request cancelled)", len(seq.generated))
+                seq.finish("cancel")
+                self._drop(seq, gen)
+        for seq, gen in self._active:
+            if not seq.prompting:
+                pos = len(seq.tokens) + len(seq.generated) - 1
+                seq.out_index = batch.add((seq.last,), pos, seq.slot)
+                self._slot_tokens[seq.slot].append(seq.last)
+                members.append((seq, gen))
+        for seq, gen in self._active:
+            if seq.prompting and batch.free > 0:
+                chunk = seq.tokens[seq.evaluated: seq.evaluated + batch.free]
+                last = seq.evaluated + len(chunk) == len(seq.tokens)
+                row = batch.add(chunk, seq.evaluated, seq.slot, "last" if last else "none")
+                seq.out_index = row if last else -1
+                seq.evaluated += len(chunk)
+                self._slot_tokens[seq.slot].extend(chunk)
+                members.append((seq, gen))
+        if not batch.n:
+            return
+        rc = batch.decode(self.ctx)
+        if rc != 0:
+            error = RuntimeError(f"llama_decode failed with status {rc}")
+            log.error("%s (%d sequences in the batch)", error, len(members))
+            for seq, gen in members:
+                self._clear_slot(seq.slot)
+                seq.emit(error)
+                self._drop(seq, gen)
+            return
+        now = time.perf_counter_ns()
+        ctx = self.ctx
+        for seq, gen in members:
+            row = seq.out_index
+            if row < 0:
+                continue
+            if not seq.prompt_done_ns:
+                seq.prompt_done_ns = now
+                self._slot_rows[seq.slot] = len(seq.tokens)
+            if seq.constrained is not None:
+                token = seq.constrained.sample(seq.sampler, ctx, row)
+            else:
+                token = int(llama_cpp.llama_sampler_sample(seq.sampler, ctx, row))
+            entry = None
+            if seq.top_n >= 0:
+                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, row), shape=(self.n_vocab,))
+                entry = logprob_entry(logits, token, seq.top_n, self.token_bytes)
+            if not seq.take(token, self.token_bytes(token), self.is_eog(token), entry, self.n_ctx):
+                self._drop(seq, gen)
 
     # -- scoring -----------------------------------------------------------------------------
 
-    def score(self, tokens: Sequence[int], top_n: int = 0,
+    def score(self, tokens: Seq[int], top_n: int = 0,
               cancel: threading.Event | None = None) -> list[dict | None]:
         """Log-probability of each of ``tokens`` given the ones before it (OpenAI's ``echo``).
 
         Returns one entry per token in :func:`logprob_entry`'s shape; the first is ``None``
-        (nothing predicts it). The rows computed stay in the prompt cache.
+        (nothing predicts it). The rows computed stay in a slot's cache for reuse.
         """
         tokens = list(tokens)
-        n_vocab = self.llm.n_vocab()
-        bad = next((t for t in tokens if not 0 <= t < n_vocab), None)
-        if bad is not None:
-            raise InvalidTokens(f"invalid token id {bad} in the prompt (this model has {n_vocab} tokens)")
+        self._check_tokens(tokens, "the prompt")
         if len(tokens) > self.n_ctx:
             raise ValueError(f"the text to score has {len(tokens)} tokens, more than num_ctx={self.n_ctx}")
         top_n = max(0, min(int(top_n), MAX_TOP_LOGPROBS))
         cancel = cancel or threading.Event()
-        llm = self.llm
-        ctx = llm._ctx.ctx
+        return self._call(lambda slot: self._score_on(slot, tokens, top_n, cancel))
+
+    def _score_on(self, slot: int, tokens: list[int], top_n: int, cancel: threading.Event) -> list[dict | None]:
         out: list[dict | None] = [None] if tokens else []
-        with self._lock:
-            try:
-                self._forget_cache()
-                batch = llm._batch
-                for start in range(0, len(tokens), llm.n_batch):
-                    if cancel.is_set():
+        self._clear_slot(slot)
+        batch, ctx = self._batch, self.ctx
+        try:
+            for start in range(0, len(tokens), self.n_batch):
+                if cancel.is_set():
+                    break
+                chunk = tokens[start: start + self.n_batch]
+                batch.clear()
+                batch.add(chunk, start, slot, "all")
+                rc = batch.decode(ctx)
+                if rc != 0:
+                    raise RuntimeError(f"llama_decode failed with status {rc}")
+                self._slot_tokens[slot].extend(chunk)
+                for j in range(len(chunk)):
+                    following = start + j + 1
+                    if following >= len(tokens):
                         break
-                    chunk = tokens[start : start + llm.n_batch]
-                    batch.set_batch(batch=chunk, n_past=start, logits_all=True)
-                    llm._ctx.decode(batch)
-                    llm.input_ids[start : start + len(chunk)] = chunk
-                    llm.n_tokens = start + len(chunk)
-                    for j in range(len(chunk)):
-                        following = start + j + 1
-                        if following >= len(tokens):
-                            break
-                        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, j), shape=(n_vocab,))
-                        out.append(logprob_entry(logits, tokens[following], top_n, self.token_bytes))
-                self._prompt_rows = llm.n_tokens
-            except BaseException:
-                self._forget_cache()
-                raise
+                    logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, j), shape=(self.n_vocab,))
+                    out.append(logprob_entry(logits, tokens[following], top_n, self.token_bytes))
+            self._slot_rows[slot] = len(self._slot_tokens[slot])
+        except BaseException:
+            self._clear_slot(slot)
+            raise
         return out
 
     # -- embeddings --------------------------------------------------------------------------
 
-    def embed(self, texts: Sequence[str], *, truncate: bool = True) -> tuple[list[list[float]], int]:
+    def embed(self, texts: Seq[str], *, truncate: bool = True) -> tuple[list[list[float]], int]:
         """Raw (not normalised) embeddings of ``texts`` and the total number of input tokens.
 
         Needs an instance loaded with ``LoadOptions(embedding=True)``. With ``truncate=False``
@@ -739,55 +937,61 @@ class ModelRunner:
         """
         if not self.load_options.embedding:
             raise RuntimeError("this model instance was not loaded in embedding mode")
-        with self._lock:
-            vectors: list[list[float]] = []
-            total = 0
-            for text in texts:
-                tokens = self.tokenize(text)
-                if len(tokens) > self.n_ctx:
-                    if not truncate:
-                        raise ValueError("input length exceeds the context length")
-                    tokens = tokens[: self.n_ctx]
-                total += len(tokens)
-                vectors.append(self._embed_tokens(tokens))
-            return vectors, total
+        inputs = []
+        for text in texts:
+            tokens = self.tokenize(text)
+            if len(tokens) > self.n_ctx:
+                if not truncate:
+                    raise ValueError("input length exceeds the context length")
+                tokens = tokens[: self.n_ctx]
+            inputs.append(tokens)
+        vectors = self._call(lambda slot: [self._embed_on(slot, t) for t in inputs])
+        return vectors, sum(len(t) for t in inputs)
 
-    def _embed_tokens(self, tokens: list[int]) -> list[float]:
-        llm = self.llm
-        self._forget_cache()
-        batch = llm._batch
-        batch.reset()
-        batch.add_sequence(tokens, 0, True)
-        llm._ctx.decode(batch)
-        batch.reset()
-        n_embd = llm.n_embd()
-        ptr = llama_cpp.llama_get_embeddings_seq(llm._ctx.ctx, 0)
-        if ptr:
-            vector = list(ptr[:n_embd])
-        else:  # no pooling: mean of the token embeddings
-            all_ptr = llama_cpp.llama_get_embeddings(llm._ctx.ctx)
+    def _embed_on(self, slot: int, tokens: list[int]) -> list[float]:
+        self._clear_slot(slot)
+        batch = self._batch
+        batch.clear()
+        batch.add(tokens, 0, slot, "all")
+        try:
+            rc = batch.decode(self.ctx)
+            if rc != 0:
+                raise RuntimeError(f"llama_decode failed with status {rc}")
+            n_embd = int(llama_cpp.llama_model_n_embd(self.model))
+            ptr = llama_cpp.llama_get_embeddings_seq(self.ctx, slot)
+            if ptr:
+                return list(ptr[:n_embd])
+            all_ptr = llama_cpp.llama_get_embeddings(self.ctx)  # no pooling: mean of the tokens
             arr = np.ctypeslib.as_array(all_ptr, shape=(len(tokens) * n_embd,)).reshape(len(tokens), n_embd)
-            vector = arr.mean(axis=0).tolist()
-        self._forget_cache()
-        return vector
+            return arr.mean(axis=0).tolist()
+        finally:
+            self._clear_slot(slot)
 
     # -- lifetime ----------------------------------------------------------------------------
 
     def close(self, timeout: float = 30.0) -> None:
-        """Free the model once no generation uses it (waits at most ``timeout`` seconds:
-        a shutdown must not hang on a generation that never finishes)."""
-        llm = getattr(self, "llm", None)
-        if llm is None:
+        """Stop the engine (active generations end as cancelled) and free the model. Waits at
+        most ``timeout`` seconds for the engine's current step: a shutdown must not hang."""
+        if self.model is None:
             return
-        if not self._lock.acquire(timeout=timeout):
-            log.error("not freeing %s: a generation still holds it after %.0fs", self.model_path.name, timeout)
+        with self._cv:
+            self._closing = True
+            self._cv.notify_all()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.error("not freeing %s: its engine is still decoding after %.0fs", self.model_path.name, timeout)
             return
-        try:
-            llm.close()
-            self.llm = None
-        finally:
-            self._lock.release()
+        if self.ctx:
+            llama_cpp.llama_free(self.ctx)
+            self.ctx = None
+        llama_cpp.llama_model_free(self.model)
+        self.model = None
         log.debug("unloaded %s", self.model_path.name)
+
+    @property
+    def closed(self) -> bool:
+        return self.model is None
+
 
 
 def _peek_architecture(path: Path) -> str | None:
@@ -806,7 +1010,3 @@ def _has_pooling_type(path: Path, arch: str) -> bool:
         return f"{arch}.pooling_type" in gguf_info.read_metadata(path)
     except Exception:
         return False
-
-
-def default_threads() -> int:
-    return max(1, (os.cpu_count() or 2) // 2)

@@ -4,13 +4,15 @@
 model. It is an async context manager that
 
 1. admits the request or refuses it with 503 when ``OLLAMA_MAX_QUEUE`` requests already wait;
-2. waits, first come first served, until the model is free (one request at a time per loaded
-   model, Ollama's ``OLLAMA_NUM_PARALLEL=1``), dropping the request if its client goes away;
+2. waits, first come first served, until the model has a free slot (``OLLAMA_NUM_PARALLEL``
+   requests decode at once per loaded model, batched by its engine; the rest queue),
+   dropping the request if its client goes away;
 3. loads the model for ``(record.digest, load options)`` when needed, evicting the least
    recently used idle model beyond ``OLLAMA_MAX_LOADED_MODELS``; a change of a load-time
    option (``num_ctx`` ...) loads a new instance and retires the old one;
-4. yields a :class:`ModelHandle`; generation runs in a worker thread and reaches the event
-   loop through a queue (:meth:`ModelHandle.stream`), so the server keeps answering;
+4. yields a :class:`ModelHandle`; generation runs on the model's engine thread and reaches
+   the event loop through a queue (:meth:`ModelHandle.stream_generation`), so the server
+   keeps answering;
 5. on exit arms the keep_alive timer (``None`` = forever, ``0`` = unload now). The model is
    released only when its worker thread has really stopped decoding.
 """
@@ -91,7 +93,8 @@ class LoadedModel:
     key: tuple
     record: Any
     runner: Any
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Free slots of the model's engine (OLLAMA_NUM_PARALLEL); a FIFO for the requests beyond.
+    lock: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     refs: int = 0  # requests waiting for or using the model
     keep_alive: float | None = 300.0
     expires_at: float | None = None  # monotonic seconds; None while busy or forever
@@ -198,6 +201,19 @@ class ModelHandle:
 
     async def aembed(self, texts, **kwargs):
         return await self.run(self.runner.embed, texts, **kwargs)
+
+    async def stream_generation(self, generation, cancel: threading.Event) -> AsyncIterator:
+        """Iterate a runtime ``Generation`` (decoded on the model's engine thread) on the
+        event loop. Leaving early sets ``cancel``; the model is released only once the engine
+        has dropped the sequence."""
+        self._worker_started()
+        generation.on_finished = self._notify_finished
+        try:
+            async for item in generation:
+                yield item
+        finally:
+            cancel.set()
+            generation.close()
 
     async def stream(self, make_iterator: Callable[[], Iterator], cancel: threading.Event) -> AsyncIterator:
         """Iterate ``make_iterator()`` in a worker thread, yielding its items on the event loop.
@@ -414,8 +430,9 @@ class Scheduler:
                 executor.shutdown(wait=False)
                 raise
             load_duration = time.perf_counter_ns() - started
+            slots = int(getattr(runner, "parallel", load.num_parallel) or 1)
             lm = LoadedModel(key=key, record=record, runner=runner, keep_alive=self.config.default_keep_alive,
-                             executor=executor)
+                             executor=executor, lock=asyncio.Semaphore(slots))
             log.info("loaded %s (num_ctx=%s%s) in %.2fs", record.name.display, getattr(runner, "n_ctx", "?"),
                      ", embedding mode" if load.embedding else "", load_duration / 1e9)
             self._models[key] = lm
