@@ -50,6 +50,7 @@ def hushtype_home(tmp_path_factory, monkeypatch) -> Path:
     monkeypatch.setenv("HUSHTYPE_HOME", str(home))
     monkeypatch.delenv("OLLAMA_MODELS", raising=False)
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    monkeypatch.delenv("OLLAMA_NUM_PARALLEL", raising=False)  # the engine's slots: tests choose
     return home
 
 
@@ -73,6 +74,7 @@ def start_server(home: Path, extra_env: dict[str, str] | None = None, args: list
     env = dict(os.environ)
     env.update({"HUSHTYPE_HOME": str(home), "OLLAMA_HOST": host})
     env.pop("OLLAMA_MODELS", None)
+    env.pop("OLLAMA_NUM_PARALLEL", None)
     env.update(extra_env or {})
     log_path = home / "server.log"
     log = open(log_path, "ab")

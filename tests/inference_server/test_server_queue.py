@@ -42,7 +42,8 @@ def _read_all(sock: socket.socket, timeout: float = 120) -> bytes:
 
 
 def test_queue_limit_answers_503_and_queued_requests_are_served(server_factory):
-    server = server_factory(extra_env={"OLLAMA_MAX_QUEUE": "1"})
+    # One slot: the second request waits in the queue, the third finds it full.
+    server = server_factory(extra_env={"OLLAMA_MAX_QUEUE": "1", "OLLAMA_NUM_PARALLEL": "1"})
     url = server.base_url + "/api/generate"
     httpx.post(url, json={"model": MODEL}, timeout=120).raise_for_status()  # load
     running = threading.Event()
