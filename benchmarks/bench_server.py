@@ -1,24 +1,29 @@
-"""Decode speed and time-to-first-token: llama-cpp-python called directly vs our server over HTTP.
+"""The bundled server against llama.cpp's own ``llama-server`` and ``llama-bench``.
 
-Both sides run the embedded model (same GGUF, n_ctx 4096, llama.cpp's default thread counts)
-on the same prompts with the same sampling options and seed, warm, several repetitions,
-interleaved so that background load hits both alike. Each repetition uses a new prompt and
-evaluates it from scratch on both sides (a fixed seed makes the server skip its prompt
-cache; the direct side is reset).
+Both servers run the embedded GGUF, built from the same llama.cpp (``llama-server`` and
+``llama-bench`` are compiled once from the vendored source of the installed llama-cpp-python
+by ``scripts/build_llama_tools.sh`` with setup.sh's AMX-off flags, cached per version), with
+the same context per request (4096), greedy-free sampling with a fixed seed, prompts
+evaluated from scratch on both sides (a fixed seed skips our prompt cache; llama-server gets
+``cache_prompt: false``), each side measured on the same prompt back to back, the order
+alternated (ABBA), medians reported.
 
-* direct: ``Llama.generate`` token loop + per-token detokenisation (the leanest streaming
-  loop a caller of llama-cpp-python can write).
-* server: ``POST /api/generate`` (``raw``, streaming NDJSON) through ``httpx``.
+Printed in one run:
 
-Decode rate = (tokens - 1) / (time of the last token - time of the first token); the ratio is
-the median over repetitions of server/direct measured back to back on the same prompt.
-TTFT = from the call / request until the first token arrives. On a busy machine the prompt
-evaluation itself varies by more than 10 ms between runs, so the time the server adds is
-also measured inside each request: client-side TTFT minus the server's own
-``prompt_eval_duration`` (HTTP, JSON, routing, tokenising, queueing, thread hand-off).
-Targets: server decode rate >= 0.97x direct; added TTFT <= 10 ms.
+* single-stream decode rate and time to first token (~20-token prompt): ours vs
+  llama-server with one slot (ratio = median of paired ratios);
+* our single-stream decode vs ``llama-bench -n 128`` (tg128, also with
+  ``OMP_WAIT_POLICY=PASSIVE`` to show what that policy costs);
+* aggregate tokens/s with 1, 4 and 8 clients at once: ours with ``OLLAMA_NUM_PARALLEL`` =
+  clients vs llama-server with as many slots (``-np N -c 4096*N``, Ollama's meaning);
+* resident memory of both servers with the model loaded (one slot), and their idle CPU
+  (cores busy while loaded but unused, over 3 s).
 
-    .venv/bin/python -m benchmarks server
+Decode rate = (tokens - 1) / (time of the last token - time of the first token), from the
+client's side of the stream, for both servers.
+
+    .venv/bin/python -m benchmarks server                 # BENCH_REPEATS=5 by default
+    BENCH_REPEATS=3 BENCH_CLIENTS=1,4 .venv/bin/python -m benchmarks server   # a short run
 """
 
 from __future__ import annotations
@@ -32,20 +37,24 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "gemma3:270m"
-REPEATS = 9
+REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
+CLIENTS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "1,4,8").split(",") if c.strip()]
 TOKENS = 128
-OPTIONS = {"temperature": 0.8, "top_k": 40, "top_p": 0.9, "min_p": 0.0, "typical_p": 1.0,
-           "repeat_penalty": 1.0, "seed": 42, "num_predict": TOKENS, "stop": []}
+AGG_TOKENS = 64
+NUM_CTX = 4096
+SAMPLING = {"temperature": 0.8, "top_k": 40, "top_p": 0.9, "min_p": 0.0, "seed": 42}
 TOPICS = ["the history of bread", "a lighthouse keeper", "how rivers form", "a trip to the moon",
           "the first computers", "a cat who learns to swim", "winter in a mountain village"]
 
 
 def _prompt(i: int) -> str:
+    # ~20 tokens with the BOS
     return f"Here is a long, detailed story about {TOPICS[i % len(TOPICS)]}.\n\nOnce upon a time"
 
 
@@ -55,30 +64,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(home: Path) -> tuple[subprocess.Popen, str]:
+def _wait(url: str, proc: subprocess.Popen, log: Path, path: str = "/") -> None:
     import httpx
 
-    port = _free_port()
-    env = dict(os.environ, HUSHTYPE_HOME=str(home), OLLAMA_HOST=f"127.0.0.1:{port}")
-    env.pop("OLLAMA_MODELS", None)
-    proc = subprocess.Popen([sys.executable, "-m", "inference", "serve"], cwd=REPO, env=env,
-                            stdout=open(home / "server.log", "ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 300
     while True:
         if proc.poll() is not None:
-            raise RuntimeError("server exited:\n" + (home / "server.log").read_text()[-3000:])
+            raise RuntimeError(f"{proc.args[0]} exited:\n" + log.read_text(errors="replace")[-3000:])
         try:
-            httpx.get(url + "/", timeout=2)
-            return proc, url
+            if httpx.get(url + path, timeout=2).status_code == 200:
+                return
         except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not come up")
+        time.sleep(0.2)
 
 
-def _stop_server(proc: subprocess.Popen) -> None:
+def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -88,110 +91,232 @@ def _stop_server(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def _direct(llm, prompt: str) -> dict:
-    """Stream TOKENS tokens with llama-cpp-python's own generator loop."""
-    start = time.perf_counter()
-    llm.reset()
-    llm.set_seed(OPTIONS["seed"])
-    tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
-    stamps = []
-    pieces = []
-    for token in llm.generate(tokens, top_k=OPTIONS["top_k"], top_p=OPTIONS["top_p"], min_p=OPTIONS["min_p"],
-                              typical_p=OPTIONS["typical_p"], temp=OPTIONS["temperature"],
-                              repeat_penalty=OPTIONS["repeat_penalty"], reset=True):
-        pieces.append(llm.detokenize([token]))
-        stamps.append(time.perf_counter())
-        if len(stamps) >= TOKENS:
-            break
-    return {"ttft": stamps[0] - start, "rate": (len(stamps) - 1) / (stamps[-1] - stamps[0]), "tokens": len(stamps)}
+class Ours:
+    name = "hushtype"
+
+    def __init__(self, home: Path, parallel: int):
+        port = _free_port()
+        env = dict(os.environ, HUSHTYPE_HOME=str(home), OLLAMA_HOST=f"127.0.0.1:{port}",
+                   OLLAMA_NUM_PARALLEL=str(parallel))
+        env.pop("OLLAMA_MODELS", None)
+        log = home / f"server-{parallel}.log"
+        self.proc = subprocess.Popen([sys.executable, "-m", "inference", "serve"], cwd=REPO, env=env,
+                                     stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        self.url = f"http://127.0.0.1:{port}"
+        _wait(self.url, self.proc, log)
+        import httpx
+
+        httpx.post(self.url + "/api/generate", json={"model": MODEL, "keep_alive": -1}, timeout=300).raise_for_status()
+
+    def stream(self, client, prompt: str, n: int) -> dict:
+        body = {"model": MODEL, "prompt": prompt, "raw": True, "keep_alive": -1,
+                "options": dict(SAMPLING, num_predict=n, num_ctx=NUM_CTX, stop=[])}
+        start = time.perf_counter()
+        stamps = []
+        with client.stream("POST", self.url + "/api/generate", json=body) as r:
+            r.raise_for_status()
+            for line in r.iter_lines():
+                chunk = json.loads(line)
+                if chunk.get("response"):
+                    stamps.append(time.perf_counter())
+                if chunk.get("done"):
+                    tokens = chunk["eval_count"]
+        return _timing(start, stamps, tokens)
+
+    def close(self):
+        _stop(self.proc)
 
 
-def _server(client, url: str, prompt: str) -> dict:
-    body = {"model": MODEL, "prompt": prompt, "raw": True, "options": OPTIONS, "keep_alive": -1}
-    start = time.perf_counter()
-    first = None
-    final = None
-    with client.stream("POST", url + "/api/generate", json=body) as r:
-        r.raise_for_status()
-        for line in r.iter_lines():
-            chunk = json.loads(line)
-            if first is None and (chunk.get("response") or chunk.get("done")):
-                first = time.perf_counter()
-            if chunk.get("done"):
-                final = chunk
-                last = time.perf_counter()
-    n = final["eval_count"]
-    ttft = first - start
-    return {"ttft": ttft, "rate": (n - 1) / (last - first), "tokens": n,
-            # what the server adds to the first token beyond the model's own prompt evaluation
-            # (HTTP, JSON, routing, tokenising, queue, thread hand-off), measured in one request
-            "overhead": ttft - final["prompt_eval_duration"] / 1e9}
+class LlamaServer:
+    name = "llama-server"
+
+    def __init__(self, binary: Path, gguf: Path, home: Path, parallel: int):
+        port = _free_port()
+        log = home / f"llama-server-{parallel}.log"
+        args = [str(binary), "-m", str(gguf), "--host", "127.0.0.1", "--port", str(port),
+                "-c", str(NUM_CTX * parallel), "-np", str(parallel), "--no-webui", "-ngl", "0"]
+        self.proc = subprocess.Popen(args, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        self.url = f"http://127.0.0.1:{port}"
+        _wait(self.url, self.proc, log, "/health")
+
+    def stream(self, client, prompt: str, n: int) -> dict:
+        body = dict(SAMPLING, prompt=prompt, n_predict=n, stream=True, cache_prompt=False)
+        start = time.perf_counter()
+        stamps = []
+        tokens = 0
+        with client.stream("POST", self.url + "/completion", json=body) as r:
+            r.raise_for_status()
+            for line in r.iter_lines():
+                if not line.startswith("data: "):
+                    continue
+                chunk = json.loads(line[6:])
+                if chunk.get("content"):
+                    stamps.append(time.perf_counter())
+                if chunk.get("stop"):
+                    tokens = int(chunk.get("tokens_predicted") or len(stamps))
+        return _timing(start, stamps, tokens)
+
+    def close(self):
+        _stop(self.proc)
+
+
+def _timing(start: float, stamps: list[float], tokens: int) -> dict:
+    if len(stamps) < 2:
+        raise RuntimeError("the server streamed fewer than 2 pieces")
+    # Pieces, not tokens, are timed; the rate counts tokens over the same span.
+    rate = (tokens - 1) / (stamps[-1] - stamps[0]) if tokens > 1 else 0.0
+    return {"ttft": stamps[0] - start, "rate": rate, "tokens": tokens, "end": stamps[-1]}
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident set of a process and its children (llama-server has none; ours neither)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _idle_cpu(pids: list[int], seconds: float = 3.0) -> list[float]:
+    before = [_cpu_seconds(p) for p in pids]
+    time.sleep(seconds)
+    return [(_cpu_seconds(p) - b) / seconds for p, b in zip(pids, before)]
+
+
+def _aggregate(side, n_clients: int, round_no: int) -> float:
+    """Total tokens/s of ``n_clients`` streams started together."""
+    import httpx
+
+    results: list[dict] = []
+    errors: list[BaseException] = []
+
+    def one(i):
+        try:
+            with httpx.Client(timeout=600) as c:
+                results.append(side.stream(c, _prompt(round_no * 16 + i), AGG_TOKENS))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n_clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    wall = max(r["end"] for r in results) - started
+    return sum(r["tokens"] for r in results) / wall
+
+
+def _llama_bench(binary: Path, gguf: Path, threads: int, passive: bool) -> float:
+    env = dict(os.environ)
+    env.pop("OMP_WAIT_POLICY", None)
+    if passive:
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    out = subprocess.run([str(binary), "-m", str(gguf), "-p", "0", "-n", str(TOKENS), "-r", "3", "-t", str(threads),
+                          "-o", "json"], capture_output=True, text=True, env=env, timeout=900, check=True)
+    rows = json.loads(out.stdout)
+    return float(rows[0]["avg_ts"])
+
+
+def _tools() -> Path:
+    out = subprocess.run(["bash", str(REPO / "scripts" / "build_llama_tools.sh")], capture_output=True, text=True,
+                         cwd=REPO)
+    if out.returncode != 0:
+        raise RuntimeError("building llama-server/llama-bench failed:\n" + out.stderr[-3000:])
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def _paired(a_side, b_side, fn, repeats: int) -> tuple[list, list]:
+    """``fn(side, i)`` for both sides, ABBA order."""
+    a, b = [], []
+    for i in range(repeats):
+        if i % 4 in (0, 3):
+            a.append(fn(a_side, i))
+            b.append(fn(b_side, i))
+        else:
+            b.append(fn(b_side, i))
+            a.append(fn(a_side, i))
+    return a, b
 
 
 def run() -> dict:
-    # The server's runtime sleeps llama.cpp's idle OpenMP threads (see inference/engine/runtime.py);
-    # the direct side gets the same setting before llama.cpp is loaded.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import httpx
-    from llama_cpp import Llama
 
-    from inference.engine.runtime import install_log_bridge
+    from inference.engine.threads import physical_cores
     from inference.models.store import ModelStore
 
+    tools = _tools()
     home = Path(tempfile.mkdtemp(prefix="bench-server-"))
-    proc = None
+    result: dict = {}
+    sides: list = []
     try:
-        proc, url = _start_server(home)
+        ours = Ours(home, 1)
+        sides.append(ours)
         gguf = ModelStore(home / "models").get(MODEL).model_path
-        install_log_bridge()  # keep llama.cpp's log lines off the table
-        llm = Llama(str(gguf), n_ctx=4096, verbose=False, swa_full=True)
-        with httpx.Client(timeout=300) as client:
-            client.post(url + "/api/generate", json={"model": MODEL, "keep_alive": -1}).raise_for_status()
-            _server(client, url, _prompt(99))  # warm-up both sides
-            _direct(llm, _prompt(99))
-            direct, server = [], []
-            for i in range(REPEATS):  # ABBA order: drift in background load hits both sides
-                if i % 4 in (0, 3):
-                    direct.append(_direct(llm, _prompt(i)))
-                    server.append(_server(client, url, _prompt(i)))
-                else:
-                    server.append(_server(client, url, _prompt(i)))
-                    direct.append(_direct(llm, _prompt(i)))
-        llm.close()
+        theirs = LlamaServer(tools / "llama-server", gguf, home, 1)
+        sides.append(theirs)
+        with httpx.Client(timeout=600) as client:
+            for side in (ours, theirs):
+                side.stream(client, _prompt(99), 8)  # warm-up
+            o, t = _paired(ours, theirs, lambda s, i: s.stream(client, _prompt(i), TOKENS), REPEATS)
+        idle_ours, idle_theirs = _idle_cpu([ours.proc.pid, theirs.proc.pid])
+        rss_ours, rss_theirs = _rss_mb(ours.proc.pid), _rss_mb(theirs.proc.pid)
+        for side in (ours, theirs):
+            side.close()
+        sides.clear()
+
+        decode_ratio = statistics.median(b["rate"] / a["rate"] for a, b in zip(t, o))
+        o_rate, t_rate = statistics.median(r["rate"] for r in o), statistics.median(r["rate"] for r in t)
+        o_ttft, t_ttft = (statistics.median(r["ttft"] for r in rows) * 1000 for rows in (o, t))
+        ttft_diff = statistics.median((a["ttft"] - b["ttft"]) * 1000 for a, b in zip(o, t))
+        cores = physical_cores()
+        bench = _llama_bench(tools / "llama-bench", gguf, cores, passive=False)
+        bench_passive = _llama_bench(tools / "llama-bench", gguf, cores, passive=True)
+        model_mb = gguf.stat().st_size / 2**20
+        print(f"{'':34}{'hushtype':>12}{'llama-server':>14}{'ratio':>8}")
+        print(f"{'single-stream decode tok/s':34}{o_rate:12.1f}{t_rate:14.1f}{decode_ratio:8.3f}   goal >= 1.0")
+        print(f"{'time to first token ms':34}{o_ttft:12.1f}{t_ttft:14.1f}{'':8}   paired difference {ttft_diff:+.1f} ms, goal <= 0")
+        print(f"{'llama-bench tg{} tok/s'.format(TOKENS):34}{'':12}{bench:14.1f}{o_rate / bench:8.3f}"
+              f"   (with OMP_WAIT_POLICY=PASSIVE: {bench_passive:.1f})")
+        print(f"{'resident MB (model loaded)':34}{rss_ours:12.0f}{rss_theirs:14.0f}{'':8}   goal <= model file "
+              f"{model_mb:.0f} + 200 = {model_mb + 200:.0f}")
+        print(f"{'idle CPU, cores (loaded, unused)':34}{idle_ours:12.3f}{idle_theirs:14.3f}")
+        result.update(decode_ratio_vs_llama_server=round(decode_ratio, 3), decode_tok_s=round(o_rate, 1),
+                      llama_server_decode_tok_s=round(t_rate, 1), ttft_ms=round(o_ttft, 1),
+                      llama_server_ttft_ms=round(t_ttft, 1), ttft_paired_difference_ms=round(ttft_diff, 1),
+                      llama_bench_tg128_tok_s=round(bench, 1), llama_bench_tg128_passive_tok_s=round(bench_passive, 1),
+                      decode_vs_llama_bench=round(o_rate / bench, 3), rss_mb=round(rss_ours),
+                      llama_server_rss_mb=round(rss_theirs), rss_goal_met=rss_ours <= model_mb + 200,
+                      idle_cpu_cores=round(idle_ours, 3), llama_server_idle_cpu_cores=round(idle_theirs, 3))
+
+        for n in CLIENTS:
+            ours = Ours(home, n)
+            sides.append(ours)
+            theirs = LlamaServer(tools / "llama-server", gguf, home, n)
+            sides.append(theirs)
+            a, b = _paired(ours, theirs, lambda s, i: _aggregate(s, n, i), max(3, REPEATS // 2 + 1))
+            ratio = statistics.median(x / y for x, y in zip(a, b))
+            print(f"{f'{n} clients, aggregate tok/s':34}{statistics.median(a):12.1f}{statistics.median(b):14.1f}"
+                  f"{ratio:8.3f}   ({n} slots each{', goal >= 0.9' if n == 4 else ''})")
+            result[f"aggregate_{n}_clients_ratio"] = round(ratio, 3)
+            result[f"aggregate_{n}_clients_tok_s"] = round(statistics.median(a), 1)
+            for side in (ours, theirs):
+                side.close()
+            sides.clear()
+        print(f"({REPEATS} paired repetitions, {TOKENS} tokens each, {AGG_TOKENS} per client in the aggregate "
+              f"runs; medians; ours/llama-server tok/s per run: "
+              + ", ".join(f"{x['rate']:.1f}/{y['rate']:.1f}" for x, y in zip(o, t)) + ")")
     finally:
-        if proc is not None:
-            _stop_server(proc)
+        for side in sides:
+            side.close()
         shutil.rmtree(home, ignore_errors=True)
-
-    def med(rows, key):
-        return statistics.median(r[key] for r in rows)
-
-    d_rate, s_rate = med(direct, "rate"), med(server, "rate")
-    d_ttft, s_ttft = med(direct, "ttft") * 1000, med(server, "ttft") * 1000
-    # Each repetition runs both sides back to back on the same prompt: the median of these
-    # paired ratios cancels most of the drift in background load between repetitions.
-    ratio = statistics.median(b["rate"] / a["rate"] for a, b in zip(direct, server))
-    added = s_ttft - d_ttft
-    overhead = med(server, "overhead") * 1000
-    print(f"{'':22}{'direct':>10}{'server':>10}{'ratio':>8}")
-    print(f"{'decode tokens/s':22}{d_rate:10.1f}{s_rate:10.1f}{ratio:8.3f}   target >= 0.97 "
-          "(median of paired ratios)")
-    print(f"{'time to first token':22}{d_ttft:8.1f}ms{s_ttft:8.1f}ms{'':8}   difference of medians {added:+.1f} ms")
-    print(f"{'server TTFT overhead':22}{'':10}{overhead:8.1f}ms{'':8}   (client TTFT - server prompt eval, "
-          "same request), target <= 10 ms")
-    print(f"({REPEATS} repetitions, {TOKENS} tokens each, medians; per run direct/server tokens/s: "
-          + ", ".join(f"{a['rate']:.1f}/{b['rate']:.1f}" for a, b in zip(direct, server)) + ")")
-    return {
-        "direct_decode_tok_s": round(d_rate, 2),
-        "server_decode_tok_s": round(s_rate, 2),
-        "decode_ratio_server_vs_direct": round(ratio, 3),
-        "decode_target_met": ratio >= 0.97,
-        "direct_ttft_ms": round(d_ttft, 1),
-        "server_ttft_ms": round(s_ttft, 1),
-        "ttft_difference_of_medians_ms": round(added, 1),
-        "server_ttft_overhead_ms": round(overhead, 1),
-        "ttft_target_met": overhead <= 10.0,
-    }
+    return result
 
 
 if __name__ == "__main__":
