@@ -19,3 +19,14 @@ def checker(tmp_path_factory):
     c = GrammarChecker(record.model_path)
     yield c
     c.close()
+
+
+@pytest.fixture(scope="session")
+def warm_server(live_server):
+    """The shared live server with the embedded model loaded (an empty prompt only loads it)."""
+    import httpx
+
+    r = httpx.post(live_server.base_url + "/api/generate", json={"model": "gemma3:270m", "keep_alive": -1},
+                   timeout=120)
+    r.raise_for_status()
+    return live_server
