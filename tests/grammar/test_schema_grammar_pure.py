@@ -271,3 +271,24 @@ def test_pydantic_style_schema(checker):
     check(checker, schema, ['{"owner": "Al", "pets": [{"name": "Rex", "kind": "dog"}], "nick": null}',
                             '{"owner": "Al", "pets": []}'],
           ['{"owner": "Al", "pets": [{"name": "Rex", "kind": "cow"}]}', '{"pets": []}'])
+
+
+# Python's re is the oracle: every full match must be accepted (in its JSON encoding), and
+# anything accepted must be found by re.search, as validators do.
+ORACLE_PATTERNS = [r"^[a-c]{1,3}(x|yz)*[0-9]?$", r'^"[^"\\]*"\\?$', r"^(ab|a)(b|c){0,2}\.?-$",
+                   r"^[\t -~]{0,4}$", r"^(?:[A-F]\d){1,2}[^a-z\n]?$"]
+ASCII = st.characters(min_codepoint=0, max_codepoint=127)
+
+
+@pytest.mark.parametrize("pattern", ORACLE_PATTERNS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_pattern_against_pythons_re(checker, pattern, data):
+    import re
+
+    gbnf = schema_to_gbnf({"type": "string", "pattern": pattern})
+    match = data.draw(st.from_regex(pattern, fullmatch=True, alphabet=ASCII))
+    assert checker.accepts(gbnf, json.dumps(match, ensure_ascii=False)), (pattern, match)
+    other = data.draw(st.text(alphabet=ASCII, max_size=6))
+    if checker.accepts(gbnf, json.dumps(other)):
+        assert re.search(pattern, other), (pattern, other)
