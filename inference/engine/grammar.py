@@ -8,6 +8,7 @@ construction; a schema it cannot express is a :class:`FormatError` (HTTP 400).
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 from llama_cpp import llama_grammar
 
@@ -24,7 +25,11 @@ def gbnf_for_format(fmt) -> str | None:
     if fmt == "json":
         return llama_grammar.JSON_GBNF
     if isinstance(fmt, dict):
-        return schema_to_gbnf(fmt)
+        try:
+            key = json.dumps(fmt, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise FormatError(f"invalid JSON schema in format: {exc}") from None
+        return _schema_gbnf(key)
     raise FormatError(f"invalid format: {json.dumps(fmt)[:100]}; expected \"json\" or a JSON schema object")
 
 
@@ -37,3 +42,9 @@ def grammar_for_format(fmt) -> llama_grammar.LlamaGrammar | None:
     if gbnf is None:
         return None
     return llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False)
+
+
+@lru_cache(maxsize=64)
+def _schema_gbnf(schema_json: str) -> str:
+    """Clients send the same schema with every request: convert each one once (~5 ms)."""
+    return schema_to_gbnf(json.loads(schema_json))
