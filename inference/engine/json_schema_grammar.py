@@ -459,10 +459,9 @@ class _Converter:
             raise FormatError(f"minLength {lo} > maxLength {hi} (at '{hint}')")
         self.prim("space")
         if pattern is not None:
-            if has_length or fmt in STRING_FORMATS:
-                raise FormatError(f"pattern together with minLength/maxLength or format (at '{hint}') "
-                                  f"is not supported; put the length into the pattern")
-            return self.add(hint, f'"\\"" {pattern_to_gbnf(pattern)} "\\"" space')
+            if fmt in STRING_FORMATS:
+                raise FormatError(f"pattern together with format {fmt!r} (at '{hint}') is not supported")
+            return self.add(hint, f'"\\"" {pattern_to_gbnf(pattern, lo, hi)} "\\"" space')
         if fmt in STRING_FORMATS:
             if has_length:
                 raise FormatError(f"format {fmt!r} together with minLength/maxLength (at '{hint}') "

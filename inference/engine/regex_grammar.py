@@ -400,8 +400,63 @@ def _emit(node) -> str:
     return parts[0] if len(parts) == 1 else "(" + " ".join(parts) + ")"
 
 
-def pattern_to_gbnf(pattern: str) -> str:
-    """GBNF for the JSON-escaped content (no quotes) of strings that fully match ``pattern``."""
+def _fixed_length(node) -> int | None:
+    """The one length every match of ``node`` has, or None if it varies."""
+    kind = node[0]
+    if kind == "set":
+        return 1
+    if kind == "rep":
+        inner = _fixed_length(node[1])
+        return None if inner is None or node[2] != node[3] else inner * node[2]
+    if kind == "alt":
+        lengths = {_fixed_length(n) for n in node[1]}
+        return lengths.pop() if len(lengths) == 1 else None
+    total = 0
+    for item in node[1]:
+        n = _fixed_length(item)
+        if n is None:
+            return None
+        total += n
+    return total
+
+
+def _with_length(node, min_len: int, max_len: int | None, pattern: str):
+    """``node`` restricted to matches of min_len..max_len characters, where that stays a
+    regular expression of the same shape: the pattern has a fixed length, or exactly one
+    part of it repeats a single character (``^[a-z]+$``, ``^id-\\d*$``)."""
+    too_hard = FormatError(f"pattern {pattern!r} together with minLength/maxLength: only a "
+                           f"pattern with one repeated character class can be combined; put "
+                           f"the length into the pattern")
+    fixed = _fixed_length(node)
+    if fixed is not None:
+        if fixed < min_len or (max_len is not None and fixed > max_len):
+            raise FormatError(f"pattern {pattern!r} only matches {fixed} characters, outside "
+                              f"minLength/maxLength")
+        return node
+    items = node[1] if node[0] == "seq" else [node]
+    variable = [i for i, item in enumerate(items) if _fixed_length(item) is None]
+    if len(variable) != 1:
+        raise too_hard
+    index = variable[0]
+    item = items[index]
+    if item[0] != "rep" or _fixed_length(item[1]) != 1:
+        raise too_hard
+    rest = sum(_fixed_length(x) for j, x in enumerate(items) if j != index)
+    lo = max(item[2], min_len - rest)
+    hi = item[3] if max_len is None else (max_len - rest if item[3] is None else min(item[3], max_len - rest))
+    if hi is not None and lo > hi:
+        raise FormatError(f"no string matches pattern {pattern!r} within minLength/maxLength")
+    items = list(items)
+    items[index] = ("rep", item[1], lo, hi)
+    return ("seq", items)
+
+
+def pattern_to_gbnf(pattern: str, min_length: int = 0, max_length: int | None = None) -> str:
+    """GBNF for the JSON-escaped content (no quotes) of strings that fully match ``pattern``
+    (and have min_length..max_length characters, where that can be expressed)."""
     if not isinstance(pattern, str):
         raise FormatError("pattern must be a string")
-    return _emit(_Parser(pattern).parse())
+    node = _Parser(pattern).parse()
+    if min_length > 0 or max_length is not None:
+        node = _with_length(node, min_length, max_length, pattern)
+    return _emit(node)

@@ -144,6 +144,13 @@ def test_pattern(checker, pattern, ok, bad):
     check(checker, schema, [json.dumps(t) for t in ok], [json.dumps(t) for t in bad])
 
 
+def test_pattern_with_lengths_when_one_class_repeats(checker):
+    check(checker, {"type": "string", "pattern": "^[a-z]+$", "minLength": 2, "maxLength": 4},
+          ['"ab"', '"abcd"'], ['"a"', '"abcde"', '"AB"'])
+    check(checker, {"type": "string", "pattern": r"^id-\d*$", "maxLength": 5}, ['"id-"', '"id-12"'],
+          ['"id-123"', '"ix-1"'])
+
+
 @pytest.mark.parametrize("pattern", [r"(?=a)b", r"(a)\1", r"\bword", r"(?i)abc", r"a*+", r"a**"])
 def test_pattern_beyond_the_subset_is_a_clear_error(pattern):
     with pytest.raises(FormatError, match="pattern"):
@@ -239,7 +246,8 @@ def test_type_lists_apply_keywords_per_type(checker):
     ({"$ref": "https://example.com/s.json"}, "$ref"),
     ({"$ref": "#/$defs/missing"}, "points at nothing"),
     ({"type": "integer", "minimum": 5, "maximum": 1}, "no integer"),
-    ({"type": "string", "pattern": "^a+$", "maxLength": 3}, "pattern together"),
+    ({"type": "string", "pattern": "^a+b+$", "maxLength": 3}, "pattern"),
+    ({"type": "string", "pattern": "^[a-z]{5}$", "maxLength": 3}, "only matches 5"),
     ({"type": "strin"}, "invalid JSON schema"),
     ({"type": "object", "required": ["a"], "additionalProperties": False}, "forbidden"),
 ])
