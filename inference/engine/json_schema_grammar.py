@@ -141,6 +141,9 @@ class _Converter:
         self.rules: dict[str, str] = {}
         self.by_body: dict[str, str] = {}
         self.ref_rules: dict[str, str] = {}
+        # $refs entered since the last character the grammar must consume: meeting one again
+        # would be left recursion, which llama.cpp cannot compile
+        self.unconsumed_refs: list[str] = []
 
     # ------------------------------------------------------------------ rules
     def convert(self) -> str:
@@ -196,6 +199,9 @@ class _Converter:
         return node
 
     def ref_rule(self, ref: str) -> str:
+        if ref in self.unconsumed_refs:
+            raise FormatError(f"$ref {ref!r} refers to itself before any object, array or string "
+                              f"starts: no JSON value can end that recursion")
         if ref in self.ref_rules:
             return self.ref_rules[ref]
         target = self.resolve(ref)
@@ -206,7 +212,11 @@ class _Converter:
             name = f"{base}-{n}"
         self.ref_rules[ref] = name
         self.rules[name] = ""  # reserved: a recursive reference finds the name
-        self.rules[name] = self.visit(target, name)
+        self.unconsumed_refs.append(ref)
+        try:
+            self.rules[name] = self.visit(target, name)
+        finally:
+            self.unconsumed_refs.remove(ref)
         return name
 
     def deref(self, schema, seen=()):
@@ -446,9 +456,11 @@ class _Converter:
             return self.visit_string(schema, hint)
         if t in ("integer", "number"):
             return self.visit_number(t, schema, hint)
-        if t == "object":
-            return self.visit_object(schema, hint)
-        return self.visit_array(schema, hint)
+        pending, self.unconsumed_refs = self.unconsumed_refs, []  # "{" or "[" comes first
+        try:
+            return self.visit_object(schema, hint) if t == "object" else self.visit_array(schema, hint)
+        finally:
+            self.unconsumed_refs = pending
 
     # ------------------------------------------------------------------ strings
     def visit_string(self, schema: dict, hint: str) -> str:

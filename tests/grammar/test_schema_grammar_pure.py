@@ -249,6 +249,7 @@ def test_type_lists_apply_keywords_per_type(checker):
     ({"type": "string", "pattern": "^a+b+$", "maxLength": 3}, "pattern"),
     ({"type": "string", "pattern": "^[a-z]{5}$", "maxLength": 3}, "only matches 5"),
     ({"type": "strin"}, "invalid JSON schema"),
+    ({"anyOf": [{"$ref": "#"}, {"type": "null"}]}, "refers to itself"),
     ({"type": "object", "required": ["a"], "additionalProperties": False}, "forbidden"),
 ])
 def test_what_cannot_be_held_is_a_format_error(schema, words):
