@@ -574,7 +574,7 @@ class _Converter:
             # no required ones: optional properties in order, each at most once, then extras
             tail_after: dict[int, str] = {}
             next_tail = extra_tail
-            for i in range(len(opt) - 1, -1, -1):
+            for i in range(len(opt) - 1, 0, -1):  # the tail after each optional one but the first
                 body = f'("," space {kv[opt[i]]})?' + (f" {next_tail}" if next_tail else "")
                 tail_after[i] = self.add(f"{hint}-{opt[i]}-rest", body) if next_tail else body
                 next_tail = tail_after[i]
