@@ -176,6 +176,8 @@ def validate_settings(settings: dict) -> None:
     if not isinstance(server.get("model", ""), str) or not server.get("model", "x").strip():
         raise ConfigError("[server] model must name a model, e.g. \"gemma3:270m\"")
     _as_int(settings, "server", "timeout_seconds", minimum=1)
+    if str(server.get("api") or "ollama").strip().lower() not in ("ollama", "openai"):
+        raise ConfigError(f"[server] api must be \"ollama\" or \"openai\", got {server.get('api')!r}")
     _as_int(settings, "history", "retention_days", minimum=0)
     command_specs(settings)
 

@@ -6,6 +6,10 @@ command can be cancelled (``threading.Event``) at any point and the server sees 
 ``on_chunk`` receives the text pieces as they arrive.
 
 Errors are :class:`OllamaError` subclasses whose message says what to run.
+
+With ``api="openai"`` (``[server] api``) the same methods speak the OpenAI-compatible API
+instead (``/v1/completions``, ``/v1/chat/completions``, ``/v1/models``; see
+:mod:`assistant.openai_protocol`), for servers such as vLLM or llama-server.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from typing import Callable
 
 import httpx
 
+from assistant import openai_protocol
+from assistant.server_location import API_KINDS, remote_host
+
 DEFAULT_URL = "http://127.0.0.1:11434"
 
 
@@ -32,10 +39,13 @@ class ServerUnavailable(OllamaError):
 
     def __init__(self, base_url: str, detail: str = ""):
         self.base_url = base_url
-        super().__init__(
-            f"hushtype's model server is not running at {base_url} — start it with "
-            f"`hushtype serve` (or `hushtype up`)" + (f" ({detail})" if detail else "")
-        )
+        if remote_host(base_url):
+            message = (f"the model server at {base_url} does not answer — check that it runs and "
+                       f"that [server] url is right")
+        else:
+            message = (f"hushtype's model server is not running at {base_url} — start it with "
+                       f"`hushtype serve` (or `hushtype up`)")
+        super().__init__(message + (f" ({detail})" if detail else ""))
 
 
 class ModelMissing(OllamaError):
@@ -126,20 +136,37 @@ class Completion:
 
 class OllamaClient:
     def __init__(self, base_url: str | None = None, *, timeout: float = 60.0,
-                 connect_timeout: float = 5.0, keep_alive: str | float | None = None):
+                 connect_timeout: float = 5.0, keep_alive: str | float | None = None,
+                 api: str = "ollama", api_key: str | None = None):
         self.base_url = normalize_host(base_url) if base_url else resolve_base_url()
         self.timeout = float(timeout)
         self.connect_timeout = float(connect_timeout)
         self.keep_alive = keep_alive
+        if api not in API_KINDS:
+            raise ValueError(f"api must be one of {', '.join(API_KINDS)}, not {api!r}")
+        self.api = api
+        self._v1 = openai_protocol.api_prefix(self.base_url)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
         # trust_env=False: never route a loopback model server through an HTTP proxy.
-        self._http = httpx.Client(base_url=self.base_url, trust_env=False,
+        self._http = httpx.Client(base_url=self.base_url, trust_env=False, headers=headers,
                                   timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout))
 
     @classmethod
     def from_settings(cls, settings: dict) -> "OllamaClient":
+        from assistant.server_location import server_api
+
         server = settings.get("server", {})
         return cls(resolve_base_url(settings), timeout=float(server.get("timeout_seconds", 60)),
-                   keep_alive=server.get("keep_alive"))
+                   keep_alive=server.get("keep_alive"), api=server_api(settings),
+                   api_key=server.get("api_key") or None)
+
+    @property
+    def openai(self) -> bool:
+        return self.api == "openai"
+
+    def _v1_path(self, endpoint: str) -> str:
+        """An absolute URL for ``/v1/<endpoint>`` (the base URL may already end in /v1)."""
+        return str(self._http.base_url.copy_with(path=f"{self._v1}/{endpoint}"))
 
     def close(self) -> None:
         self._http.close()
@@ -182,31 +209,43 @@ class OllamaClient:
         if isinstance(message, dict):
             message = message.get("message", str(message))
         message = str(message).strip() or f"HTTP {status}"
-        if status == 404 and model and "not found" in message.lower():
+        if status == 404 and model and ("not found" in message.lower() or "does not exist" in message.lower()):
             return ModelMissing(model)
         return ServerError(f"model server error ({status}): {message}", status)
 
     def is_running(self) -> bool:
         try:
-            self._http.get("/", timeout=httpx.Timeout(2.0, connect=1.0))
+            self._http.get(self._v1_path("models") if self.openai else "/",
+                           timeout=httpx.Timeout(2.0, connect=1.0))
             return True
         except httpx.HTTPError:
             return False
 
     def version(self) -> str:
+        if self.openai:  # no version endpoint in OpenAI's API: answering /v1/models is enough
+            self._request("GET", self._v1_path("models"))
+            return "OpenAI-compatible API"
         return self._request("GET", "/api/version").get("version", "")
 
     def tags(self) -> list[dict]:
+        if self.openai:
+            return openai_protocol.models_as_tags(self._request("GET", self._v1_path("models")))
         return self._request("GET", "/api/tags").get("models") or []
 
     def ps(self) -> list[dict]:
+        if self.openai:
+            return []  # OpenAI's API does not say what is loaded
         return self._request("GET", "/api/ps").get("models") or []
 
     def show(self, model: str) -> dict:
+        if self.openai:
+            return openai_protocol.show_for(model)
         return self._request("POST", "/api/show", json_body={"model": model}, model=model)
 
     def preload(self, model: str, keep_alive: str | float | None = None) -> None:
         """Load ``model`` now (empty prompt) so the first command does not wait for it."""
+        if self.openai:
+            return  # an OpenAI server keeps its models loaded itself
         body = {"model": model, "prompt": "", "stream": False}
         ka = keep_alive if keep_alive is not None else self.keep_alive
         if ka is not None:
@@ -219,6 +258,14 @@ class OllamaClient:
                  options: dict | None = None, keep_alive=None,
                  on_chunk: Callable[[str], None] | None = None,
                  cancel: threading.Event | None = None, timeout: float | None = None) -> Completion:
+        if self.openai:
+            if raw:
+                body = openai_protocol.completion_body(model, prompt, options)
+                path = self._v1_path("completions")
+            else:
+                body = openai_protocol.chat_body(model, openai_protocol.generate_messages(prompt, system), options)
+                path = self._v1_path("chat/completions")
+            return self._openai_stream(path, body, model, on_chunk, cancel, timeout)
         body: dict = {"model": model, "prompt": prompt, "stream": True}
         if raw:
             body["raw"] = True
@@ -231,12 +278,21 @@ class OllamaClient:
              keep_alive=None, on_chunk: Callable[[str], None] | None = None,
              cancel: threading.Event | None = None, timeout: float | None = None,
              think: bool | None = None) -> Completion:
+        if self.openai:
+            return self._openai_stream(self._v1_path("chat/completions"),
+                                       openai_protocol.chat_body(model, messages, options), model,
+                                       on_chunk, cancel, timeout)
         body: dict = {"model": model, "messages": messages, "stream": True}
         if think is not None:
             body["think"] = think
         return self._generate_stream("/api/chat", body, model, options, keep_alive,
                                      lambda c: (c.get("message") or {}).get("content") or "",
                                      on_chunk, cancel, timeout)
+
+    def _openai_stream(self, path, body, model, on_chunk, cancel, timeout) -> Completion:
+        decoder = openai_protocol.StreamDecoder()
+        return self._stream(path, body, model, lambda c: c.get("response") or "", on_chunk, cancel,
+                            timeout, decode=decoder.feed)
 
     def _generate_stream(self, path, body, model, options, keep_alive, extract, on_chunk,
                          cancel, timeout) -> Completion:
@@ -245,6 +301,9 @@ class OllamaClient:
         ka = keep_alive if keep_alive is not None else self.keep_alive
         if ka is not None:
             body["keep_alive"] = ka
+        return self._stream(path, body, model, extract, on_chunk, cancel, timeout, decode=json.loads)
+
+    def _stream(self, path, body, model, extract, on_chunk, cancel, timeout, *, decode) -> Completion:
         idle_limit = float(timeout or self.timeout)
         items: queue.Queue = queue.Queue()
         stop = threading.Event()
@@ -312,10 +371,12 @@ class OllamaClient:
                     raise ServerError(f"connection to the model server lost: {exc}") from exc
                 raise exc
             try:
-                chunk = json.loads(payload)
+                chunk = decode(payload)
             except ValueError as exc:
                 abort()
                 raise ServerError(f"the model server sent a line that is not JSON: {payload[:80]!r}") from exc
+            if chunk is None:  # an SSE comment or keep-alive line
+                continue
             if chunk.get("error"):
                 abort()
                 message = str(chunk["error"])

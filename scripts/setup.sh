@@ -43,9 +43,17 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 # instructions (every decode crashes in ggml_backend_amx_mul_mat), so build without AMX.
 amx_off="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 export CMAKE_ARGS="${CMAKE_ARGS:-} -DCMAKE_C_FLAGS=\"$amx_off\" -DCMAKE_CXX_FLAGS=\"$amx_off\""
+# An NVIDIA GPU with the CUDA toolkit: build llama.cpp with CUDA (untested on the project's
+# CPU-only machines). Its own stamps, so a CPU build is never taken for the CUDA one.
+cuda=""
+if command -v nvidia-smi >/dev/null && command -v nvcc >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
+  cuda="-cuda"
+  export CMAKE_ARGS="$CMAKE_ARGS -DGGML_CUDA=on"
+  stamp="$stamp$cuda"
+fi
 installed() { [[ -f "$1" && "$(cat "$1")" == "$want" ]]; }
 # The test install is a superset: it serves the run command too.
-if ! installed "$stamp" && ! { (( ! with_tests )) && installed ".venv/.hushtype-installed[test]"; }; then
+if ! installed "$stamp" && ! { (( ! with_tests )) && installed ".venv/.hushtype-installed[test]$cuda"; }; then
   echo "setup: installing Python packages into .venv (first time: llama-cpp-python compiles, ~6 min on 2 cores)"
   .venv/bin/python -m pip install -q --upgrade pip wheel >/dev/null
   .venv/bin/python -m pip install -q -e ".${extras}"
@@ -57,4 +65,10 @@ if .venv/bin/python -c "import sys, llama_cpp; sys.exit(0 if b'AMX_INT8 = 1' in 
   llama_version=$(.venv/bin/python -c "import llama_cpp; print(llama_cpp.__version__)")
   .venv/bin/python -m pip cache remove llama_cpp_python >/dev/null 2>&1 || true
   .venv/bin/python -m pip install -q --no-deps --force-reinstall "llama-cpp-python==$llama_version"
+fi
+# A CPU wheel (e.g. from pip's cache) where CUDA was asked for: build from source with CUDA.
+if [[ -n "$cuda" ]] && ! .venv/bin/python -c "import sys, llama_cpp; sys.exit(0 if llama_cpp.llama_supports_gpu_offload() else 1)" 2>/dev/null; then
+  echo "setup: building llama-cpp-python with CUDA (GGML_CUDA=on; several minutes)"
+  llama_version=$(.venv/bin/python -c "import llama_cpp; print(llama_cpp.__version__)")
+  .venv/bin/python -m pip install -q --no-deps --force-reinstall --no-cache-dir --no-binary llama-cpp-python "llama-cpp-python==$llama_version"
 fi

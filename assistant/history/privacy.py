@@ -52,6 +52,7 @@ def _mode(path: Path) -> str:
 def privacy_report() -> dict:
     from assistant.config import ConfigError, load_settings
     from assistant.ollama_client import resolve_base_url
+    from assistant.server_location import leaves_machine
 
     try:
         settings = load_settings(validate=False)
@@ -94,10 +95,22 @@ def privacy_report() -> dict:
         "model_store": {"path": str(models), "size": model_size, "models": model_count},
         "history": history,
         "not_stored": NOT_STORED,
-        "network": (f"Nothing leaves this machine: commands go to the model server at "
-                    f"{resolve_base_url(settings)}; there is no telemetry. The only network use "
-                    f"is `hushtype pull`, when you run it."),
+        "network": _network_statement(settings, resolve_base_url(settings)),
+        "remote_server": leaves_machine(resolve_base_url(settings)),
+        "server_api": str(settings.get("server", {}).get("api") or "ollama"),
     }
+
+
+def _network_statement(settings: dict, url: str) -> str:
+    from assistant.server_location import leaves_machine
+
+    notice = leaves_machine(url)
+    if notice:
+        return (f"Your text leaves this machine: {notice} (the model server at {url}, which you "
+                f"chose in [server] url). There is no telemetry; `hushtype pull` is the other "
+                f"network use, when you run it.")
+    return (f"Nothing leaves this machine: commands go to the model server at {url}; there is "
+            f"no telemetry. The only network use is `hushtype pull`, when you run it.")
 
 
 def render_report(report: dict) -> str:

@@ -77,10 +77,12 @@ def check_server(settings: dict) -> list[Check]:
             version = client.version()
         except OllamaError as exc:
             start = settings.get("server", {}).get("start_bundled", True)
-            return [Check("model server", False, f"nothing answers at {client.base_url} ({exc})",
+            return [check_server_location(settings),
+                    Check("model server", False, f"nothing answers at {client.base_url} ({exc})",
                           "`hushtype up` starts the bundled server; or run `hushtype serve`",
                           required=not start), check_local_model(settings)]
         checks = [Check("model server", True, f"{client.base_url} (version {version})")]
+        checks.insert(0, check_server_location(settings))
         model = settings.get("server", {}).get("model") or "gemma3:270m"
         try:
             names = {m.get("name") for m in client.tags()} | {m.get("model") for m in client.tags()}
@@ -92,6 +94,21 @@ def check_server(settings: dict) -> list[Check]:
         return checks
     finally:
         client.close()
+
+
+def check_server_location(settings: dict) -> Check:
+    """Where commands' text goes: this machine, or (opt-in) another host, said plainly."""
+    from assistant.ollama_client import resolve_base_url
+    from assistant.server_location import leaves_machine
+
+    url = resolve_base_url(settings)
+    api = str(settings.get("server", {}).get("api") or "ollama")
+    notice = leaves_machine(url)
+    if notice is None:
+        return Check("privacy", True, f"text stays on this machine (model server {url}, {api} API)")
+    # Not a failure: the user chose it; the line says what it means.
+    return Check("privacy", True, f"{notice} ({url}, {api} API) — set [server] url back to "
+                                  f"http://127.0.0.1:11434 to keep it here")
 
 
 def check_local_model(settings: dict) -> Check:

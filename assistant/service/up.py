@@ -181,6 +181,7 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
     from assistant.config import ConfigError, load_settings
     from assistant.history.store import HistoryStore
     from assistant.ollama_client import OllamaClient, OllamaError
+    from assistant.server_location import leaves_machine
     from assistant.service.context import AssistantContext
 
     try:
@@ -189,6 +190,10 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
         log.error("settings: %s (running on the defaults)", exc)
         settings = exc.settings
     client = OllamaClient.from_settings(settings)
+    notice = leaves_machine(client.base_url)
+    if notice:
+        log.warning("privacy: %s (model server %s, %s API; set [server] url to keep text here)",
+                    notice, client.base_url, client.api)
     try:
         server = ensure_server(settings, client)
     except RuntimeError as exc:
