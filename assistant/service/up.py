@@ -64,15 +64,19 @@ class BundledServer:
                                         stderr=subprocess.STDOUT, start_new_session=True)
         log_file.close()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the bundled server exited with {self.process.returncode}; "
-                                   f"see {self.log_path}")
-            try:
-                httpx.get(self.base_url + "/", timeout=2.0, trust_env=False)
-                return self
-            except httpx.HTTPError:
-                time.sleep(0.25)
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the bundled server exited with {self.process.returncode}; "
+                                       f"see {self.log_path}")
+                try:
+                    httpx.get(self.base_url + "/", timeout=2.0, trust_env=False)
+                    return self
+                except httpx.HTTPError:
+                    time.sleep(0.25)
+        except KeyboardInterrupt:  # its own session gets no Ctrl+C: stop it here
+            self.stop()
+            raise
         self.stop()
         raise RuntimeError(f"the bundled server did not answer within {timeout:.0f} s; see {self.log_path}")
 
@@ -177,11 +181,8 @@ def run(*, voice: bool = True, settings_page: bool = True, typed: bool = True) -
 
 
 def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
-    from assistant.commands.pipeline import CommandPipeline
     from assistant.config import ConfigError, load_settings
-    from assistant.history.store import HistoryStore
-    from assistant.ollama_client import OllamaClient, OllamaError
-    from assistant.service.context import AssistantContext
+    from assistant.ollama_client import OllamaClient
 
     try:
         settings = load_settings()
@@ -194,6 +195,26 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
     except RuntimeError as exc:
         log.error("model server: %s", exc)
         server = None
+    except KeyboardInterrupt:  # Ctrl+C while the bundled server starts (it stops itself)
+        log.info("stopping")
+        client.close()
+        return 130
+    try:
+        return _run_with(settings, client, server, voice=voice, settings_page=settings_page, typed=typed)
+    except KeyboardInterrupt:  # Ctrl+C before the main loop took over SIGINT
+        log.info("stopping")
+        if server is not None:
+            server.stop()
+        client.close()
+        return 130
+
+
+def _run_with(settings, client, server, *, voice: bool, settings_page: bool, typed: bool) -> int:
+    from assistant.commands.pipeline import CommandPipeline
+    from assistant.history.store import HistoryStore
+    from assistant.ollama_client import OllamaError
+    from assistant.service.context import AssistantContext
+
     history = HistoryStore(retention_days=settings.get("history", {}).get("retention_days"))
     retention_timer = history.start_retention_timer()  # hourly sweep while running
     ctx = AssistantContext(settings=settings, history=history)
@@ -246,7 +267,10 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
             if url:
                 log.info("settings page: %s", url)
 
+    received = []
+
     def on_signal(signum, frame):
+        received.append(signum)
         ctx.stop.set()
 
     import faulthandler
@@ -278,4 +302,4 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
         if server is not None:
             server.stop()
         client.close()
-    return 0
+    return 130 if signal.SIGINT in received else 0   # Ctrl+C: 128 + SIGINT, like any shell command

@@ -112,5 +112,8 @@ def create_app(
         if router is not None:
             app.include_router(router)
 
+    from inference.api import openapi_doc
+
+    openapi_doc.install(app)  # the request bodies' schemas, so that every $ref resolves
     app.add_middleware(SecurityMiddleware, bind_host=bind_host, origins=origins or OriginPolicy.from_env())
     return app

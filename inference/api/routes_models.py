@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from inference.models import modelfile as mf
+from inference.api import openapi_doc as doc
 from inference.api.errors import ApiError
 from inference.models.names import InvalidModelName, ModelName
 from inference.api.routes_core import effective_options, keep_alive_of, lookup, model_name_of, read_body
@@ -49,7 +50,7 @@ def _streaming(body: dict) -> bool:
 
 # --- pull ----------------------------------------------------------------------------------
 
-@router.post("/api/pull", summary="Pull a model from a registry")
+@router.post("/api/pull", summary="Pull a model from a registry", openapi_extra=doc.body(doc.PullRequest))
 async def pull(request: Request) -> Response:
     from inference.models.registry import PullError, start_pull
 
@@ -87,7 +88,7 @@ async def pull(request: Request) -> Response:
     return StreamingResponse(lines(), media_type=NDJSON)
 
 
-@router.post("/api/push", summary="Push a model (not supported)")
+@router.post("/api/push", summary="Push a model (not supported)", openapi_extra=doc.body(doc.ModelRequest))
 async def push(request: Request) -> Response:
     raise ApiError(501, "push is not supported: hushtype never uploads models from this machine")
 
@@ -109,7 +110,8 @@ async def blob_exists(digest: str, request: Request) -> Response:
     return Response(status_code=200 if request.app.state.store.has_blob(digest) else 404)
 
 
-@router.post("/api/blobs/{digest}", summary="Upload a blob")
+@router.post("/api/blobs/{digest}", summary="Upload a blob",
+             openapi_extra=doc.binary_body("the file's bytes; their sha256 must be the digest"))
 async def blob_upload(digest: str, request: Request) -> Response:
     digest = _blob_digest(digest)
     store = request.app.state.store
@@ -328,7 +330,7 @@ def create_model(store, plan: dict) -> tuple[object, list[dict]]:
     return record, lines
 
 
-@router.post("/api/create", summary="Create a model")
+@router.post("/api/create", summary="Create a model", openapi_extra=doc.body(doc.CreateRequest))
 async def create(request: Request) -> Response:
     body = await read_body(request)
     stream = _streaming(body)
@@ -396,12 +398,13 @@ async def run_embed(request: Request, body: dict) -> dict:
             "load_duration": load_ns, "prompt_eval_count": count}
 
 
-@router.post("/api/embed", summary="Embeddings (normalised)")
+@router.post("/api/embed", summary="Embeddings (normalised)", openapi_extra=doc.body(doc.EmbedRequest))
 async def embed(request: Request) -> dict:
     return await run_embed(request, await read_body(request))
 
 
-@router.post("/api/embeddings", summary="Embedding of one prompt (legacy, not normalised)")
+@router.post("/api/embeddings", summary="Embedding of one prompt (legacy, not normalised)",
+             openapi_extra=doc.body(doc.EmbeddingsRequest))
 async def embeddings(request: Request) -> dict:
     body = await read_body(request)
     prompt = body.get("prompt")
