@@ -90,7 +90,7 @@ async def pull(request: Request) -> Response:
 
 @router.post("/api/push", summary="Push a model (not supported)", openapi_extra=doc.body(doc.ModelRequest))
 async def push(request: Request) -> Response:
-    raise ApiError(501, "push is not supported: hushtype never uploads models from this machine")
+    raise ApiError(403, "push is not supported: hushtype never uploads models from this machine")
 
 
 # --- blobs ---------------------------------------------------------------------------------
