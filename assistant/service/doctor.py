@@ -132,8 +132,30 @@ def check_microphone() -> Check:
     return Check("microphone", True, f"{len(inputs)} input device(s), e.g. {inputs[0]['name']}", required=False)
 
 
+def check_history() -> list[Check]:
+    """Damaged history databases moved aside (and one found damaged now, before anything opens it)."""
+    from assistant import paths
+    from assistant.history.recovery import damage, describe, notes_path, read_notes
+
+    path = paths.history_db()
+    out = []
+    reason = damage(path)
+    if reason:
+        out.append(Check("history", False, f"{path} is damaged ({reason})",
+                         "start `hushtype up`: it moves the file aside (kept, not deleted) and starts a "
+                         "fresh history", required=False))
+    for note in read_notes(notes_path(path)):
+        out.append(Check("history", False, describe(note),
+                         f"nothing to repair; delete {note.moved_to} when you no longer need it",
+                         required=False))
+    if not out:
+        out.append(Check("history", True, f"{path}" + ("" if path.exists() else " (created on first use)")))
+    return out
+
+
 def run_checks(settings: dict) -> list[Check]:
     checks = [check_display()]
+    checks += check_history()
     checks += check_x11()
     checks += check_tools()
     checks += check_server(settings)

@@ -219,6 +219,12 @@ def _run_with(settings, client, server, *, voice: bool, settings_page: bool, typ
     retention_timer = history.start_retention_timer()  # hourly sweep while running
     ctx = AssistantContext(settings=settings, history=history)
     ctx.pipeline = CommandPipeline(settings, client=client, history=history)
+    if history.recovered is not None:  # the old file was damaged: say where it went
+        from assistant.history.recovery import describe
+
+        log.warning("%s", describe(history.recovered))
+        ctx.notify("hushtype: history database was damaged",
+                   f"kept aside as {history.recovered.moved_to}; new commands go to a fresh history")
 
     def preload():
         model = ctx.pipeline.default_model
