@@ -184,11 +184,13 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
     from assistant.config import ConfigError, load_settings
     from assistant.ollama_client import OllamaClient
 
+    config_problem = None
     try:
         settings = load_settings()
     except ConfigError as exc:
         log.error("settings: %s (running on the defaults)", exc)
         settings = exc.settings
+        config_problem = str(exc)
     client = OllamaClient.from_settings(settings)
     try:
         server = ensure_server(settings, client)
@@ -200,7 +202,8 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
         client.close()
         return 130
     try:
-        return _run_with(settings, client, server, voice=voice, settings_page=settings_page, typed=typed)
+        return _run_with(settings, client, server, voice=voice, settings_page=settings_page, typed=typed,
+                         config_problem=config_problem)
     except KeyboardInterrupt:  # Ctrl+C before the main loop took over SIGINT
         log.info("stopping")
         if server is not None:
@@ -209,7 +212,8 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
         return 130
 
 
-def _run_with(settings, client, server, *, voice: bool, settings_page: bool, typed: bool) -> int:
+def _run_with(settings, client, server, *, voice: bool, settings_page: bool, typed: bool,
+              config_problem: str | None = None) -> int:
     from assistant.commands.pipeline import CommandPipeline
     from assistant.history.store import HistoryStore
     from assistant.ollama_client import OllamaError
@@ -219,6 +223,9 @@ def _run_with(settings, client, server, *, voice: bool, settings_page: bool, typ
     retention_timer = history.start_retention_timer()  # hourly sweep while running
     ctx = AssistantContext(settings=settings, history=history)
     ctx.pipeline = CommandPipeline(settings, client=client, history=history)
+    if config_problem:  # started from a launcher, the user sees no log: tell them (the file is kept)
+        ctx.notify("hushtype: settings file has an error",
+                   f"{config_problem}. Running on the defaults; your file is left as it is.")
     if history.recovered is not None:  # the old file was damaged: say where it went
         from assistant.history.recovery import describe
 

@@ -5,21 +5,16 @@ the Privacy tab and `hushtype privacy`. A database that is merely busy is left a
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
+from faults_helpers import start_up
 
 from assistant import paths
 from assistant.history import recovery
 from assistant.history.store import HistoryStore
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _healthy_db_with_rows(path: Path, rows: int = 400) -> None:
@@ -136,34 +131,14 @@ def test_up_moves_it_aside_logs_and_notifies(live_server, tmp_path):
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
     (home / "history.sqlite3").write_bytes(b"not sqlite at all" * 64)
-    # a real notify-send stand-in on PATH that records what it was asked to show
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    shown = tmp_path / "notifications.txt"
-    (bindir / "notify-send").write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" >> {shown}\n")
-    (bindir / "notify-send").chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env.update(HUSHTYPE_HOME=str(home), OLLAMA_HOST=live_server.host, PATH=f"{bindir}:{env['PATH']}")
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "up", "--no-voice", "--no-settings",
-                             "--no-typed"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    up = start_up(home, live_server.host, tmp_path)
     try:
-        log = ""
-        deadline = time.monotonic() + 60
-        while "hushtype is up" not in log and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            if not line:
-                break
-            log += line
-        assert "hushtype is up" in log, log
+        log = up.wait_log("hushtype is up")
         [aside] = _moved_aside(home / "history.sqlite3")
         assert f"moved aside to {aside}" in log
         assert f"moved aside to {aside}" in (home / "logs" / "hushtype.log").read_text()
-        deadline = time.monotonic() + 10
-        while not shown.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert "history database was damaged" in shown.read_text() and str(aside) in shown.read_text()
+        shown = up.shown()
+        assert "history database was damaged" in shown and str(aside) in shown
         assert aside.read_bytes() == b"not sqlite at all" * 64
     finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
+        up.stop()
