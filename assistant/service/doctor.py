@@ -153,9 +153,28 @@ def check_history() -> list[Check]:
     return out
 
 
+def check_model_files(settings: dict) -> list[Check]:
+    """Every model in the local store whose weights are truncated or changed (each file read once)."""
+    from assistant import paths
+    from inference.models.integrity import damaged_models
+    from inference.models.store import ModelStore
+
+    store_dir = paths.models_dir()
+    if not (store_dir / "manifests").is_dir():
+        return []
+    default = settings.get("server", {}).get("model") or "gemma3:270m"
+    found = damaged_models(ModelStore(store_dir))
+    if not found:
+        return [Check("model files", True, f"every model's weights in {store_dir} match their digests")]
+    return [Check("model files", False, f"{d.model}: {d.reason} ({store_dir / 'blobs' / d.blob})",
+                  f"hushtype pull {d.model}  (or hushtype import FILE.gguf --name {d.model} --force)",
+                  required=d.model in (default, f"{default}:latest")) for d in found]
+
+
 def run_checks(settings: dict) -> list[Check]:
     checks = [check_display()]
     checks += check_history()
+    checks += check_model_files(settings)
     checks += check_x11()
     checks += check_tools()
     checks += check_server(settings)

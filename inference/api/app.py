@@ -69,6 +69,9 @@ def create_app(
     )
     app.state.store = store
     app.state.scheduler = sched
+    from inference.models.integrity import shared_verifier
+
+    app.state.blob_verifier = shared_verifier()  # weights checked (once per file version) before a load
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):

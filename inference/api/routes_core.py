@@ -102,6 +102,18 @@ def model_name_of(body: dict) -> str:
     return name
 
 
+async def check_weights(request: Request, record) -> None:
+    """Refuse to load weights that are truncated or no longer match their digest (500 naming
+    the repair), instead of handing llama.cpp a damaged file. Hashed once per file version."""
+    verifier = getattr(request.app.state, "blob_verifier", None)
+    if verifier is None:
+        return
+    damage = await asyncio.to_thread(verifier.check, request.app.state.store, record)
+    if damage is not None:
+        log.error("%s", damage.message())
+        raise ApiError(500, damage.message())
+
+
 def lookup(request: Request, name: str):
     """The store record for ``name``; 400 for bad/cloud names, 404 when missing."""
     from inference.models.names import InvalidModelName, ModelName
@@ -247,6 +259,7 @@ async def _load_only(request, record, options, keep_alive, total_start) -> dict:
         reason = "unload"
         load_duration = 0
     else:
+        await check_weights(request, record)
         async with scheduler.use(record, options, keep_alive, request=request) as handle:
             load_duration = handle.load_duration
         reason = "load"
@@ -345,6 +358,7 @@ async def run_generate(request: Request, body: dict) -> AsyncIterator[dict]:
     cancel = threading.Event()
     watch = _DisconnectWatch(request, cancel)
     try:
+        await check_weights(request, record)
         async with request.app.state.scheduler.use(record, options, keep_alive, request=request) as handle:
             if req["context"]:
                 tokens = list(req["context"]) + await _tokenize(handle, text, add_bos=False)
@@ -434,6 +448,7 @@ async def run_chat(request: Request, body: dict) -> AsyncIterator[dict]:
     cancel = threading.Event()
     watch = _DisconnectWatch(request, cancel)
     try:
+        await check_weights(request, record)
         async with request.app.state.scheduler.use(record, options, keep_alive, request=request) as handle:
             try:
                 # Trimming a long history tokenizes it repeatedly: keep that off the event loop.

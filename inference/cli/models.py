@@ -288,13 +288,16 @@ def default_name(metadata: dict, path: Path) -> str:
 def import_into_store(store, path: Path, name: str, *, on_progress=None):
     """Add ``path`` (a GGUF) to ``store`` as model ``name``; returns (record, how).
 
-    ``how`` is "linked" (hard link), "copied" (another filesystem) or "present" (the store
-    already had these bytes).
+    ``how`` is "linked" (hard link), "copied" (another filesystem), "present" (the store
+    already had these bytes) or "repaired" (the store's blob of that digest was damaged and is
+    replaced by this file).
 
     The file is hashed once (``on_progress(bytes_done)`` after each block), then hard-linked
     into ``blobs/`` (or copied, when the store is on another filesystem) and the manifest
     written. Raises ValueError for a file that is not a GGUF model.
     """
+    from inference.models.integrity import blob_damage
+
     path = Path(path).resolve()  # a hard link to a symlink would be a link to the link
     with open(path, "rb") as fh:
         if fh.read(4) != b"GGUF":
@@ -310,13 +313,15 @@ def import_into_store(store, path: Path, name: str, *, on_progress=None):
     digest = "sha256:" + h.hexdigest()
     blob = Path(store.blob_path(digest))
     how = "present"
-    if not blob.is_file():
+    if blob.is_file() and blob_damage(blob, digest, done) is not None:
+        how = "repaired"  # the store's copy was truncated or changed: replace it with this file
+    if how == "repaired" or not blob.is_file():
         tmp = blob.with_name(f".tmp-import-{os.getpid()}-partial")
         tmp.unlink(missing_ok=True)
         try:
             try:
                 os.link(path, tmp)
-                how = "linked"
+                how = "linked" if how != "repaired" else how
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
                     raise
@@ -329,7 +334,7 @@ def import_into_store(store, path: Path, name: str, *, on_progress=None):
                             on_progress(done + dst.tell())
                     dst.flush()
                     os.fsync(dst.fileno())
-                how = "copied"
+                how = "copied" if how != "repaired" else how
                 if "sha256:" + copied.hexdigest() != digest:
                     raise ValueError(f"{path} changed while it was being imported; try again")
             os.chmod(tmp, 0o644)
@@ -379,7 +384,8 @@ def import_gguf(
     except (ValueError, OSError) as exc:
         _fail(f"import failed: {exc}")
     how = {"linked": "hard link, no extra disk space", "copied": "copied into the store",
-           "present": "already in the store, no extra disk space"}[how]
+           "present": "already in the store, no extra disk space",
+           "repaired": "the store's damaged copy was replaced"}[how]
     typer.echo(f"imported {record.name.display} ({how}; {record.details.get('family') or 'unknown family'}, "
                f"{record.details.get('parameter_size') or '?'} parameters, "
                f"{record.details.get('quantization_level') or '?'})")

@@ -25,6 +25,7 @@ import asyncio
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -35,7 +36,10 @@ from pathlib import Path
 
 import httpx
 
+from inference.models.integrity import shared_verifier
 from inference.models.names import InvalidModelName, ModelName
+
+log = logging.getLogger("inference.registry")
 
 MANIFEST_ACCEPT = ", ".join([
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -420,8 +424,14 @@ class Pull:
                     await asyncio.sleep(self.client.settings.progress_interval)
                 async with lock:
                     if self.store.has_blob(digest):
-                        yield _status(digest, size, size)
-                        continue
+                        reason = await asyncio.to_thread(
+                            shared_verifier().blob_damage, Path(self.store.blob_path(digest)), digest, size)
+                        if reason is None:
+                            yield _status(digest, size, size)
+                            continue
+                        # truncated or changed: download it again (this is how a pull repairs)
+                        log.warning("blob %s is damaged (%s): downloading it again", digest[7:19], reason)
+                        Path(self.store.blob_path(digest)).unlink(missing_ok=True)
                     # downloaded and verified while the locks are held, so a concurrent pull
                     # (this process or another) finds the finished blob
                     async for line in self._download(digest, size, pending):
