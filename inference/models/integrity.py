@@ -99,6 +99,13 @@ class BlobVerifier:
                 self._good.pop(key, None)
         return reason
 
+    def mark_good(self, path: Path) -> None:
+        """``path`` was just hashed by its writer (a verified pull): no need to read it again."""
+        version = self._version(Path(path))
+        if version is not None:
+            with self._lock:
+                self._good[str(path)] = version
+
     def check(self, store, record) -> Damage | None:
         """The first damaged weights layer of ``record``, or None."""
         for layer in weight_layers(record):

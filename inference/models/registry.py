@@ -492,6 +492,7 @@ class Pull:
             async for line in self._download_locked(blob, pending):
                 yield line
             await asyncio.to_thread(blob.verify_and_commit)
+            shared_verifier().mark_good(blob.path)  # hashed just now: the first load need not
         finally:
             _active.pop(digest, None)
             os.close(lock_fd)  # releases the lock
