@@ -204,8 +204,7 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
     try:
         return _run_with(settings, client, server, voice=voice, settings_page=settings_page, typed=typed,
                          config_problem=config_problem)
-    except KeyboardInterrupt:  # Ctrl+C before the main loop took over SIGINT
-        log.info("stopping")
+    except KeyboardInterrupt:  # Ctrl+C before the main loop took over SIGINT (parts are stopped)
         if server is not None:
             server.stop()
         client.close()
@@ -245,55 +244,54 @@ def _run_with(settings, client, server, *, voice: bool, settings_page: bool, typ
     threading.Thread(target=preload, name="hushtype-preload", daemon=True).start()
 
     components = []
-    kind, explanation = display_status()
-    if kind in ("x11", "xwayland"):
-        if kind == "xwayland":
-            log.warning(explanation)
-        try:
-            from assistant.injection import Injector
-
-            ctx.injector = Injector(settings)      # typed commands and voice both insert text
-        except Exception as exc:
-            log.error("cannot insert text into apps: %s (run `hushtype doctor`)", exc)
-        if typed and ctx.injector is not None:
+    received: list[int] = []
+    try:  # a Ctrl+C while the parts start still stops every part already started
+        kind, explanation = display_status()
+        if kind in ("x11", "xwayland"):
+            if kind == "xwayland":
+                log.warning(explanation)
             try:
-                from assistant.service.typed import TypedCommands
+                from assistant.injection import Injector
 
-                service = TypedCommands(ctx).start()
-                components.append(service)
-                log.info("listening for %s", service.describe())
+                ctx.injector = Injector(settings)      # typed commands and voice both insert text
             except Exception as exc:
-                log.error("typed commands unavailable: %s (run `hushtype doctor`)", exc)
-        if voice:
-            comp = _start_optional("assistant.voice.service", ctx, "push-to-talk")
+                log.error("cannot insert text into apps: %s (run `hushtype doctor`)", exc)
+            if typed and ctx.injector is not None:
+                try:
+                    from assistant.service.typed import TypedCommands
+
+                    service = TypedCommands(ctx).start()
+                    components.append(service)
+                    log.info("listening for %s", service.describe())
+                except Exception as exc:
+                    log.error("typed commands unavailable: %s (run `hushtype doctor`)", exc)
+            if voice:
+                comp = _start_optional("assistant.voice.service", ctx, "push-to-talk")
+                if comp is not None:
+                    components.append(comp)
+        else:
+            log.warning(explanation)
+            if kind == "wayland":
+                ctx.notify("hushtype", explanation)
+        if settings_page:
+            comp = _start_optional("assistant.settings.service", ctx, "settings page")
             if comp is not None:
                 components.append(comp)
-    else:
-        log.warning(explanation)
-        if kind == "wayland":
-            ctx.notify("hushtype", explanation)
-    if settings_page:
-        comp = _start_optional("assistant.settings.service", ctx, "settings page")
-        if comp is not None:
-            components.append(comp)
-            url = getattr(comp, "url", None)
-            if url:
-                log.info("settings page: %s", url)
+                url = getattr(comp, "url", None)
+                if url:
+                    log.info("settings page: %s", url)
 
-    received = []
+        def on_signal(signum, frame):
+            received.append(signum)
+            ctx.stop.set()
 
-    def on_signal(signum, frame):
-        received.append(signum)
-        ctx.stop.set()
+        import faulthandler
 
-    import faulthandler
+        faulthandler.register(signal.SIGUSR1, all_threads=True)   # `kill -USR1 <pid>`: thread dump
 
-    faulthandler.register(signal.SIGUSR1, all_threads=True)   # `kill -USR1 <pid>`: thread dump
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    log.info("hushtype is up (Ctrl+C to stop)")
-    try:
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        log.info("hushtype is up (Ctrl+C to stop)")
         while not ctx.stop.wait(1.0):
             if server is not None and server.process.poll() is not None:
                 log.error("the bundled model server exited (%s); see %s",
