@@ -130,19 +130,20 @@ def test_schemathesis_finds_no_server_error_on_any_operation(server_factory, reg
         @given(case=strategy, data=st.data())
         def exercise(case, data):
             _rewrite(case, data.draw, names)
+            body = case.body if not isinstance(case.body, (bytes, bytearray)) else "<bytes>"
             try:
                 response = case.call(base_url=server.base_url, timeout=120)
             except Exception as exc:  # a dropped connection is as bad as a 5xx
-                failures.append(f"{case.method} {case.path}: {type(exc).__name__}: {exc}")
+                failures.append(f"{case.method} {case.path}: {type(exc).__name__}: {exc} for "
+                                f"{json.dumps(body, default=str)[:600]}")
                 return
             sent["count"] += 1
             if response.status_code >= 500:
-                body = case.body if not isinstance(case.body, (bytes, bytearray)) else "<bytes>"
                 failures.append(f"{case.method} {case.formatted_path} -> {response.status_code} "
                                 f"{response.text[:300]!r} for {json.dumps(body, default=str)[:300]}")
 
         exercise()
-    assert not failures, "\n".join(failures[:20])
+    assert not failures, "\n".join(failures[:20]) + "\nserver log:\n" + server.log_text()[-3000:]
     assert sent["count"] >= len(operations) * 3
     assert server.process.poll() is None, "the server died under the fuzzer"
     assert httpx.get(server.base_url + "/api/version", timeout=10).status_code == 200
