@@ -11,12 +11,14 @@ notification), ``hushtype doctor`` and the Privacy tab can tell the user where i
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+log = logging.getLogger("hushtype.history")
 SQLITE_HEADER = b"SQLite format 3\x00"
 NOTES_NAME = "history-damaged.json"
 COMPANIONS = ("-wal", "-shm", "-journal")
@@ -82,7 +84,10 @@ def move_aside(path: Path, reason: str, now: datetime | None = None) -> MovedAsi
             os.replace(side, target.with_name(target.name + suffix))
     note = MovedAside(original=str(path), moved_to=str(target), reason=reason,
                       at=now.isoformat().replace("+00:00", "Z"))
-    _append_note(notes_path(path), note)
+    try:
+        _append_note(notes_path(path), note)
+    except OSError as exc:  # e.g. a full disk: the move itself is done and reported by the caller
+        log.warning("could not record where the damaged history went: %s", exc)
     return note
 
 
