@@ -33,7 +33,9 @@ _register_all()
 
 
 def main() -> None:
-    app()
+    from inference.cli.interrupt import run_cli
+
+    run_cli(app)  # Ctrl+C stops every command (exit 130), even when SIGINT was inherited ignored
 
 
 if __name__ == "__main__":

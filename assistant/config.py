@@ -71,6 +71,8 @@ def _read_toml(path: Path) -> dict:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not valid UTF-8 ({exc.reason})", path=path) from exc
+    except OSError as exc:  # a directory in its place, unreadable, an I/O error
+        raise ConfigError(f"cannot be read ({exc.strerror or exc})", path=path) from exc
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

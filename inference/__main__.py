@@ -8,4 +8,6 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 cli.register(app)
 
 if __name__ == "__main__":
-    app()
+    from inference.cli.interrupt import run_cli
+
+    run_cli(app)

@@ -33,9 +33,13 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
 
 
 def _store():
+    from assistant.history.recovery import describe
     from assistant.history.store import HistoryStore
 
-    return HistoryStore()
+    store = HistoryStore()
+    if store.recovered is not None:
+        typer.echo(f"hushtype: warning: {describe(store.recovered)}", err=True)
+    return store
 
 
 def _short(text: str | None, width: int) -> str:

@@ -24,6 +24,17 @@ NOT_STORED = ["the keystroke stream (only the text of a finished command, in his
               "audio (speech is transcribed in memory and dropped)"]
 
 
+def _file_purpose(name: str) -> str:
+    if name in PURPOSES:
+        return PURPOSES[name]
+    if name.startswith("history.sqlite3.damaged-"):
+        return ("a damaged history database, moved aside (never deleted) when hushtype found it "
+                "unreadable; it may still hold old commands; delete it when you no longer need it")
+    if name == "history-damaged.json":
+        return "where damaged history databases were moved, and why (no command text)"
+    return "not written by hushtype's core (another component or you)"
+
+
 def _human(size: int) -> str:
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -75,8 +86,7 @@ def privacy_report() -> dict:
                                 "purpose": f"in {item.name}/: {purpose}"})
         else:
             entries.append({"path": str(item), "size": item.stat().st_size, "mode": _mode(item),
-                            "purpose": PURPOSES.get(item.name, "not written by hushtype's core "
-                                                               "(another component or you)")})
+                            "purpose": _file_purpose(item.name)})
     model_size, _ = _tree_size(models)
     manifests = models / "manifests"
     model_count = sum(len(files) for _r, _d, files in os.walk(manifests)) if manifests.exists() else 0
@@ -90,8 +100,13 @@ def privacy_report() -> dict:
         stats = store.stats()
         store.close()
         history.update(count=stats["count"], oldest=stats["oldest"])
+    from assistant.history.recovery import describe, notes_path, read_notes
+
+    damaged = [{"moved_to": n.moved_to, "reason": n.reason, "at": n.at, "text": describe(n)}
+               for n in read_notes(notes_path(paths.history_db()))]
     return {
         "data_dir": str(root), "data_dir_mode": _mode(root), "files": entries,
+        "damaged_history": damaged,
         "model_store": {"path": str(models), "size": model_size, "models": model_count},
         "history": history,
         "not_stored": NOT_STORED,
@@ -133,6 +148,7 @@ def render_report(report: dict) -> str:
               + (f"; oldest from {hist['oldest']}." if hist["oldest"] else "."),
               "  Change it with [history] retention_days in config.toml; erase it all with "
               "`hushtype history wipe`.",
+              *[f"  Note: {d['text']}." for d in report.get("damaged_history", [])],
               "", "Never stored: " + "; ".join(report["not_stored"]) + ".",
               "", report["network"]]
     return "\n".join(lines)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from assistant import paths
 from assistant.history.db import make_engine, migrate
 from assistant.history.models import CommandRecord
+from assistant.history.recovery import recover as recover_damaged
 from assistant.history.retention import (
     DEFAULT_RETENTION_DAYS, SWEEP_INTERVAL_SECONDS, RetentionTimer, as_utc, cutoff, utc_now,
 )
@@ -75,6 +76,8 @@ class HistoryStore:
         self.retention_days = (_retention_from_settings() if retention_days is None
                                else float(retention_days))
         self._last_sweep = None
+        # a file SQLite calls damaged is moved aside (never deleted) and a fresh one started
+        self.recovered = recover_damaged(self.path)
         self.engine = make_engine(self.path)
         migrate(self.engine)
         self.sweep()

@@ -149,8 +149,49 @@ def check_microphone() -> Check:
     return Check("microphone", True, f"{len(inputs)} input device(s), e.g. {inputs[0]['name']}", required=False)
 
 
+def check_history() -> list[Check]:
+    """Damaged history databases moved aside (and one found damaged now, before anything opens it)."""
+    from assistant import paths
+    from assistant.history.recovery import damage, describe, notes_path, read_notes
+
+    path = paths.history_db()
+    out = []
+    reason = damage(path)
+    if reason:
+        out.append(Check("history", False, f"{path} is damaged ({reason})",
+                         "start `hushtype up`: it moves the file aside (kept, not deleted) and starts a "
+                         "fresh history", required=False))
+    for note in read_notes(notes_path(path)):
+        out.append(Check("history", False, describe(note),
+                         f"nothing to repair; delete {note.moved_to} when you no longer need it",
+                         required=False))
+    if not out:
+        out.append(Check("history", True, f"{path}" + ("" if path.exists() else " (created on first use)")))
+    return out
+
+
+def check_model_files(settings: dict) -> list[Check]:
+    """Every model in the local store whose weights are truncated or changed (each file read once)."""
+    from assistant import paths
+    from inference.models.integrity import damaged_models
+    from inference.models.store import ModelStore
+
+    store_dir = paths.models_dir()
+    if not (store_dir / "manifests").is_dir():
+        return []
+    default = settings.get("server", {}).get("model") or "gemma3:270m"
+    found = damaged_models(ModelStore(store_dir))
+    if not found:
+        return [Check("model files", True, f"every model's weights in {store_dir} match their digests")]
+    return [Check("model files", False, f"{d.model}: {d.reason} ({store_dir / 'blobs' / d.blob})",
+                  f"hushtype pull {d.model}  (or hushtype import FILE.gguf --name {d.model} --force)",
+                  required=d.model in (default, f"{default}:latest")) for d in found]
+
+
 def run_checks(settings: dict) -> list[Check]:
     checks = [check_display()]
+    checks += check_history()
+    checks += check_model_files(settings)
     checks += check_x11()
     checks += check_tools()
     checks += check_server(settings)

@@ -64,15 +64,19 @@ class BundledServer:
                                         stderr=subprocess.STDOUT, start_new_session=True)
         log_file.close()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the bundled server exited with {self.process.returncode}; "
-                                   f"see {self.log_path}")
-            try:
-                httpx.get(self.base_url + "/", timeout=2.0, trust_env=False)
-                return self
-            except httpx.HTTPError:
-                time.sleep(0.25)
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the bundled server exited with {self.process.returncode}; "
+                                       f"see {self.log_path}")
+                try:
+                    httpx.get(self.base_url + "/", timeout=2.0, trust_env=False)
+                    return self
+                except httpx.HTTPError:
+                    time.sleep(0.25)
+        except KeyboardInterrupt:  # its own session gets no Ctrl+C: stop it here
+            self.stop()
+            raise
         self.stop()
         raise RuntimeError(f"the bundled server did not answer within {timeout:.0f} s; see {self.log_path}")
 
@@ -177,18 +181,17 @@ def run(*, voice: bool = True, settings_page: bool = True, typed: bool = True) -
 
 
 def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
-    from assistant.commands.pipeline import CommandPipeline
     from assistant.config import ConfigError, load_settings
-    from assistant.history.store import HistoryStore
-    from assistant.ollama_client import OllamaClient, OllamaError
+    from assistant.ollama_client import OllamaClient
     from assistant.server_location import leaves_machine
-    from assistant.service.context import AssistantContext
 
+    config_problem = None
     try:
         settings = load_settings()
     except ConfigError as exc:
         log.error("settings: %s (running on the defaults)", exc)
         settings = exc.settings
+        config_problem = str(exc)
     client = OllamaClient.from_settings(settings)
     notice = leaves_machine(client.base_url)
     if notice:
@@ -199,10 +202,40 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
     except RuntimeError as exc:
         log.error("model server: %s", exc)
         server = None
+    except KeyboardInterrupt:  # Ctrl+C while the bundled server starts (it stops itself)
+        log.info("stopping")
+        client.close()
+        return 130
+    try:
+        return _run_with(settings, client, server, voice=voice, settings_page=settings_page, typed=typed,
+                         config_problem=config_problem)
+    except KeyboardInterrupt:  # Ctrl+C before the main loop took over SIGINT (parts are stopped)
+        if server is not None:
+            server.stop()
+        client.close()
+        return 130
+
+
+def _run_with(settings, client, server, *, voice: bool, settings_page: bool, typed: bool,
+              config_problem: str | None = None) -> int:
+    from assistant.commands.pipeline import CommandPipeline
+    from assistant.history.store import HistoryStore
+    from assistant.ollama_client import OllamaError
+    from assistant.service.context import AssistantContext
+
     history = HistoryStore(retention_days=settings.get("history", {}).get("retention_days"))
     retention_timer = history.start_retention_timer()  # hourly sweep while running
     ctx = AssistantContext(settings=settings, history=history)
     ctx.pipeline = CommandPipeline(settings, client=client, history=history)
+    if config_problem:  # started from a launcher, the user sees no log: tell them (the file is kept)
+        ctx.notify("hushtype: settings file has an error",
+                   f"{config_problem}. Running on the defaults; your file is left as it is.")
+    if history.recovered is not None:  # the old file was damaged: say where it went
+        from assistant.history.recovery import describe
+
+        log.warning("%s", describe(history.recovered))
+        ctx.notify("hushtype: history database was damaged",
+                   f"kept aside as {history.recovered.moved_to}; new commands go to a fresh history")
 
     def preload():
         model = ctx.pipeline.default_model
@@ -216,52 +249,54 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
     threading.Thread(target=preload, name="hushtype-preload", daemon=True).start()
 
     components = []
-    kind, explanation = display_status()
-    if kind in ("x11", "xwayland"):
-        if kind == "xwayland":
-            log.warning(explanation)
-        try:
-            from assistant.injection import Injector
-
-            ctx.injector = Injector(settings)      # typed commands and voice both insert text
-        except Exception as exc:
-            log.error("cannot insert text into apps: %s (run `hushtype doctor`)", exc)
-        if typed and ctx.injector is not None:
+    received: list[int] = []
+    try:  # a Ctrl+C while the parts start still stops every part already started
+        kind, explanation = display_status()
+        if kind in ("x11", "xwayland"):
+            if kind == "xwayland":
+                log.warning(explanation)
             try:
-                from assistant.service.typed import TypedCommands
+                from assistant.injection import Injector
 
-                service = TypedCommands(ctx).start()
-                components.append(service)
-                log.info("listening for %s", service.describe())
+                ctx.injector = Injector(settings)      # typed commands and voice both insert text
             except Exception as exc:
-                log.error("typed commands unavailable: %s (run `hushtype doctor`)", exc)
-        if voice:
-            comp = _start_optional("assistant.voice.service", ctx, "push-to-talk")
+                log.error("cannot insert text into apps: %s (run `hushtype doctor`)", exc)
+            if typed and ctx.injector is not None:
+                try:
+                    from assistant.service.typed import TypedCommands
+
+                    service = TypedCommands(ctx).start()
+                    components.append(service)
+                    log.info("listening for %s", service.describe())
+                except Exception as exc:
+                    log.error("typed commands unavailable: %s (run `hushtype doctor`)", exc)
+            if voice:
+                comp = _start_optional("assistant.voice.service", ctx, "push-to-talk")
+                if comp is not None:
+                    components.append(comp)
+        else:
+            log.warning(explanation)
+            if kind == "wayland":
+                ctx.notify("hushtype", explanation)
+        if settings_page:
+            comp = _start_optional("assistant.settings.service", ctx, "settings page")
             if comp is not None:
                 components.append(comp)
-    else:
-        log.warning(explanation)
-        if kind == "wayland":
-            ctx.notify("hushtype", explanation)
-    if settings_page:
-        comp = _start_optional("assistant.settings.service", ctx, "settings page")
-        if comp is not None:
-            components.append(comp)
-            url = getattr(comp, "url", None)
-            if url:
-                log.info("settings page: %s", url)
+                url = getattr(comp, "url", None)
+                if url:
+                    log.info("settings page: %s", url)
 
-    def on_signal(signum, frame):
-        ctx.stop.set()
+        def on_signal(signum, frame):
+            received.append(signum)
+            ctx.stop.set()
 
-    import faulthandler
+        import faulthandler
 
-    faulthandler.register(signal.SIGUSR1, all_threads=True)   # `kill -USR1 <pid>`: thread dump
+        faulthandler.register(signal.SIGUSR1, all_threads=True)   # `kill -USR1 <pid>`: thread dump
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    log.info("hushtype is up (Ctrl+C to stop)")
-    try:
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        log.info("hushtype is up (Ctrl+C to stop)")
         while not ctx.stop.wait(1.0):
             if server is not None and server.process.poll() is not None:
                 log.error("the bundled model server exited (%s); see %s",
@@ -283,4 +318,4 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
         if server is not None:
             server.stop()
         client.close()
-    return 0
+    return 130 if signal.SIGINT in received else 0   # Ctrl+C: 128 + SIGINT, like any shell command

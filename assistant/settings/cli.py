@@ -54,10 +54,15 @@ def _serve_here(no_browser: bool) -> None:
         typer.echo(f"hushtype: cannot start the settings page: {exc}", err=True)
         raise typer.Exit(1)
 
-    def on_term(signum, frame):
+    stopped_by = {"signal": None}
+
+    def on_signal(signum, frame):
+        stopped_by["signal"] = signum
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_term)
+    # set both explicitly: a SIGINT inherited as ignored (background job, nohup) must still stop it
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     try:
         _show(server.url, no_browser)
         typer.echo("The assistant is not running, so this command serves the page until you press Ctrl+C.",
@@ -68,6 +73,8 @@ def _serve_here(no_browser: bool) -> None:
     finally:
         server.stop()
         backend.close()
+    if stopped_by["signal"] == signal.SIGINT:
+        raise typer.Exit(130)  # Ctrl+C: the shell's convention (128 + SIGINT); SIGTERM exits 0
 
 
 def autostart_enable() -> None:

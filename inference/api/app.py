@@ -69,6 +69,9 @@ def create_app(
     )
     app.state.store = store
     app.state.scheduler = sched
+    from inference.models.integrity import shared_verifier
+
+    app.state.blob_verifier = shared_verifier()  # weights checked (once per file version) before a load
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
@@ -112,5 +115,8 @@ def create_app(
         if router is not None:
             app.include_router(router)
 
+    from inference.api import openapi_doc
+
+    openapi_doc.install(app)  # the request bodies' schemas, so that every $ref resolves
     app.add_middleware(SecurityMiddleware, bind_host=bind_host, origins=origins or OriginPolicy.from_env())
     return app

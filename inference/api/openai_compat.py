@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 
+from inference.api import openapi_doc as doc
 from inference.api.errors import ApiError
 from inference.models.names import InvalidModelName, ModelName
 
@@ -594,7 +595,8 @@ async def _collect(iterator: AsyncIterator[dict], first: dict | None) -> list[di
     return chunks
 
 
-@router.post("/v1/chat/completions")
+@router.post("/v1/chat/completions", summary="OpenAI chat completion",
+             openapi_extra=doc.body(doc.OpenAIChatRequest))
 async def chat_completions(request: Request):
     from inference.api import routes_core
 
@@ -614,7 +616,8 @@ async def chat_completions(request: Request):
     return StreamingResponse(_stream(iterator, first, render, final), media_type="text/event-stream")
 
 
-@router.post("/v1/completions")
+@router.post("/v1/completions", summary="OpenAI text completion",
+             openapi_extra=doc.body(doc.OpenAICompletionRequest))
 async def completions(request: Request):
     from inference.api import routes_core
 
@@ -678,7 +681,7 @@ async def get_model(model: str, request: Request):
     return model_entry(record)
 
 
-@router.post("/v1/embeddings")
+@router.post("/v1/embeddings", summary="OpenAI embeddings", openapi_extra=doc.body(doc.OpenAIEmbeddingsRequest))
 async def embeddings(request: Request):
     from inference.api import routes_models
 

@@ -33,9 +33,9 @@ from typing import Any, AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
 
 import inference
+from inference.api import openapi_doc as doc
 from inference.api.errors import ApiError
 
 log = logging.getLogger("inference.server")
@@ -43,59 +43,6 @@ router = APIRouter()
 
 NDJSON = "application/x-ndjson"
 DISCONNECT_POLL_SECONDS = 0.1
-
-
-# ---------------------------------------------------------------------------------------------
-# OpenAPI documentation models (not used for validation)
-
-
-class GenerateRequest(BaseModel):
-    model: str
-    prompt: str | None = None
-    suffix: str | None = None
-    system: str | None = None
-    template: str | None = None
-    context: list[int] | None = None
-    stream: bool | None = True
-    raw: bool | None = False
-    format: str | dict | None = Field(None, description='"json" or a JSON schema object')
-    images: list[str] | None = None
-    options: dict[str, Any] | None = None
-    keep_alive: str | float | None = Field(None, description='seconds, or a duration like "5m"; negative = forever; 0 = unload')
-    think: bool | str | None = None
-
-
-class ChatMessage(BaseModel):
-    role: str
-    content: str | None = ""
-    images: list[str] | None = None
-    tool_calls: list[dict] | None = None
-    tool_name: str | None = None
-
-
-class ChatRequest(BaseModel):
-    model: str
-    messages: list[ChatMessage] | None = None
-    tools: list[dict] | None = None
-    format: str | dict | None = None
-    options: dict[str, Any] | None = None
-    stream: bool | None = True
-    keep_alive: str | float | None = None
-    think: bool | str | None = None
-
-
-class ModelRequest(BaseModel):
-    model: str
-    verbose: bool | None = False
-
-
-class CopyRequest(BaseModel):
-    source: str
-    destination: str
-
-
-def _doc(model: type[BaseModel]) -> dict:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,6 +100,18 @@ def model_name_of(body: dict) -> str:
     if not name:
         raise ApiError(400, "model is required")
     return name
+
+
+async def check_weights(request: Request, record) -> None:
+    """Refuse to load weights that are truncated or no longer match their digest (500 naming
+    the repair), instead of handing llama.cpp a damaged file. Hashed once per file version."""
+    verifier = getattr(request.app.state, "blob_verifier", None)
+    if verifier is None:
+        return
+    damage = await asyncio.to_thread(verifier.check, request.app.state.store, record)
+    if damage is not None:
+        log.error("%s", damage.message())
+        raise ApiError(500, damage.message())
 
 
 def lookup(request: Request, name: str):
@@ -314,6 +273,7 @@ async def _load_only(request, record, options, keep_alive, total_start) -> dict:
         reason = "unload"
         load_duration = 0
     else:
+        await check_weights(request, record)
         async with scheduler.use(record, options, keep_alive, request=request) as handle:
             load_duration = handle.load_duration
         reason = "load"
@@ -460,6 +420,7 @@ async def run_generate(request: Request, body: dict) -> AsyncIterator[dict]:
     cancel = threading.Event()
     watch = _DisconnectWatch(request, cancel)
     try:
+        await check_weights(request, record)
         async with request.app.state.scheduler.use(record, options, keep_alive, request=request) as handle:
             if req["context"]:
                 tokens = list(req["context"]) + await _tokenize(handle, text, add_bos=False)
@@ -551,6 +512,7 @@ async def run_chat(request: Request, body: dict) -> AsyncIterator[dict]:
     cancel = threading.Event()
     watch = _DisconnectWatch(request, cancel)
     try:
+        await check_weights(request, record)
         async with request.app.state.scheduler.use(record, options, keep_alive, request=request) as handle:
             try:
                 # Trimming a long history tokenizes it repeatedly: keep that off the event loop.
@@ -713,7 +675,7 @@ def modelfile_text(record) -> str:
     return "\n".join(out) + "\n"
 
 
-@router.post("/api/show", summary="Show model information", openapi_extra=_doc(ModelRequest))
+@router.post("/api/show", summary="Show model information", openapi_extra=doc.body(doc.ModelRequest))
 async def show(request: Request) -> dict:
     from inference.models import gguf_info
 
@@ -766,19 +728,19 @@ async def ps(request: Request) -> dict:
     return {"models": models}
 
 
-@router.post("/api/generate", summary="Generate a completion", openapi_extra=_doc(GenerateRequest))
+@router.post("/api/generate", summary="Generate a completion", openapi_extra=doc.body(doc.GenerateRequest))
 async def generate(request: Request) -> Response:
     body = await read_body(request)
     return await respond(request, body, run_generate(request, body), "response")
 
 
-@router.post("/api/chat", summary="Chat completion", openapi_extra=_doc(ChatRequest))
+@router.post("/api/chat", summary="Chat completion", openapi_extra=doc.body(doc.ChatRequest))
 async def chat(request: Request) -> Response:
     body = await read_body(request)
     return await respond(request, body, run_chat(request, body), "message")
 
 
-@router.post("/api/copy", summary="Copy a model", openapi_extra=_doc(CopyRequest))
+@router.post("/api/copy", summary="Copy a model", openapi_extra=doc.body(doc.CopyRequest))
 async def copy(request: Request) -> Response:
     from inference.models.names import InvalidModelName, ModelName
     from inference.models.store import ModelNotFound
@@ -800,7 +762,7 @@ async def copy(request: Request) -> Response:
     return Response(status_code=200)
 
 
-@router.delete("/api/delete", summary="Delete a model", openapi_extra=_doc(ModelRequest))
+@router.delete("/api/delete", summary="Delete a model", openapi_extra=doc.body(doc.ModelRequest))
 async def delete(request: Request) -> Response:
     from inference.models.store import ModelNotFound
 

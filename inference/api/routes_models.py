@@ -26,9 +26,11 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from inference.models import modelfile as mf
+from inference.api import openapi_doc as doc
 from inference.api.errors import ApiError
 from inference.models.names import InvalidModelName, ModelName
-from inference.api.routes_core import effective_options, keep_alive_of, lookup, model_name_of, read_body
+from inference.api.routes_core import (check_weights, effective_options, keep_alive_of, lookup, model_name_of,
+                                       read_body)
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -49,7 +51,7 @@ def _streaming(body: dict) -> bool:
 
 # --- pull ----------------------------------------------------------------------------------
 
-@router.post("/api/pull", summary="Pull a model from a registry")
+@router.post("/api/pull", summary="Pull a model from a registry", openapi_extra=doc.body(doc.PullRequest))
 async def pull(request: Request) -> Response:
     from inference.models.registry import PullError, start_pull
 
@@ -87,9 +89,9 @@ async def pull(request: Request) -> Response:
     return StreamingResponse(lines(), media_type=NDJSON)
 
 
-@router.post("/api/push", summary="Push a model (not supported)")
+@router.post("/api/push", summary="Push a model (not supported)", openapi_extra=doc.body(doc.ModelRequest))
 async def push(request: Request) -> Response:
-    raise ApiError(501, "push is not supported: hushtype never uploads models from this machine")
+    raise ApiError(403, "push is not supported: hushtype never uploads models from this machine")
 
 
 # --- blobs ---------------------------------------------------------------------------------
@@ -105,15 +107,23 @@ def _blob_digest(digest: str) -> str:
 
 @router.head("/api/blobs/{digest}", summary="Is a blob present?")
 async def blob_exists(digest: str, request: Request) -> Response:
+    from inference.models.integrity import intact_blob
+
     digest = _blob_digest(digest)
-    return Response(status_code=200 if request.app.state.store.has_blob(digest) else 404)
+    # a damaged blob (truncated, bytes changed) counts as absent, so the client uploads it again
+    intact = await asyncio.to_thread(intact_blob, request.app.state.store, digest)
+    return Response(status_code=200 if intact else 404)
 
 
-@router.post("/api/blobs/{digest}", summary="Upload a blob")
+@router.post("/api/blobs/{digest}", summary="Upload a blob",
+             openapi_extra=doc.binary_body("the file's bytes; their sha256 must be the digest"))
 async def blob_upload(digest: str, request: Request) -> Response:
     digest = _blob_digest(digest)
+    from inference.models.integrity import intact_blob
+
     store = request.app.state.store
-    if store.has_blob(digest):
+    damaged = store.has_blob(digest) and not await asyncio.to_thread(intact_blob, store, digest)
+    if store.has_blob(digest) and not damaged:
         return Response(status_code=200)
     tmp = store.blobs_dir / f".tmp-upload-{os.getpid()}-{time.monotonic_ns()}-partial"
     h = hashlib.sha256()
@@ -131,7 +141,7 @@ async def blob_upload(digest: str, request: Request) -> Response:
             raise ApiError(400, f"digest mismatch: expected {digest}, got {got}")
         os.chmod(tmp, 0o644)
         with store.lock:
-            if not store.has_blob(digest):
+            if damaged or not store.has_blob(digest):  # a damaged blob is replaced
                 os.replace(tmp, store.blob_path(digest))
     finally:
         tmp.unlink(missing_ok=True)
@@ -328,7 +338,7 @@ def create_model(store, plan: dict) -> tuple[object, list[dict]]:
     return record, lines
 
 
-@router.post("/api/create", summary="Create a model")
+@router.post("/api/create", summary="Create a model", openapi_extra=doc.body(doc.CreateRequest))
 async def create(request: Request) -> Response:
     body = await read_body(request)
     stream = _streaming(body)
@@ -356,6 +366,7 @@ async def _embed(request: Request, body: dict, texts: list[str], truncate: bool)
     keep_alive = keep_alive_of(request, body)
     start = time.perf_counter_ns()
     scheduler = request.app.state.scheduler
+    await check_weights(request, record)
     async with scheduler.use(record, options, keep_alive, embedding=True, request=request) as handle:
         if not texts:
             return record, [], 0, handle.load_duration, time.perf_counter_ns() - start
@@ -396,12 +407,13 @@ async def run_embed(request: Request, body: dict) -> dict:
             "load_duration": load_ns, "prompt_eval_count": count}
 
 
-@router.post("/api/embed", summary="Embeddings (normalised)")
+@router.post("/api/embed", summary="Embeddings (normalised)", openapi_extra=doc.body(doc.EmbedRequest))
 async def embed(request: Request) -> dict:
     return await run_embed(request, await read_body(request))
 
 
-@router.post("/api/embeddings", summary="Embedding of one prompt (legacy, not normalised)")
+@router.post("/api/embeddings", summary="Embedding of one prompt (legacy, not normalised)",
+             openapi_extra=doc.body(doc.EmbeddingsRequest))
 async def embeddings(request: Request) -> dict:
     body = await read_body(request)
     prompt = body.get("prompt")

@@ -162,7 +162,11 @@ def serve(
         log.warning("listening on all network interfaces: other machines can reach this server")
     config = uvicorn.Config(app, log_config=None, access_log=True, timeout_graceful_shutdown=3,
                             ws="none", lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn stopped cleanly, then re-raised the Ctrl+C it caught
+        log.info("stopped (Ctrl+C)")
+        raise typer.Exit(130)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,10 +375,14 @@ def run(
              not_found_hint=f"; get it with: hushtype pull {model} (or hushtype import FILE.gguf)")
     if text:
         final = {}
-        for chunk in _stream("/api/generate", {**common, "prompt": text}):
-            sys.stdout.write(chunk.get("response", ""))
-            sys.stdout.flush()
-            final = chunk
+        try:
+            for chunk in _stream("/api/generate", {**common, "prompt": text}):
+                sys.stdout.write(chunk.get("response", ""))
+                sys.stdout.flush()
+                final = chunk
+        except KeyboardInterrupt:  # closing the stream makes the server stop generating
+            sys.stdout.write("\n")
+            raise typer.Exit(130)
         sys.stdout.write("\n")
         if verbose:
             _print_stats(final)

@@ -111,6 +111,8 @@ def _pull_locally(name: str, insecure: bool, view: PullView) -> None:
         asyncio.run(go())
     except PullError as exc:
         _fail(str(exc))
+    except OSError as exc:  # e.g. the manifest could not be written: nothing half-written is left
+        _fail(f"pull failed: cannot write into {store.root}: {exc.strerror or exc}; pull again to resume")
 
 
 def pull(
@@ -285,57 +287,115 @@ def default_name(metadata: dict, path: Path) -> str:
     return f"{base}:{size}" if size and re.match(r"[a-z0-9_]", size) else f"{base}:latest"
 
 
+class ImportDiskFull(OSError):
+    """The copy into the store ran out of space; the bytes copied so far are kept for a resume."""
+
+    def __init__(self, exc: OSError, tmp: Path, resume: Path, total: int, blobs_dir: Path):
+        try:
+            kept = tmp.stat().st_size
+        except OSError:
+            kept = 0
+        what = ("the disk is full" if exc.errno != errno.EFBIG
+                else "a file-size limit was reached (the disk or a ulimit -f)")
+        super().__init__(exc.errno, f"{what} while copying into {blobs_dir}: {kept} of {total} bytes are "
+                                    "kept; free some space and run the same command again to resume")
+
+
+def _source_key(path: Path) -> str:
+    """Names an import's resumable partial after its source file (path, size, mtime)."""
+    st = path.stat()
+    return hashlib.sha256(f"{path}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:16]
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK):
+            h.update(block)
+    return h.hexdigest()
+
+
 def import_into_store(store, path: Path, name: str, *, on_progress=None):
     """Add ``path`` (a GGUF) to ``store`` as model ``name``; returns (record, how).
 
-    ``how`` is "linked" (hard link), "copied" (another filesystem) or "present" (the store
-    already had these bytes).
+    ``how`` is "linked" (hard link), "copied" (another filesystem), "present" (the store
+    already had these bytes) or "repaired" (the store's blob of that digest was damaged and is
+    replaced by this file).
 
     The file is hashed once (``on_progress(bytes_done)`` after each block), then hard-linked
     into ``blobs/`` (or copied, when the store is on another filesystem) and the manifest
     written. Raises ValueError for a file that is not a GGUF model.
     """
+    from inference.models.integrity import blob_damage
+
     path = Path(path).resolve()  # a hard link to a symlink would be a link to the link
     with open(path, "rb") as fh:
         if fh.read(4) != b"GGUF":
             raise ValueError(f"{path} is not a GGUF file")
+    # an earlier import that ran out of space left <blob dir>/.tmp-import-<source>-partial:
+    # its bytes are reused when they are a prefix of this file (checked while hashing)
+    resume = store.blobs_dir / f".tmp-import-{_source_key(path)}-partial"
+    resume_size = resume.stat().st_size if resume.is_file() else 0
     h = hashlib.sha256()
+    prefix_hash = None
     done = 0
     with open(path, "rb") as fh:
         while block := fh.read(CHUNK):
-            h.update(block)
+            if resume_size and done < resume_size <= done + len(block):
+                cut = resume_size - done
+                h.update(block[:cut])
+                prefix_hash = h.copy()
+                h.update(block[cut:])
+            else:
+                h.update(block)
             done += len(block)
             if on_progress:
                 on_progress(done)
     digest = "sha256:" + h.hexdigest()
     blob = Path(store.blob_path(digest))
     how = "present"
-    if not blob.is_file():
+    if blob.is_file() and blob_damage(blob, digest, done) is not None:
+        how = "repaired"  # the store's copy was truncated or changed: replace it with this file
+    if how == "repaired" or not blob.is_file():
         tmp = blob.with_name(f".tmp-import-{os.getpid()}-partial")
         tmp.unlink(missing_ok=True)
+        keep_partial = False
         try:
             try:
                 os.link(path, tmp)
-                how = "linked"
+                how = "linked" if how != "repaired" else how
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
                     raise
-                copied = hashlib.sha256()
-                with open(path, "rb") as src, open(tmp, "wb") as dst:
-                    while block := src.read(CHUNK):
-                        copied.update(block)
-                        dst.write(block)
-                        if on_progress:
-                            on_progress(done + dst.tell())
-                    dst.flush()
-                    os.fsync(dst.fileno())
-                how = "copied"
+                copied, start = hashlib.sha256(), 0
+                if prefix_hash is not None and _file_hash(resume) == prefix_hash.hexdigest():
+                    copied, start = prefix_hash, resume_size
+                    os.replace(resume, tmp)
+                with open(path, "rb") as src, open(tmp, "ab" if start else "wb") as dst:
+                    src.seek(start)
+                    try:
+                        while block := src.read(CHUNK):
+                            copied.update(block)
+                            dst.write(block)
+                            if on_progress:
+                                on_progress(done + dst.tell())
+                        dst.flush()
+                        os.fsync(dst.fileno())
+                    except OSError as exc:
+                        if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                            raise
+                        keep_partial = True
+                        raise ImportDiskFull(exc, tmp, resume, done, store.blobs_dir) from None
+                how = "copied" if how != "repaired" else how
                 if "sha256:" + copied.hexdigest() != digest:
                     raise ValueError(f"{path} changed while it was being imported; try again")
             os.chmod(tmp, 0o644)
             os.replace(tmp, blob)
         finally:
+            if keep_partial and tmp.exists():
+                os.replace(tmp, resume)
             tmp.unlink(missing_ok=True)
+    resume.unlink(missing_ok=True)
     record = store.create_model(name, gguf=blob)
     return record, how
 
@@ -376,10 +436,13 @@ def import_gguf(
             task = progress.add_task("import", total=size * 2)
             record, how = import_into_store(
                 store, file, parsed.full, on_progress=lambda n: progress.update(task, completed=n))
+    except ImportDiskFull as exc:
+        _fail(f"import failed: {exc.strerror}")
     except (ValueError, OSError) as exc:
         _fail(f"import failed: {exc}")
     how = {"linked": "hard link, no extra disk space", "copied": "copied into the store",
-           "present": "already in the store, no extra disk space"}[how]
+           "present": "already in the store, no extra disk space",
+           "repaired": "the store's damaged copy was replaced"}[how]
     typer.echo(f"imported {record.name.display} ({how}; {record.details.get('family') or 'unknown family'}, "
                f"{record.details.get('parameter_size') or '?'} parameters, "
                f"{record.details.get('quantization_level') or '?'})")

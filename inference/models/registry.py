@@ -22,9 +22,11 @@ iterator of Ollama's status dicts.
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -35,7 +37,10 @@ from pathlib import Path
 
 import httpx
 
+from inference.models.integrity import shared_verifier
 from inference.models.names import InvalidModelName, ModelName
+
+log = logging.getLogger("inference.registry")
 
 MANIFEST_ACCEPT = ", ".join([
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -62,6 +67,21 @@ class ManifestNotFound(PullError):
 
 class DigestMismatch(PullError):
     pass
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+
+
+def write_error(exc: OSError, blob: "BlobDownload") -> PullError:
+    """A write into the store failed: say what happened and what was kept (507 for a full disk)."""
+    kept = f"{blob.completed} of {blob.total} bytes are kept in {blob.partial.name}"
+    if exc.errno in _DISK_FULL:
+        what = ("the disk is full" if exc.errno != errno.EFBIG
+                else "a file-size limit was reached (the disk or a ulimit -f)")
+        return PullError(f"pull blob {blob.digest[7:19]}: {what} while writing into "
+                         f"{blob.path.parent}: {kept}; free some space and pull again to resume", 507)
+    return PullError(f"pull blob {blob.digest[7:19]}: cannot write into {blob.path.parent} "
+                     f"({exc.strerror or exc}); {kept}; pull again to resume", 500)
 
 
 @dataclass
@@ -118,8 +138,10 @@ class BlobDownload:
         """Resume the saved parts when they describe this blob, else start afresh."""
         try:
             state = json.loads(self.state_file.read_text())
+            # the partial grows as parts are written (no pre-sized file: a full disk or a size
+            # limit then stops a pull with its progress saved, rather than before it starts)
             if (state.get("digest") == self.digest and state.get("total") == self.total
-                    and self.partial.exists() and self.partial.stat().st_size == self.total):
+                    and self.partial.exists() and self.partial.stat().st_size <= self.total):
                 parts = [Part(int(p["offset"]), int(p["size"]), int(p["completed"])) for p in state["parts"]]
                 if sum(p.size for p in parts) == self.total and all(0 <= p.completed <= p.size for p in parts):
                     self.parts = parts
@@ -137,8 +159,8 @@ class BlobDownload:
             if length == 0:
                 break
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.partial, "wb") as fh:
-            fh.truncate(self.total)
+        with open(self.partial, "wb"):
+            pass
         self.save(force=True)
 
     def save(self, force: bool = False) -> None:
@@ -147,11 +169,16 @@ class BlobDownload:
             return
         self._last_save = now
         tmp = self.state_file.with_name(self.state_file.name + ".tmp")
-        tmp.write_text(json.dumps({
-            "digest": self.digest, "total": self.total,
-            "parts": [{"offset": p.offset, "size": p.size, "completed": p.completed} for p in self.parts],
-        }))
-        os.replace(tmp, self.state_file)
+        try:
+            tmp.write_text(json.dumps({
+                "digest": self.digest, "total": self.total,
+                "parts": [{"offset": p.offset, "size": p.size, "completed": p.completed} for p in self.parts],
+            }))
+            os.replace(tmp, self.state_file)
+        except OSError as exc:  # full disk: the last saved state stays (it only under-counts)
+            log.warning("cannot save the progress of %s: %s", self.digest[7:19], exc)
+            tmp.unlink(missing_ok=True)
+            return
         try:  # keep the lock file as fresh as the download, so start-up pruning leaves it alone
             os.utime(self.path.with_name(self.path.name + "-partial.lock"))
         except OSError:
@@ -324,11 +351,21 @@ class RegistryClient:
                         room = part.size - part.completed
                         if len(chunk) > room:
                             chunk = chunk[:room]
-                        if chunk:
-                            os.pwrite(fd, chunk, part.offset + part.completed)
-                            part.completed += len(chunk)
-                            blob.received += len(chunk)
+                        view = memoryview(chunk)
+                        while view:  # a full disk or a size limit can write only part of it
+                            try:
+                                n = os.pwrite(fd, view, part.offset + part.completed)
+                            except OSError as exc:
+                                blob.save(force=True)
+                                raise write_error(exc, blob) from None
+                            if n <= 0:
+                                blob.save(force=True)
+                                raise write_error(OSError(errno.ENOSPC, "no space left on device"), blob)
+                            part.completed += n
+                            blob.received += n
+                            view = view[n:]
                             progressed = True
+                        if chunk:
                             blob.save()
                         if part.done:
                             break
@@ -420,8 +457,14 @@ class Pull:
                     await asyncio.sleep(self.client.settings.progress_interval)
                 async with lock:
                     if self.store.has_blob(digest):
-                        yield _status(digest, size, size)
-                        continue
+                        reason = await asyncio.to_thread(
+                            shared_verifier().blob_damage, Path(self.store.blob_path(digest)), digest, size)
+                        if reason is None:
+                            yield _status(digest, size, size)
+                            continue
+                        # truncated or changed: download it again (this is how a pull repairs)
+                        log.warning("blob %s is damaged (%s): downloading it again", digest[7:19], reason)
+                        Path(self.store.blob_path(digest)).unlink(missing_ok=True)
                     # downloaded and verified while the locks are held, so a concurrent pull
                     # (this process or another) finds the finished blob
                     async for line in self._download(digest, size, pending):
@@ -449,6 +492,7 @@ class Pull:
             async for line in self._download_locked(blob, pending):
                 yield line
             await asyncio.to_thread(blob.verify_and_commit)
+            shared_verifier().mark_good(blob.path)  # hashed just now: the first load need not
         finally:
             _active.pop(digest, None)
             os.close(lock_fd)  # releases the lock
@@ -456,7 +500,10 @@ class Pull:
     async def _download_locked(self, blob: BlobDownload, pending: list[BlobDownload]) -> AsyncIterator[dict]:
         s = self.client.settings
         digest, size = blob.digest, blob.total
-        await asyncio.to_thread(blob.plan, s)
+        try:
+            await asyncio.to_thread(blob.plan, s)
+        except OSError as exc:
+            raise write_error(exc, blob) from None
         needed = size - blob.completed
         free = shutil.disk_usage(blob.path.parent).free
         if needed > free:

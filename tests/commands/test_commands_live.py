@@ -157,8 +157,11 @@ def test_hushtype_do_reads_stdin_and_ctrl_c_cancels(live_server, hushtype_home):
     paths.config_file().write_text('[commands.gen]\nprompt_mode = "chat"\n'
                                    '[commands.gen.options]\nnum_predict = 2000\nstop = ["@@@@"]\n'
                                    'temperature = 0.0\nseed = 7\n')
+    from child_signals import SIGINT_IGNORED
+
     proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "do", "gen: a very long story about a lighthouse"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **SIGINT_IGNORED)  # as from a background job: Ctrl+C must still cancel
     try:
         first = proc.stdout.read(1)  # something has streamed
         assert first

@@ -201,4 +201,4 @@ def test_import_names_the_model_from_metadata_and_copies_across_filesystems(live
 
 def test_push_is_refused_clearly(http):
     r = http.post("/api/push", json={"model": MODEL})
-    assert r.status_code == 501 and "never uploads" in r.json()["error"]
+    assert r.status_code == 403 and "never uploads" in r.json()["error"]

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from child_signals import SIGINT_IGNORED
 from oci_registry import make_gguf
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -123,7 +124,7 @@ def test_cli_pull_ctrl_c_then_resume(live_server, registry, big_gguf_bytes):
     name = f"{registry.host}/library/big"
     registry.bytes_per_second = 4 << 20  # ~2 s for the model blob
 
-    proc = run_cli(live_server, "pull", name, "--insecure")
+    proc = run_cli(live_server, "pull", name, "--insecure", **SIGINT_IGNORED)  # Ctrl+C must still stop it
     try:
         wait_until(lambda: registry.served.get(digest, 0) > size // 3, what="a third of the blob")
         proc.send_signal(signal.SIGINT)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+from child_signals import SIGINT_IGNORED
 from settings_helpers import REPO_ROOT, hushtype_cli
 
 from assistant.settings import runtime_file
@@ -21,8 +22,9 @@ def _start_cli(args, env_extra=None) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(env_extra or {})
     script = Path(sys.executable).with_name("hushtype")
+    # started with SIGINT ignored, as from a background job: Ctrl+C must still stop it
     return subprocess.Popen([str(script), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=REPO_ROOT)
+                            env=env, cwd=REPO_ROOT, **SIGINT_IGNORED)
 
 
 def _open_with_token(url: str) -> httpx.Response:
@@ -41,7 +43,7 @@ def test_settings_serves_the_page_itself_when_nothing_runs_and_cleans_up_on_ctrl
         page = _open_with_token(url)
         assert page.status_code == 200 and "<h1>History</h1>" in page.text
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=30) == 130  # 128 + SIGINT, as a shell reports Ctrl+C
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -108,7 +110,7 @@ def test_a_configured_port_in_use_falls_back_to_a_free_one(hushtype_home):
             assert _open_with_token(url).status_code == 200
         finally:
             proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=30)
+            assert proc.wait(timeout=30) == 130
 
 
 def test_a_configured_port_is_used(hushtype_home):
@@ -123,4 +125,4 @@ def test_a_configured_port_is_used(hushtype_home):
         assert url.startswith(f"http://127.0.0.1:{port}/?token="), url
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        assert proc.wait(timeout=30) == 130
