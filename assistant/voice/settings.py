@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from assistant.voice.engine import WhisperEngine
+from assistant.voice.model_store import choice_from_settings
 from assistant.voice.vad import VadConfig
 
 
@@ -28,9 +29,10 @@ def _short_window(voice: dict) -> float:
     return 0.0 if value == 0 else max(5.0, min(value, 30.0))
 
 
-def engine_from_settings(voice: dict, *, model_path: str | None = None) -> WhisperEngine:
+def engine_from_settings(voice: dict, *, model: str | None = None) -> WhisperEngine:
+    """``model`` ("tiny.en", "base" or a folder) overrides ``[voice] model``/``model_path``."""
     return WhisperEngine(
-        model_path if model_path is not None else voice.get("model_path", ""),
+        model if model else choice_from_settings(voice),
         language=voice.get("language", "en") or None,  # "auto" = detect (multilingual models)
         beam_size=int(_num(voice, "beam_size", 1, minimum=1)),
         cpu_threads=int(_num(voice, "cpu_threads", 0)),

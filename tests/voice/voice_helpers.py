@@ -8,8 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
-# ../shared/data beside the checkout (CI clones main with shared/ beside it).
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def _shared_data() -> Path:
+    """shared/data beside the checkout or beside one of its parents (CI clones main with
+    shared/ beside it; a git worktree may sit a level deeper)."""
+    checkout = Path(__file__).resolve().parents[2]
+    for folder in checkout.parents:
+        if (folder / "shared" / "data").is_dir():
+            return folder / "shared" / "data"
+    return checkout.parent / "shared" / "data"
+
+
+DATA = _shared_data()
 JFK = DATA / "jfk.flac"
 JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
             "ask what you can do for your country.")
