@@ -27,6 +27,7 @@ from assistant.voice.model_store import ModelError  # noqa: F401 - re-exported f
 
 _MAX_SHORT_SECONDS = 28.0
 _TOKENS_PER_SECOND = 7  # fast English speech is ~5 tokens/s; bounds runaway decoding
+_TOKENS_PER_SECOND_OTHER = 10  # other languages take more tokens per word (espeak-ng es: 5/s)
 
 
 def embedded_model_path() -> Path:
@@ -189,7 +190,8 @@ class WhisperEngine:
         seconds = len(audio) / 16000
         result = model.model.generate(
             encoded, [prompt_tokens], beam_size=self.beam_size,
-            max_length=min(448, int(seconds * _TOKENS_PER_SECOND) + 10),
+            max_length=min(448, int(seconds * (_TOKENS_PER_SECOND if language == "en"
+                                                else _TOKENS_PER_SECOND_OTHER)) + 10),
             return_scores=True, return_no_speech_prob=True,
             suppress_blank=True, suppress_tokens=suppressed,
         )[0]

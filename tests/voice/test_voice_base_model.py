@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from voice_helpers import JFK, JFK_MAX_WER, espeak_wav, trim, wer
@@ -78,6 +79,7 @@ def test_incremental_push_to_talk_path_detects_the_language(base_engine, speech)
     from assistant.voice.transcriber import IncrementalTranscriber
 
     _, audio, text = speech["es"]
+    audio = np.concatenate([np.zeros(4800, np.float32), audio])  # the key press, then speech
     session = IncrementalTranscriber(base_engine)
     for i in range(0, len(audio), 480):
         session.feed(audio[i:i + 480])
