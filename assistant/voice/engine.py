@@ -190,8 +190,9 @@ class WhisperEngine:
         seconds = len(audio) / 16000
         result = model.model.generate(
             encoded, [prompt_tokens], beam_size=self.beam_size,
-            max_length=min(448, int(seconds * (_TOKENS_PER_SECOND if language == "en"
-                                                else _TOKENS_PER_SECOND_OTHER)) + 10),
+            # CTranslate2 counts the prompt (previous text as context) in max_length
+            max_length=min(448, len(prompt_tokens) + 10 + int(
+                seconds * (_TOKENS_PER_SECOND if language == "en" else _TOKENS_PER_SECOND_OTHER))),
             return_scores=True, return_no_speech_prob=True,
             suppress_blank=True, suppress_tokens=suppressed,
         )[0]
