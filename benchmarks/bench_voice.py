@@ -146,43 +146,61 @@ def _engine(name: str, language: str):
     return engine
 
 
+def _fixed_language(engine, language: str):
+    """The same loaded model with ``language`` set instead of detected."""
+    from assistant.voice.engine import WhisperEngine
+
+    fixed = WhisperEngine(engine.model_path, language=language, idle_unload_seconds=0)
+    fixed._model = engine.load()
+    fixed.model_name = f"{engine.model_name} [{language}]"
+    return fixed
+
+
 def word_error_rates(engines: dict, clips: dict) -> dict:
-    """{(model, language): row} over every clip of that language, both sides alternating."""
+    """{(model, language): row} over every clip of that language, both sides alternating.
+    Multilingual models run twice on other languages: detected ("auto") and set."""
     from assistant.voice.transcriber import transcribe_audio
 
-    rows = {}
+    runs = []
     for name, engine in engines.items():
-        fw_language = None if engine.language is None else engine.language
         multilingual = engine.load().model.is_multilingual
-        for lang, items in clips.items():
+        for lang in clips:
             if lang != "en" and not multilingual:
                 continue
-            refs, ours, base, detected_ok, base_detected_ok = [], [], [], 0, 0
-            for k, (audio, ref) in enumerate(items):
-                def run_ours():
-                    r = transcribe_audio(engine, audio)
-                    return r.text, r.language
+            runs.append((name, lang, engine))
+            if multilingual and lang != "en" and engine.language is None:
+                runs.append((f"{name} [{lang}]", lang, _fixed_language(engine, lang)))
+    rows = {}
+    for name, lang, engine in runs:
+        items = clips[lang]
+        fw_language = engine.language
+        multilingual = engine.load().model.is_multilingual
+        refs, ours, base, detected_ok, base_detected_ok = [], [], [], 0, 0
+        for k, (audio, ref) in enumerate(items):
+            def run_ours():
+                r = transcribe_audio(engine, audio)
+                return r.text, r.language
 
-                def run_base():
-                    _, text, language = batch_transcribe(engine.load(), audio, fw_language)
-                    return text, language
+            def run_base():
+                _, text, language = batch_transcribe(engine.load(), audio, fw_language)
+                return text, language
 
-                order = (run_ours, run_base) if k % 2 == 0 else (run_base, run_ours)
-                results = {fn: fn() for fn in order}
-                (o_text, o_lang), (b_text, b_lang) = results[run_ours], results[run_base]
-                refs.append(ref)
-                ours.append(o_text)
-                base.append(b_text)
-                detected_ok += o_lang == lang
-                base_detected_ok += b_lang == lang
-            rows[(name, lang)] = {
-                "clips": len(items),
-                "wer": round(_wer(refs, ours), 3),
-                "wer_baseline": round(_wer(refs, base), 3),
-                "language_right": f"{detected_ok}/{len(items)}" if multilingual else "-",
-                "language_right_baseline": f"{base_detected_ok}/{len(items)}" if multilingual else "-",
-                "examples": list(zip(refs, ours))[:2],
-            }
+            order = (run_ours, run_base) if k % 2 == 0 else (run_base, run_ours)
+            results = {fn: fn() for fn in order}
+            (o_text, o_lang), (b_text, b_lang) = results[run_ours], results[run_base]
+            refs.append(ref)
+            ours.append(o_text)
+            base.append(b_text)
+            detected_ok += o_lang == lang
+            base_detected_ok += b_lang == lang
+        rows[(name, lang)] = {
+            "clips": len(items),
+            "wer": round(_wer(refs, ours), 3),
+            "wer_baseline": round(_wer(refs, base), 3),
+            "language_right": f"{detected_ok}/{len(items)}" if multilingual else "-",
+            "language_right_baseline": f"{base_detected_ok}/{len(items)}" if multilingual else "-",
+            "examples": list(zip(refs, ours))[:2],
+        }
     return rows
 
 
@@ -231,10 +249,10 @@ def run() -> dict:
           f"(timings are only comparable on an otherwise idle machine)")
     print(f"WER (lower is better); ours = VAD + short-window Whisper (language as set), "
           f"baseline = plain faster-whisper on the whole clip; espeak-ng speech (+ jfk.flac in en)")
-    print(f"{'model':8} {'lang':4} {'clips':>5} {'WER ours':>8} {'WER base':>8} {'lang ok':>7} {'base ok':>7}")
+    print(f"{'model':10} {'lang':4} {'clips':>5} {'WER ours':>8} {'WER base':>8} {'lang ok':>7} {'base ok':>7}")
     wer_rows = word_error_rates(engines, clips)
     for (name, lang), row in wer_rows.items():
-        print(f"{name:8} {lang:4} {row['clips']:5} {row['wer']:8.3f} {row['wer_baseline']:8.3f} "
+        print(f"{name:10} {lang:4} {row['clips']:5} {row['wer']:8.3f} {row['wer_baseline']:8.3f} "
               f"{row['language_right']:>7} {row['language_right_baseline']:>7}")
         for ref, hyp in row["examples"]:
             print(f"    ref: {ref}\n    got: {hyp}")
@@ -263,7 +281,7 @@ def run() -> dict:
     for (name, lang), row in wer_rows.items():
         out[f"{name} {lang} WER"] = row["wer"]
         out[f"{name} {lang} WER baseline"] = row["wer_baseline"]
-        if row["language_right"] != "-":
+        if row["language_right"] != "-" and "[" not in name:
             out[f"{name} {lang} language detected"] = row["language_right"]
     for (name, clip), row in lat_rows.items():
         out[f"{name} {clip} release-to-text s"] = row["release_to_text_s"]
