@@ -51,6 +51,7 @@ class WhisperEngine:
         cpu_threads: int = 0,
         idle_unload_seconds: float = 600.0,
         short_window_s: float = 10.0,
+        detect_languages=(),
         clock=time.monotonic,
     ) -> None:
         resolved = model_store.resolve(model)  # raises ModelError; assembles base on first use
@@ -58,6 +59,8 @@ class WhisperEngine:
         self.model_name = resolved.name  # "tiny.en", "base" or the folder's name
         self.last_language: str | None = None  # language of the last transcription
         self.language = None if language in (None, "", "auto") else language  # None = detect
+        # detection picks the likeliest of these (empty = any language Whisper knows)
+        self.detect_languages = tuple(str(x).strip().lower() for x in (detect_languages or ()) if str(x).strip())
         self.beam_size = max(1, int(beam_size))
         self.compute_type = compute_type
         self.cpu_threads = cpu_threads or min(4, os.cpu_count() or 1)
@@ -134,11 +137,23 @@ class WhisperEngine:
         self.last_language = language
         return text.strip(), language
 
+    def _pick_language(self, probabilities) -> str:
+        """The likeliest language of ``[(code, probability), ...]`` (sorted, likeliest first)
+        among ``detect_languages``."""
+        for code, _prob in probabilities:
+            if not self.detect_languages or code in self.detect_languages:
+                return code
+        return probabilities[0][0]
+
     def _full_window(self, model, audio, prompt, hotwords) -> tuple[str, str | None]:
         self.full_window_calls += 1
+        language = self.language
+        if language is None and self.detect_languages and model.model.is_multilingual:
+            _, _, probabilities = model.detect_language(audio)
+            language = self._pick_language(probabilities)
         segments, info = model.transcribe(
             audio,
-            language=self.language,
+            language=language,
             beam_size=self.beam_size,
             vad_filter=False,
             without_timestamps=True,
@@ -181,8 +196,8 @@ class WhisperEngine:
         if multilingual:
             language = self.language
             if language is None:
-                token, _prob = model.model.detect_language(encoded)[0][0]
-                language = token[2:-2]  # "<|de|>" -> "de"
+                found = model.model.detect_language(encoded)[0]  # [("<|de|>", p), ...]
+                language = self._pick_language([(token[2:-2], p) for token, p in found])
         tokenizer, suppressed = self._tokenizer_for(model, language)
         previous = tokenizer.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
         prompt_tokens = model.get_prompt(tokenizer, previous, without_timestamps=True,

@@ -38,4 +38,14 @@ def engine_from_settings(voice: dict, *, model: str | None = None) -> WhisperEng
         cpu_threads=int(_num(voice, "cpu_threads", 0)),
         idle_unload_seconds=float(_num(voice, "unload_after_idle_seconds", 600)),
         short_window_s=_short_window(voice),
+        detect_languages=_detect_languages(voice),
     )
+
+
+def _detect_languages(voice: dict) -> list[str]:
+    value = voice.get("detect_languages", [])
+    if isinstance(value, str):
+        value = [v for v in value.replace(",", " ").split()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"[voice] detect_languages must be a list of language codes, got {value!r}")
+    return value

@@ -146,3 +146,26 @@ def test_dictation_with_base_records_the_language_in_history(voice_xserver, voic
     finally:
         service.stop()
     time.sleep(0.1)
+
+
+def test_detection_among_the_users_languages(base_engine, tmp_path):
+    """espeak-ng's German is hard for Whisper base: this sentence is detected as Thai when any
+    language may win; with detect_languages = ["en", "de"] the likeliest of those two wins."""
+    from assistant.voice.engine import WhisperEngine
+    from assistant.voice.settings import engine_from_settings
+    from assistant.voice.transcriber import load_audio_file, transcribe_audio
+
+    audio = load_audio_file(espeak_wav("Können Sie mir bitte die Unterlagen für die Besprechung am "
+                                       "Montag schicken?", tmp_path / "de.wav", voice="de"))
+    restricted = WhisperEngine(base_engine.model_path, language="auto", detect_languages=["en", "de"],
+                               idle_unload_seconds=0)
+    restricted._model = base_engine.load()  # the same loaded model
+    assert transcribe_audio(restricted, audio).language == "de"
+    restricted.short_window_s = 0  # faster-whisper's own (full window) path honours it too
+    assert transcribe_audio(restricted, audio).language == "de"
+    assert restricted._pick_language([("th", 0.5), ("de", 0.3), ("en", 0.2)]) == "de"
+    assert restricted._pick_language([("th", 0.9)]) == "th"  # none of them: the likeliest
+    engine = engine_from_settings({"model": "tiny.en", "language": "auto", "detect_languages": "en, de"})
+    assert engine.detect_languages == ("en", "de")
+    with pytest.raises(ValueError, match="detect_languages"):
+        engine_from_settings({"model": "tiny.en", "detect_languages": 3})
