@@ -9,6 +9,10 @@ rate stays the same on our test speech while the encoder runs ~5x faster (measur
 benchmarks/bench_voice.py). Output that looks like a repetition loop (zlib compression
 ratio > 2.4, faster-whisper's own rule) is redone with the full 30 s window, as is any clip
 too long for a short window.
+
+Models are named by :mod:`assistant.voice.model_store` (tiny.en, base, a folder). With
+language "auto" on a multilingual model the language is detected from the same short-window
+encoder output (one decoder step), optionally among ``detect_languages`` only.
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ class WhisperEngine:
         self.last_language: str | None = None  # language of the last transcription
         self.language = None if language in (None, "", "auto") else language  # None = detect
         # detection picks the likeliest of these (empty = any language Whisper knows)
-        self.detect_languages = tuple(str(x).strip().lower() for x in (detect_languages or ()) if str(x).strip())
+        self.detect_languages = tuple(code for code in (str(x).strip().lower() for x in detect_languages or ())
+                                      if code)
         self.beam_size = max(1, int(beam_size))
         self.compute_type = compute_type
         self.cpu_threads = cpu_threads or min(4, os.cpu_count() or 1)
