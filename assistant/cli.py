@@ -6,6 +6,8 @@ their commands so that ``hushtype --help`` and light commands start fast.
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -33,6 +35,9 @@ _register_all()
 
 
 def main() -> None:
+    # httpx imports its own command line (click, rich, pygments: ~0.1 s of CPU) unless that
+    # module is unavailable; hushtype never runs it, so every command starts without it.
+    sys.modules.setdefault("httpx._main", None)
     from inference.cli.interrupt import run_cli
 
     run_cli(app)  # Ctrl+C stops every command (exit 130), even when SIGINT was inherited ignored

@@ -39,7 +39,11 @@ def do_command(
     except ConfigError as exc:  # run on the defaults, and say why
         typer.echo(f"hushtype: warning: {exc} — using the default settings", err=True)
         settings = exc.settings
-    pipeline = CommandPipeline(settings)
+    from assistant.history.lazy import LazyHistoryStore
+
+    # the history database is opened when the record is written, after the request went out
+    history = LazyHistoryStore(retention_days=settings.get("history", {}).get("retention_days"))
+    pipeline = CommandPipeline(settings, history=history)
     found = pipeline.match(text, loose=(source == "voice"))
     if found is None:
         known = ", ".join(sorted(s.prefix for s in pipeline.specs.values()))

@@ -19,6 +19,7 @@ PURPOSES = {
 DIR_PURPOSES = {
     "models": "model store (Ollama layout): GGUF weights, manifests",
     "logs": "logs (never keystrokes, prompts or answers)",
+    "whisper": "Whisper speech models assembled from their packages (base), no audio",
 }
 NOT_STORED = ["the keystroke stream (only the text of a finished command, in history)",
               "audio (speech is transcribed in memory and dropped)"]

@@ -202,12 +202,22 @@ def parse_voice(form) -> dict:
         raise FormError("The dictation key and the command key must differ.")
     if not re.match(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$|^auto$", voice["language"]):
         raise FormError("Language: a code such as en, de or fr (or auto).")
-    if voice["model_path"]:
+    choice = _text(form, "model", 20) or "tiny.en"
+    if choice not in ("tiny.en", "base", "folder"):
+        raise FormError("Whisper model: choose tiny.en, base or a model folder.")
+    if voice["model_path"]:  # a folder given wins, as model_path does in the settings file
         from pathlib import Path
 
         path = Path(voice["model_path"]).expanduser()
         if not path.is_dir() or not (path / "model.bin").exists():
             raise FormError(f"Whisper model: {path} is not a CTranslate2 Whisper model folder "
-                            f"(it needs model.bin). Leave it empty for the built-in tiny.en model.")
-        voice["model_path"] = str(path)
+                            f"(it needs model.bin). Leave it empty for a built-in model (tiny.en or base).")
+        voice["model"], voice["model_path"] = str(path), ""
+    elif choice == "folder":
+        raise FormError("Whisper model folder: enter the folder of a CTranslate2 Whisper model.")
+    else:
+        voice["model"] = choice
+        if choice == "tiny.en" and voice["language"] not in ("en", "auto") and not voice["language"].startswith("en-"):
+            raise FormError(f"Language: tiny.en knows English only; choose the base model for "
+                            f"{voice['language']} (or language auto).")
     return {"voice": voice}

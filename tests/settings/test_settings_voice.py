@@ -52,6 +52,42 @@ def test_voice_settings_are_validated_and_saved(settings_server, page):
     assert page.locator("#dictate_hotkey").input_value() == "<f9>"
 
 
+def test_voice_tab_offers_the_whisper_model_choice(settings_server, page):
+    page.goto(settings_server.url_for("/voice"))
+    options = page.locator("#model option").all_inner_texts()
+    assert [o.split(":")[0] for o in options[:2]] == ["tiny.en", "base"], options
+    assert page.locator("#model").input_value() == "tiny.en"  # the default
+    page.select_option("#model", "tiny.en")
+    page.fill("#language", "de")
+    page.click("#voice-form button[type=submit]")
+    expect(page.locator("#voice-form .alert")).to_contain_text("tiny.en knows English only")
+    assert user_voice() == {}
+    page.select_option("#model", "folder")
+    page.fill("#language", "auto")
+    page.click("#voice-form button[type=submit]")
+    expect(page.locator("#voice-form .alert")).to_contain_text("enter the folder")
+    assert user_voice() == {}
+    page.select_option("#model", "base")
+    submit(page, "#voice-form button[type=submit]")
+    assert page.locator(".notice").inner_text().startswith("Saved")
+    voice = user_voice()
+    assert voice["model"] == "base" and voice["language"] == "auto" and voice["model_path"] == ""
+    assert page.locator("#model").input_value() == "base"  # shown again after the reload
+    from assistant.voice.settings import engine_from_settings
+
+    from assistant.config import load_settings
+
+    engine = engine_from_settings(load_settings()["voice"])  # what `hushtype up` now builds
+    assert engine.model_name == "base" and engine.language is None
+    # a model folder given in the folder field wins, and is shown as the folder choice
+    folder = str(engine.model_path)
+    page.fill("#model_path", folder)
+    submit(page, "#voice-form button[type=submit]")
+    assert user_voice()["model"] == folder
+    assert page.locator("#model").input_value() == "folder"
+    assert page.locator("#model_path").input_value() == folder
+
+
 @pytest.fixture
 def virtual_mic(tmp_path_factory, monkeypatch):
     why = PulseRig.available()

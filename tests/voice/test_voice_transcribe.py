@@ -226,3 +226,13 @@ def test_long_recording_is_transcribed_in_pieces(whisper_engine, jfk_audio):
     result = transcribe_audio(whisper_engine, audio)
     assert result.speech_seconds > 30 and len(result.segments) >= 2  # several model calls
     assert wer(" ".join([JFK_TEXT] * 4), result.text) <= JFK_MAX_WER, result.text
+
+
+def test_a_segment_with_long_context_is_transcribed_in_full(whisper_engine, jfk_audio):
+    """Later push-to-talk segments get the earlier text as a prompt (up to 200 characters);
+    CTranslate2 counts it in the decoding budget, which must not cut the new words off."""
+    context = ("We met on Tuesday to review the budget for next year and agreed that the team "
+               "would finish the report, check the numbers twice and send it to everyone before "
+               "the end of the week so that nobody")[:200]
+    text = whisper_engine.transcribe(jfk_audio[: 16000 * 4], prompt=context)
+    assert "fellow americans" in text.lower(), text

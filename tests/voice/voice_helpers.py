@@ -8,8 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
-# ../shared/data beside the checkout (CI clones main with shared/ beside it).
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def _shared_data() -> Path:
+    """shared/data beside the checkout or beside one of its parents (CI clones main with
+    shared/ beside it; a git worktree may sit a level deeper)."""
+    checkout = Path(__file__).resolve().parents[2]
+    for folder in checkout.parents:
+        if (folder / "shared" / "data").is_dir():
+            return folder / "shared" / "data"
+    return checkout.parent / "shared" / "data"
+
+
+DATA = _shared_data()
 JFK = DATA / "jfk.flac"
 JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
             "ask what you can do for your country.")
@@ -44,10 +55,10 @@ def wer(reference: str | list[str], hypothesis: str | list[str]) -> float:
     return jiwer.wer([normalise(r) for r in reference], [normalise(h) for h in hypothesis])
 
 
-def espeak_wav(text: str, path: Path) -> Path:
-    """espeak-ng speech resampled to 16 kHz mono with sox."""
+def espeak_wav(text: str, path: Path, voice: str = "en-us") -> Path:
+    """espeak-ng speech (``voice``: en-us, de, es ...) resampled to 16 kHz mono with sox."""
     raw = path.with_suffix(".22k.wav")
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(raw), text],
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(raw), text],
                    check=True, timeout=60)
     subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path)],
                    check=True, timeout=60)
