@@ -1,0 +1,154 @@
+"""The dictionary: symspellpy with its shipped English frequency (82,765 words) and bigram
+(242,342 pairs) dictionaries; candidate corrections for a non-word, ranked by a small typing
+error model (dropped, doubled and transposed letters and neighbouring keys are the usual
+slips) and word frequency. Loaded once per process (a few seconds: :func:`warm_up` starts it
+in the background so the first ``fix:`` does not wait).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import math
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_VOWELS = set("aeiouy")
+TYPO_WEIGHT = 4.0   # nats per unit of typing cost
+
+
+def _neighbours() -> dict[str, set[str]]:
+    pos = {ch: (r, c) for r, row in enumerate(_KEYBOARD_ROWS) for c, ch in enumerate(row)}
+    out: dict[str, set[str]] = {ch: set() for ch in pos}
+    for a, (ra, ca) in pos.items():
+        for b, (rb, cb) in pos.items():
+            if a != b and abs(ra - rb) <= 1 and abs((ca + 0.5 * ra) - (cb + 0.5 * rb)) <= 1.0:
+                out[a].add(b)
+    return out
+
+
+_NEAR = _neighbours()
+
+
+def typo_cost(typed: str, word: str) -> float:
+    """Weighted Damerau-Levenshtein distance from the intended ``word`` to what was
+    ``typed``: a dropped or doubled letter 0.6, a swapped pair 0.6, a neighbouring key or
+    vowel-for-vowel 0.8, any other letter 1.2."""
+    a, b = word, typed
+    n, m = len(a), len(b)
+    d = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        d[i][0] = d[i - 1][0] + 0.9
+    for j in range(1, m + 1):
+        d[0][j] = d[0][j - 1] + 0.9
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            if a[i - 1] == b[j - 1]:
+                sub = 0.0
+            elif b[j - 1] in _NEAR.get(a[i - 1], ()) or (a[i - 1] in _VOWELS and b[j - 1] in _VOWELS):
+                sub = 0.8
+            else:
+                sub = 1.2
+            # a letter of the word missing from what was typed (dropped; 0.5 if it was doubled)
+            drop = 0.5 if (i >= 2 and a[i - 1] == a[i - 2]) or (i < n and a[i - 1] == a[i]) else 0.7
+            # an extra letter typed (0.5 when it repeats its neighbour)
+            extra = 0.5 if (j >= 2 and b[j - 1] == b[j - 2]) else 0.8
+            d[i][j] = min(d[i - 1][j - 1] + sub, d[i - 1][j] + drop, d[i][j - 1] + extra)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 0.6)
+    return d[n][m]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    word: str
+    distance: int
+    count: int
+    cost: float          # typo_cost(typed, word)
+
+    @property
+    def prior(self) -> float:
+        """log P(word) - typing cost, in nats (the context-free ranking)."""
+        return math.log(self.count + 1) - TYPO_WEIGHT * self.cost
+
+
+class Dictionary:
+    """symspellpy's SymSpell with the shipped dictionaries, plus bigram look-ups."""
+
+    def __init__(self):
+        from symspellpy import SymSpell
+
+        files = importlib.resources.files("symspellpy")
+        self.symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+        with importlib.resources.as_file(files / "frequency_dictionary_en_82_765.txt") as path:
+            self.symspell.load_dictionary(str(path), term_index=0, count_index=1, encoding="utf-8")
+        with importlib.resources.as_file(files / "frequency_bigramdictionary_en_243_342.txt") as path:
+            self.symspell.load_bigram_dictionary(str(path), term_index=0, count_index=2, encoding="utf-8")
+        self.words: dict[str, int] = self.symspell.words
+        self.bigrams: dict[str, int] = self.symspell.bigrams
+        self.total = sum(self.words.values())
+        left: dict[str, int] = {}
+        for pair, count in self.bigrams.items():
+            first = pair.split(" ", 1)[0]
+            left[first] = left.get(first, 0) + count
+        self.left_totals = left
+
+    def count(self, word: str) -> int:
+        return self.words.get(word.lower(), 0)
+
+    def knows(self, word: str) -> bool:
+        w = word.lower().replace("\u2019", "'")
+        if w in self.words:
+            return True
+        if "'" in w:  # possessives and contractions: "Anna's", "o'clock"
+            base = w.split("'", 1)[0]
+            return base in self.words or base == "" or w.endswith(("'s", "'d", "'ll", "'re", "'ve"))
+        return False
+
+    def bigram(self, first: str, second: str) -> int:
+        return self.bigrams.get(f"{first} {second}", 0)
+
+    def candidates(self, typed: str, limit: int = 8) -> list[Candidate]:
+        """Dictionary words within edit distance 2 of ``typed``, best first (context-free)."""
+        from symspellpy import Verbosity
+
+        low = typed.lower()
+        found = self.symspell.lookup(low, Verbosity.ALL, max_edit_distance=2)
+        if not found:
+            return []
+        best = min(s.distance for s in found)
+        cands = [Candidate(s.term, s.distance, s.count, typo_cost(low, s.term))
+                 for s in found if s.distance == best and s.term != low]
+        cands.sort(key=lambda c: c.prior, reverse=True)
+        return cands[:limit]
+
+
+_lock = threading.Lock()
+_dictionary: Dictionary | None = None
+_loader: threading.Thread | None = None
+
+
+def dictionary() -> Dictionary:
+    """The process's dictionary (loaded on first use, or by :func:`warm_up`)."""
+    global _dictionary
+    if _dictionary is None:
+        with _lock:
+            if _dictionary is None:
+                _dictionary = Dictionary()
+    return _dictionary
+
+
+def warm_up() -> threading.Thread:
+    """Load the dictionary in a background thread (idempotent)."""
+    global _loader
+    with _lock:
+        if _loader is None:
+            _loader = threading.Thread(target=dictionary, name="fix-dictionary", daemon=True)
+            _loader.start()
+        return _loader
+
+
+@lru_cache(maxsize=4096)
+def cached_candidates(typed: str) -> tuple[Candidate, ...]:
+    return tuple(dictionary().candidates(typed))
