@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from assistant.commands.cleanup import StreamCleaner, clean_output
+from assistant.commands.cleanup import StreamCleaner, clean_output, clean_text
 from assistant.commands.model_kind import prompt_mode_from_show
 from assistant.commands.prompts import chat_request, completion_request
 from assistant.commands.registry import match_command, prefixes
@@ -60,6 +60,8 @@ class CommandPipeline:
                                    .get("retention_days"))
         self.history = history or None  # history=False: do not record
         self._modes: dict[str, str] = {}
+        self._scorers: dict = {}
+        self._fixer = None
         self._lock = threading.Lock()
 
     def reload(self, settings: dict) -> None:
@@ -106,7 +108,11 @@ class CommandPipeline:
         return self._show(model)["mode"]
 
     def preload(self, model: str | None = None) -> None:
-        """Load the default model now so the first command is warm (raises OllamaError)."""
+        """Load the default model now so the first command is warm (raises OllamaError);
+        the ``fix:`` dictionary loads in the background meanwhile."""
+        from assistant.commands.fix.spelling import warm_up
+
+        warm_up()
         self.client.preload(model or self.default_model,
                             self.settings.get("server", {}).get("keep_alive"))
 
@@ -125,7 +131,10 @@ class CommandPipeline:
         return self.run_spec(spec, body, source=source, on_chunk=on_chunk, cancel=cancel)
 
     def run_spec(self, spec: CommandSpec, body: str, *, source: str = "typed", on_chunk=None,
-                 cancel: threading.Event | None = None) -> CommandResult:
+                 cancel: threading.Event | None = None, fix_mode: str = "pipeline") -> CommandResult:
+        """``fix_mode`` (``fix:`` only): "pipeline" (dictionary, rules, scoring, the model's
+        rewrite behind the guard), "dictionary" (the same without the model's rewrite) or
+        "prompt" (the model's few-shot answer alone, the path before the pipeline)."""
         model = self.model_for(spec)
         clock = self.clock or getattr(self.history, "clock", None)
         started_at = clock() if clock else None  # the record's time is when the command began
@@ -143,6 +152,9 @@ class CommandPipeline:
             if spec.stream:
                 completion, output = self._streamed(spec, body, model, mode, on_chunk, cancel)
                 note = None
+            elif spec.style == "fix" and fix_mode != "prompt":
+                completion, output, note = self._fix(spec, body, model, mode, cancel,
+                                                     use_model=(fix_mode == "pipeline"), timings=timings)
             elif spec.style == "fix" and mode == "completion" and "\n" in body.strip():
                 completion, output, note = self._fix_lines(spec, body, model, cancel)
             else:
@@ -211,6 +223,44 @@ class CommandPipeline:
         if tail and on_chunk is not None:
             on_chunk(tail)
         return completion, cleaner.emitted
+
+    def scorer(self, model: str):
+        """The server's likelihood scorer for ``model`` (support detected on first use)."""
+        from assistant.commands.fix.scoring import LogprobScorer
+
+        with self._lock:
+            found = self._scorers.get(model)
+            if found is None or found.client is not self.client:
+                found = self._scorers[model] = LogprobScorer(self.client, model)
+            return found
+
+    def _fix(self, spec, body, model, mode, cancel, *, use_model: bool, timings: dict
+             ) -> tuple[Completion, str, str | None]:
+        """``fix:`` as a pipeline (assistant/commands/fix): only words change, and the model's
+        rewrite only where the guard accepts it."""
+        from assistant.commands.fix.pipeline import Fixer, correct
+
+        total = Completion(text="")
+
+        def rewrite(line: str) -> str | None:
+            part = self._ask(spec, line, model, mode, None, cancel)
+            if total.first_chunk_seconds is None:
+                total.first_chunk_seconds = part.first_chunk_seconds
+            total.done_reason = part.done_reason
+            for key, value in part.stats.items():
+                total.stats[key] = total.stats.get(key, 0) + value
+            if part.done_reason == "length":
+                return None
+            return clean_text(part.text, line)
+
+        if self._fixer is None:
+            self._fixer = Fixer()
+        outcome = correct(body, rewrite=rewrite if use_model else None, lm=self.scorer(model),
+                          fixer=self._fixer)
+        timings["dictionary_ms"] = round(outcome.seconds.get("dictionary", 0) * 1000, 1)
+        timings["scored_by"] = "model" if outcome.lm_used else "bigrams"
+        timings["fix_changes"] = len(outcome.changes)
+        return total, outcome.text, outcome.note
 
     def _fix_lines(self, spec, body, model, cancel) -> tuple[Completion, str, str | None]:
         """A base model corrects one line at a time (its few-shot pattern is one line);

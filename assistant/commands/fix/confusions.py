@@ -67,9 +67,12 @@ CONFUSION_SETS = [
     {"hear", "here"}, {"piece", "peace"}, {"principal", "principle"}, {"quite", "quiet"},
     {"advice", "advise"}, {"brake", "break"}, {"passed", "past"}, {"desert", "dessert"},
     {"complement", "compliment"}, {"stationary", "stationery"}, {"heard", "herd"},
-    {"do", "due"}, {"of", "have"}, {"discus", "discuss"}, {"thorough", "through"},
-    {"lead", "led"}, {"breath", "breathe"}, {"loss", "lost"}, {"week", "weak"},
+    {"discus", "discuss"}, {"thorough", "through"}, {"breath", "breathe"}, {"week", "weak"},
 ]
+# decided by the rules only (too common to score every occurrence), but known to the guard
+RULE_ONLY_SETS = [{"to", "too"}, {"by", "buy"}, {"do", "due"}, {"of", "have"}, {"lead", "led"},
+                  {"loss", "lost"}, {"were", "where"}]
+CONFUSION_SETS = [s for s in CONFUSION_SETS if s not in RULE_ONLY_SETS]
 _SET_OF = {w: s for s in CONFUSION_SETS for w in s}
 
 _MODALS = {"would", "could", "should", "must", "might", "may", "will", "can", "shall",
@@ -258,7 +261,7 @@ def confusion_set(lower: str) -> set[str] | None:
 
 
 _KNOWN_PAIRS = set()
-for _s in CONFUSION_SETS:
+for _s in CONFUSION_SETS + RULE_ONLY_SETS:
     _KNOWN_PAIRS |= {(a, b) for a in _s for b in _s if a != b}
 _KNOWN_PAIRS |= {("a", "an"), ("an", "a"), ("was", "were"), ("were", "was"), ("is", "are"),
                  ("are", "is"), ("have", "has"), ("has", "have"), ("do", "does"),

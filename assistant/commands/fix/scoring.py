@@ -41,16 +41,21 @@ class BigramScorer:
     def __init__(self, dictionary):
         self.d = dictionary
         self.min_bigram = min(dictionary.bigrams.values()) if dictionary.bigrams else 1
+        # the bigram list counts on another scale than the word list: the ratio of the totals
+        self.scale = (sum(dictionary.bigrams.values()) / dictionary.total) if dictionary.total else 1.0
 
     def pair(self, first: str, second: str) -> float:
+        """log P(second | first): bigram count over the first word's share of all pairs,
+        backing off to word frequency for a pair the list does not have."""
         c_first = self.d.words.get(first, 0)
         p_uni = (self.d.words.get(second, 0) + 1) / self.d.total
         if not first or c_first == 0:
             return math.log(p_uni)
+        denominator = max(self.d.left_totals.get(first, 0), c_first * self.scale)
         c = self.d.bigram(first, second)
         if c:
-            return math.log(c / c_first)
-        return math.log(min(0.4 * p_uni, 0.5 * self.min_bigram / c_first))
+            return math.log(c / denominator)
+        return math.log(min(0.4 * p_uni, 0.5 * self.min_bigram / denominator))
 
     def logp(self, words: list[str]) -> float:
         seq = expand(words)
