@@ -98,7 +98,32 @@ def _stop(body: dict) -> list[str] | None:
     raise _bad("'stop' must be a string or an array of strings", "stop")
 
 
-def sampling_options(body: dict) -> dict:
+MAX_TOP_LOGPROBS = 20  # chat: OpenAI's limit (and Ollama's)
+MAX_COMPLETION_LOGPROBS = 5  # /v1/completions: OpenAI's limit
+
+
+def chat_logprobs(body: dict) -> dict:
+    """Ollama's ``logprobs``/``top_logprobs`` from a chat body's OpenAI fields."""
+    want = body.get("logprobs")
+    if want is not None and not isinstance(want, bool):
+        raise _bad("'logprobs' must be a boolean", "logprobs")
+    top = _integer(body, "top_logprobs", 0)
+    if top is not None and top > MAX_TOP_LOGPROBS:
+        raise _bad(f"'top_logprobs' must be between 0 and {MAX_TOP_LOGPROBS}, got {top}", "top_logprobs")
+    if top is not None and not want:
+        raise _bad("'top_logprobs' needs 'logprobs': true", "top_logprobs")
+    return {"logprobs": True, "top_logprobs": top or 0} if want else {}
+
+
+def completion_logprobs(body: dict) -> int | None:
+    """``/v1/completions`` ``logprobs: N`` (alternatives per token, 0..5); None = off."""
+    top = _integer(body, "logprobs", 0)
+    if top is not None and top > MAX_COMPLETION_LOGPROBS:
+        raise _bad(f"'logprobs' must be between 0 and {MAX_COMPLETION_LOGPROBS}, got {top}", "logprobs")
+    return top
+
+
+def sampling_options(body: dict, *, allow_zero_tokens: bool = False) -> dict:
     """Ollama options from OpenAI sampling fields, over the extra ``options``/``num_ctx``.
 
     OpenAI's defaults (temperature 1.0, top_p 1.0) apply when neither the field nor the
@@ -119,8 +144,8 @@ def sampling_options(body: dict) -> dict:
     key = "max_completion_tokens"
     if max_tokens is None:
         key = "max_tokens"
-    max_tokens = _integer(body, key, 1)
-    if max_tokens is not None:
+    max_tokens = _integer(body, key, 0 if allow_zero_tokens else 1)
+    if max_tokens:
         options["num_predict"] = max_tokens
     seed = _integer(body, "seed")
     if seed is not None:
@@ -236,6 +261,7 @@ def chat_to_ollama(body: dict) -> dict:
         raise _bad("the request body must be a JSON object")
     out = {"model": _model(body), "messages": chat_messages(body.get("messages")),
            "options": sampling_options(body), "stream": bool(body.get("stream"))}
+    out.update(chat_logprobs(body))
     fmt = response_format(body)
     if fmt is not None:
         out["format"] = fmt
@@ -255,8 +281,17 @@ def completion_to_ollama(body: dict) -> dict:
         prompt = prompt[0]
     if not isinstance(prompt, str):
         raise _bad("'prompt' must be a string (one prompt per request)", "prompt")
-    out = {"model": _model(body), "prompt": prompt, "options": sampling_options(body),
-           "stream": bool(body.get("stream")), "raw": bool(body.get("raw", False))}
+    echo = body.get("echo")
+    if echo is not None and not isinstance(echo, bool):
+        raise _bad("'echo' must be a boolean", "echo")
+    if body.get("max_tokens") == 0 and not echo:
+        raise _bad("'max_tokens' must be at least 1 (0 only with 'echo': true, to score the prompt)", "max_tokens")
+    # echo: the prompt is text to continue (and to score) as given, so no template.
+    out = {"model": _model(body), "prompt": prompt, "options": sampling_options(body, allow_zero_tokens=True),
+           "stream": bool(body.get("stream")), "raw": bool(body.get("raw", False)) or bool(echo)}
+    top = completion_logprobs(body)
+    if top is not None:
+        out.update(logprobs=True, top_logprobs=top)
     if body.get("suffix") is not None:
         if not isinstance(body["suffix"], str):
             raise _bad("'suffix' must be a string", "suffix")
@@ -323,6 +358,39 @@ def tool_calls(message: dict) -> list[dict] | None:
     return out
 
 
+def chat_logprobs_out(entries: list[dict] | None) -> dict | None:
+    """OpenAI chat ``choices[].logprobs`` from Ollama log-probability entries."""
+    if entries is None:
+        return None
+    return {"content": [{"token": e["token"], "logprob": e["logprob"], "bytes": e["bytes"],
+                         "top_logprobs": [{"token": t["token"], "logprob": t["logprob"], "bytes": t["bytes"]}
+                                          for t in e.get("top_logprobs") or []]} for e in entries],
+            "refusal": None}
+
+
+def completion_logprobs_out(entries: list[dict] | None, offset: int = 0) -> dict | None:
+    """OpenAI completions ``choices[].logprobs`` (legacy shape) from Ollama entries; an entry
+    whose ``logprob`` is None (the first prompt token when scoring) gives nulls."""
+    if entries is None:
+        return None
+    tokens, token_logprobs, top_logprobs, offsets = [], [], [], []
+    for e in entries:
+        tokens.append(e["token"])
+        token_logprobs.append(e.get("logprob"))
+        top = e.get("top_logprobs")
+        top_logprobs.append(None if top is None else {t["token"]: t["logprob"] for t in top})
+        offsets.append(offset)
+        offset += len(e["token"])
+    return {"tokens": tokens, "token_logprobs": token_logprobs, "top_logprobs": top_logprobs,
+            "text_offset": offsets}
+
+
+def _entries(chunks: list[dict]) -> list[dict] | None:
+    if not any("logprobs" in c for c in chunks):
+        return None
+    return [e for c in chunks for e in c.get("logprobs") or []]
+
+
 def chat_completion(chunks: list[dict], model: str, cid: str, created: int) -> dict:
     """Non-streaming reply from the Ollama chat chunks (one, or several to join)."""
     content = "".join((c.get("message") or {}).get("content") or "" for c in chunks)
@@ -334,7 +402,8 @@ def chat_completion(chunks: list[dict], model: str, cid: str, created: int) -> d
     reason = "tool_calls" if calls else finish_reason(final) or "stop"
     return {"id": cid, "object": "chat.completion", "created": created, "model": model,
             "system_fingerprint": SYSTEM_FINGERPRINT,
-            "choices": [{"index": 0, "message": message, "finish_reason": reason, "logprobs": None}],
+            "choices": [{"index": 0, "message": message, "finish_reason": reason,
+                         "logprobs": chat_logprobs_out(_entries(chunks))}],
             "usage": usage(final)}
 
 
@@ -351,23 +420,45 @@ def chat_chunk(chunk: dict, model: str, cid: str, created: int, first: bool) -> 
     reason = finish_reason(chunk)
     return {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
             "system_fingerprint": SYSTEM_FINGERPRINT,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": reason, "logprobs": None}]}
+            "choices": [{"index": 0, "delta": delta, "finish_reason": reason,
+                         "logprobs": chat_logprobs_out(chunk.get("logprobs"))}]}
 
 
-def text_completion(chunks: list[dict], model: str, cid: str, created: int) -> dict:
+def text_completion(chunks: list[dict], model: str, cid: str, created: int, offset: int = 0) -> dict:
+    """``offset``: where the returned text starts in prompt + completion (``text_offset``)."""
     final = chunks[-1]
     return {"id": cid, "object": "text_completion", "created": created, "model": model,
             "system_fingerprint": SYSTEM_FINGERPRINT,
             "choices": [{"text": "".join(c.get("response") or "" for c in chunks), "index": 0,
-                         "logprobs": None, "finish_reason": finish_reason(final) or "stop"}],
+                         "logprobs": completion_logprobs_out(_entries(chunks), offset),
+                         "finish_reason": finish_reason(final) or "stop"}],
             "usage": usage(final)}
 
 
-def text_chunk(chunk: dict, model: str, cid: str, created: int) -> dict:
+def text_chunk(chunk: dict, model: str, cid: str, created: int, offset: int = 0) -> dict:
     return {"id": cid, "object": "text_completion", "created": created, "model": model,
             "system_fingerprint": SYSTEM_FINGERPRINT,
-            "choices": [{"text": chunk.get("response") or "", "index": 0, "logprobs": None,
+            "choices": [{"text": chunk.get("response") or "", "index": 0,
+                         "logprobs": completion_logprobs_out(chunk.get("logprobs"), offset),
                          "finish_reason": finish_reason(chunk)}]}
+
+
+def echo_chunk(score: dict, prompt: str) -> dict:
+    """The scored prompt (``routes_core.run_score``) as an Ollama-shaped chunk to echo."""
+    entries = []
+    for raw, entry in zip(score["tokens"], score["logprobs"]):
+        if entry is None:
+            entries.append({"token": raw.decode("utf-8", errors="replace"), "logprob": None,
+                            "bytes": list(raw), "top_logprobs": None})
+        else:
+            entries.append(entry)
+    return {"response": prompt, "done": False, "logprobs": entries}
+
+
+def score_only_final(score: dict) -> dict:
+    """The closing chunk of a request that only scores its prompt (``max_tokens: 0``)."""
+    return {"response": "", "done": True, "done_reason": "length",
+            "prompt_eval_count": score["prompt_eval_count"], "eval_count": 0}
 
 
 def usage_chunk(final: dict, model: str, cid: str, created: int, obj: str) -> dict:
@@ -531,16 +622,43 @@ async def completions(request: Request):
     include_usage = _include_usage(body)
     ollama = completion_to_ollama(body)
     model, cid, created = ollama["model"], new_id("cmpl"), int(time.time())
-    iterator = routes_core.run_generate(request, ollama)
+    echo = bool(body.get("echo"))
+    if echo:
+        iterator = _echo_then_generate(request, ollama, body.get("max_tokens") == 0)
+    else:
+        iterator = routes_core.run_generate(request, ollama)
     first = await _first(iterator)
+    # text_offset counts from the start of the prompt; without echo the text begins after it.
+    offset = [0 if echo else len(ollama["prompt"])]
     if not ollama["stream"]:
-        return JSONResponse(text_completion(await _collect(iterator, first), model, cid, created))
+        return JSONResponse(text_completion(await _collect(iterator, first), model, cid, created, offset[0]))
 
     def render(chunk, is_first):
-        return text_chunk(chunk, model, cid, created)
+        out = text_chunk(chunk, model, cid, created, offset[0])
+        offset[0] += sum(len(e["token"]) for e in chunk.get("logprobs") or [])
+        return out
 
     final = (lambda c: usage_chunk(c, model, cid, created, "text_completion")) if include_usage else None
     return StreamingResponse(_stream(iterator, first, render, final), media_type="text/event-stream")
+
+
+async def _echo_then_generate(request: Request, ollama: dict, score_only: bool) -> AsyncIterator[dict]:
+    """``echo``: the prompt with its own log-probabilities, then (unless ``max_tokens`` is 0)
+    the completion generated after it."""
+    from inference.api import routes_core
+
+    top = int(ollama.get("top_logprobs") or 0)
+    score = await routes_core.run_score(request, ollama, top)
+    chunk = echo_chunk(score, ollama["prompt"])
+    if not ollama.get("logprobs"):
+        chunk.pop("logprobs")
+    if score_only:
+        yield chunk
+        yield score_only_final(score)
+        return
+    yield chunk
+    async for item in routes_core.run_generate(request, ollama):
+        yield item
 
 
 @router.get("/v1/models")

@@ -223,6 +223,20 @@ def grammar_of(body: dict):
         raise ApiError(400, str(exc)) from None
 
 
+def logprobs_of(body: dict) -> tuple[bool, int]:
+    """``logprobs`` (bool) and ``top_logprobs`` (0..20) of a generate/chat body."""
+    from inference.engine.runtime import MAX_TOP_LOGPROBS
+
+    want = field(body, "logprobs", bool, False)
+    top = field(body, "top_logprobs", int, 0)
+    if not 0 <= top <= MAX_TOP_LOGPROBS:
+        raise ApiError(400, f"invalid value for 'top_logprobs': must be between 0 and {MAX_TOP_LOGPROBS}, got {top}")
+    if top and not want:
+        # Ollama returns alternatives only with logprobs on; asking for them turns it on.
+        want = True
+    return want, top
+
+
 def check_think(record, body: dict) -> None:
     think = body.get("think")
     if think is None or think is False:
@@ -307,13 +321,15 @@ async def _load_only(request, record, options, keep_alive, total_start) -> dict:
             "total_duration": time.perf_counter_ns() - total_start, "load_duration": load_duration}
 
 
-async def _decode(request, handle, tokens, options, grammar, cancel):
+async def _decode(request, handle, tokens, options, grammar, cancel, logprobs=(False, 0)):
     """Run the runner's generator in a worker thread: yields str pieces, then the result."""
     from inference.engine.runtime import FormatError, InvalidTokens, SamplingParams
 
     params = SamplingParams.from_options(options)
+    want, top = logprobs
+    extra = {"logprobs": True, "top_logprobs": top} if want else {}
     try:
-        iterator = handle.runner.generate(tokens, params, grammar=grammar, cancel=cancel)
+        iterator = handle.runner.generate(tokens, params, grammar=grammar, cancel=cancel, **extra)
     except (FormatError, InvalidTokens) as exc:
         raise ApiError(400, str(exc)) from None
     try:
@@ -329,6 +345,47 @@ async def _tokenize(handle, text: str, **kwargs) -> list[int]:
     if len(text) < 8192:
         return handle.tokenize(text, **kwargs)
     return await asyncio.to_thread(handle.tokenize, text, **kwargs)
+
+
+def _with_logprobs(chunk: dict, piece: str) -> dict:
+    """Attach the log-probabilities a runtime :class:`Piece` carries (Ollama's shape)."""
+    entries = getattr(piece, "logprobs", None)
+    if entries is not None:
+        chunk["logprobs"] = entries
+        if "response" in chunk:
+            chunk["response"] = str(piece)
+    return chunk
+
+
+async def run_score(request: Request, body: dict, top_n: int) -> dict:
+    """Score ``body["prompt"]`` as given (no template): the log-probability of each of its
+    tokens after the ones before it. Returns ``{"model", "tokens": [bytes...], "logprobs":
+    [entry | None ...], "prompt_eval_count", "prompt_eval_duration"}``."""
+    from inference.engine.runtime import InvalidTokens
+
+    name = model_name_of(body)
+    prompt = field(body, "prompt", str, "")
+    record = lookup(request, name)
+    options = effective_options(record, body)
+    keep_alive = keep_alive_of(request, body)
+    cancel = threading.Event()
+    watch = _DisconnectWatch(request, cancel)
+    try:
+        async with request.app.state.scheduler.use(record, options, keep_alive, request=request) as handle:
+            tokens = await _tokenize(handle, prompt)
+            started = time.perf_counter_ns()
+            try:
+                entries = await handle.run(handle.runner.score, tokens, top_n, cancel)
+            except (InvalidTokens, ValueError) as exc:
+                raise ApiError(400, str(exc)) from None
+            duration = time.perf_counter_ns() - started
+            pieces = [handle.runner.token_bytes(t) for t in tokens]
+    finally:
+        cancel.set()
+        watch.stop()
+    log.info("score %s: %d tokens", record.name.display, len(tokens))
+    return {"model": name, "tokens": pieces, "logprobs": entries,
+            "prompt_eval_count": len(tokens), "prompt_eval_duration": duration}
 
 
 def _log_result(kind: str, record, result, extra: str = "") -> None:
@@ -374,6 +431,7 @@ async def run_generate(request: Request, body: dict) -> AsyncIterator[dict]:
     keep_alive = keep_alive_of(request, body)
     check_think(record, body)
     grammar = grammar_of(body)
+    logprobs = logprobs_of(body)
     model = record.name.display if name.lower() == record.name.display.lower() else name
 
     if not req["prompt"] and not req["suffix"] and not req["context"]:
@@ -404,9 +462,10 @@ async def run_generate(request: Request, body: dict) -> AsyncIterator[dict]:
             else:
                 tokens = await _tokenize(handle, text)
             result = None
-            async for item in _decode(request, handle, tokens, options, grammar, cancel):
+            async for item in _decode(request, handle, tokens, options, grammar, cancel, logprobs):
                 if isinstance(item, str):
-                    yield {"model": model, "created_at": now_rfc3339(), "response": item, "done": False}
+                    yield _with_logprobs(
+                        {"model": model, "created_at": now_rfc3339(), "response": item, "done": False}, item)
                 else:
                     result = item
             load_duration = handle.load_duration
@@ -471,6 +530,7 @@ async def run_chat(request: Request, body: dict) -> AsyncIterator[dict]:
     if tools and "tools" not in capabilities(record):
         raise ApiError(400, f"model '{record.name.display}' does not support tools")
     grammar = grammar_of(body)
+    logprobs = logprobs_of(body)
     model = record.name.display if name.lower() == record.name.display.lower() else name
 
     if not messages:
@@ -504,10 +564,10 @@ async def run_chat(request: Request, body: dict) -> AsyncIterator[dict]:
                 )
             tokens = await _tokenize(handle, prompt.text)
             result = None
-            async for item in _decode(request, handle, tokens, options, grammar, cancel):
+            async for item in _decode(request, handle, tokens, options, grammar, cancel, logprobs):
                 if isinstance(item, str):
-                    yield {"model": model, "created_at": now_rfc3339(),
-                           "message": {"role": "assistant", "content": item}, "done": False}
+                    yield _with_logprobs({"model": model, "created_at": now_rfc3339(),
+                                          "message": {"role": "assistant", "content": str(item)}, "done": False}, item)
                 else:
                     result = item
             load_duration = handle.load_duration
@@ -540,6 +600,8 @@ def _line(obj: dict) -> bytes:
 def _merge(chunks: list[dict], key: str) -> dict:
     """One non-streaming response from all chunks: the final one, with all text joined."""
     final = dict(chunks[-1])
+    if any("logprobs" in c for c in chunks):
+        final["logprobs"] = [e for c in chunks for e in c.get("logprobs") or []]
     if key == "response":
         final["response"] = "".join(c.get("response", "") for c in chunks)
     else:

@@ -230,6 +230,46 @@ class GrammarSampling:
 
 
 # ---------------------------------------------------------------------------------------------
+# Log-probabilities
+
+MAX_TOP_LOGPROBS = 20
+
+
+class Piece(str):
+    """A piece of generated text that also carries ``logprobs``: one entry (Ollama's shape)
+    for every token whose text it completes. Yielded instead of ``str`` when asked for."""
+
+    logprobs: list
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Natural-log probabilities of raw logits (float64 for the sum over a large vocabulary)."""
+    x = logits.astype(np.float64, copy=False)
+    peak = float(np.max(x))
+    return x - (peak + float(np.log(np.sum(np.exp(x - peak)))))
+
+
+def _token_entry(token: int, logprob: float, token_bytes) -> dict:
+    raw = token_bytes(token)
+    return {"token": raw.decode("utf-8", errors="replace"), "logprob": float(logprob), "bytes": list(raw)}
+
+
+def logprob_entry(logits: np.ndarray, token: int, top_n: int, token_bytes) -> dict:
+    """Ollama's ``{"token", "logprob", "bytes", "top_logprobs": [...]}`` for ``token`` chosen
+    after ``logits`` (the model's distribution, before any sampler or grammar)."""
+    lp = log_softmax(logits)
+    entry = _token_entry(token, lp[token], token_bytes)
+    top: list[dict] = []
+    if top_n > 0:
+        n = min(top_n, len(lp))
+        best = np.argpartition(-lp, n - 1)[:n]
+        best = best[np.argsort(-lp[best], kind="stable")]
+        top = [_token_entry(int(t), lp[t], token_bytes) for t in best]
+    entry["top_logprobs"] = top
+    return entry
+
+
+# ---------------------------------------------------------------------------------------------
 # Results
 
 
@@ -524,11 +564,15 @@ class ModelRunner:
         *,
         grammar=None,
         cancel: threading.Event | None = None,
+        logprobs: bool = False,
+        top_logprobs: int = 0,
     ) -> Iterator[str | GenerationResult]:
         """Decode after ``prompt_tokens``: yields text pieces, then one :class:`GenerationResult`.
 
         The sampler (and grammar) is built before the first ``next()`` returns anything, so
         bad ``format`` input raises before any text. ``cancel`` is checked before every token.
+        With ``logprobs`` the pieces are :class:`Piece` objects carrying the log-probability of
+        each of their tokens (and the ``top_logprobs`` most likely alternatives).
         """
         p = options if isinstance(options, SamplingParams) else SamplingParams.from_options(options)
         tokens = list(prompt_tokens)
@@ -540,9 +584,11 @@ class ModelRunner:
             tokens = [self._bos] if self._bos >= 0 else []
         tokens, truncated = self._fit_prompt(tokens, p)
         sampler, constrained = self._build_sampler(p, grammar, tokens)
-        return self._decode(tokens, truncated, p, sampler, constrained, cancel or threading.Event())
+        top_n = max(0, min(int(top_logprobs or 0), MAX_TOP_LOGPROBS)) if logprobs else -1
+        return self._decode(tokens, truncated, p, sampler, constrained, cancel or threading.Event(), top_n)
 
-    def _decode(self, tokens, truncated, p: SamplingParams, sampler, constrained, cancel: threading.Event):
+    def _decode(self, tokens, truncated, p: SamplingParams, sampler, constrained, cancel: threading.Event,
+                top_n: int = -1):
         llm = self.llm
         ctx = llm._ctx.ctx
         is_eog = self.is_eog
@@ -570,6 +616,9 @@ class ModelRunner:
                 reason, stop_hit = "stop", False
                 eval_timer = _Timer()
                 limit = p.num_predict if p.num_predict > 0 else None
+                want_lp = top_n >= 0
+                pending_lp: list[dict] = []  # entries of tokens whose text is not out yet
+                n_vocab = llm.n_vocab()
                 while True:
                     if cancel.is_set():
                         reason = "cancel"
@@ -579,10 +628,16 @@ class ModelRunner:
                         reason = "stop"
                         break
                     generated.append(token)
+                    if want_lp:
+                        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
+                        pending_lp.append(logprob_entry(logits, token, top_n, token_bytes))
                     piece = decoder.decode(token_bytes(token))
                     if piece:
                         out, stopped = stopper.feed(piece)
                         if out:
+                            if want_lp:
+                                out = Piece(out)
+                                out.logprobs, pending_lp = pending_lp, []
                             emitted.append(out)
                             yield out
                         if stopped:
@@ -599,7 +654,10 @@ class ModelRunner:
                     # Generation ended without a stop string: what was held back is output.
                     out, stop_hit = stopper.feed(decoder.decode(b"", final=True))
                     rest = out if stop_hit else out + stopper.flush()
-                    if rest:
+                    if want_lp and (rest or pending_lp):
+                        rest = Piece(rest)
+                        rest.logprobs, pending_lp = pending_lp, []
+                    if rest or isinstance(rest, Piece):
                         emitted.append(rest)
                         yield rest
                 eval_duration = eval_timer.elapsed()
@@ -625,6 +683,51 @@ class ModelRunner:
                 llama_cpp.llama_sampler_free(sampler)
                 if constrained is not None:
                     constrained.close()
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def score(self, tokens: Sequence[int], top_n: int = 0,
+              cancel: threading.Event | None = None) -> list[dict | None]:
+        """Log-probability of each of ``tokens`` given the ones before it (OpenAI's ``echo``).
+
+        Returns one entry per token in :func:`logprob_entry`'s shape; the first is ``None``
+        (nothing predicts it). The rows computed stay in the prompt cache.
+        """
+        tokens = list(tokens)
+        n_vocab = self.llm.n_vocab()
+        bad = next((t for t in tokens if not 0 <= t < n_vocab), None)
+        if bad is not None:
+            raise InvalidTokens(f"invalid token id {bad} in the prompt (this model has {n_vocab} tokens)")
+        if len(tokens) > self.n_ctx:
+            raise ValueError(f"the text to score has {len(tokens)} tokens, more than num_ctx={self.n_ctx}")
+        top_n = max(0, min(int(top_n), MAX_TOP_LOGPROBS))
+        cancel = cancel or threading.Event()
+        llm = self.llm
+        ctx = llm._ctx.ctx
+        out: list[dict | None] = [None] if tokens else []
+        with self._lock:
+            try:
+                self._forget_cache()
+                batch = llm._batch
+                for start in range(0, len(tokens), llm.n_batch):
+                    if cancel.is_set():
+                        break
+                    chunk = tokens[start : start + llm.n_batch]
+                    batch.set_batch(batch=chunk, n_past=start, logits_all=True)
+                    llm._ctx.decode(batch)
+                    llm.input_ids[start : start + len(chunk)] = chunk
+                    llm.n_tokens = start + len(chunk)
+                    for j in range(len(chunk)):
+                        following = start + j + 1
+                        if following >= len(tokens):
+                            break
+                        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, j), shape=(n_vocab,))
+                        out.append(logprob_entry(logits, tokens[following], top_n, self.token_bytes))
+                self._prompt_rows = llm.n_tokens
+            except BaseException:
+                self._forget_cache()
+                raise
+        return out
 
     # -- embeddings --------------------------------------------------------------------------
 
