@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Callable
 
+from assistant.commands.checks import (constraints, extractive_summary, fix_form, summary_budget,
+                                       unmet, unsupported)
 from assistant.commands.cleanup import StreamCleaner, clean_output, clean_text
 from assistant.commands.model_kind import prompt_mode_from_show
 from assistant.commands.prompts import chat_request, completion_request
@@ -131,10 +133,15 @@ class CommandPipeline:
         return self.run_spec(spec, body, source=source, on_chunk=on_chunk, cancel=cancel)
 
     def run_spec(self, spec: CommandSpec, body: str, *, source: str = "typed", on_chunk=None,
-                 cancel: threading.Event | None = None, fix_mode: str = "pipeline") -> CommandResult:
+                 cancel: threading.Event | None = None, fix_mode: str | None = None,
+                 check: bool = True) -> CommandResult:
         """``fix_mode`` (``fix:`` only): "pipeline" (dictionary, rules, scoring, the model's
         rewrite behind the guard), "dictionary" (the same without the model's rewrite) or
-        "prompt" (the model's few-shot answer alone, the path before the pipeline)."""
+        "prompt" (the model's few-shot answer alone, the path before the pipeline); default
+        from ``[fix] rewrite``. ``check=False``: ``sum:``/``gen:`` without their checks (the
+        path before them, for comparison)."""
+        if fix_mode is None:
+            fix_mode = "dictionary" if self.settings.get("fix", {}).get("rewrite") == "never" else "pipeline"
         model = self.model_for(spec)
         clock = self.clock or getattr(self.history, "clock", None)
         started_at = clock() if clock else None  # the record's time is when the command began
@@ -149,7 +156,12 @@ class CommandPipeline:
                 raise Cancelled()
             mode = self.prompt_mode(spec, model)
             timings["mode"] = mode
-            if spec.stream:
+            if spec.style == "gen" and check and not (c := constraints(body)).empty:
+                completion, output, note = self._generate_checked(spec, body, model, mode, c,
+                                                                  on_chunk, cancel, timings)
+            elif spec.style == "sum" and check:
+                completion, output, note = self._summarise(spec, body, model, mode, cancel, timings)
+            elif spec.stream:
                 completion, output = self._streamed(spec, body, model, mode, on_chunk, cancel)
                 note = None
             elif spec.style == "fix" and fix_mode != "prompt":
@@ -185,9 +197,11 @@ class CommandPipeline:
         return result
 
     # ------------------------------------------------------------------ model calls
-    def _ask(self, spec: CommandSpec, body: str, model: str, mode: str, forward, cancel) -> Completion:
+    def _ask(self, spec: CommandSpec, body: str, model: str, mode: str, forward, cancel,
+             extra: dict | None = None) -> Completion:
         keep_alive = self.settings.get("server", {}).get("keep_alive")
         options = dict(spec.options)
+        options.update(extra or {})
         if spec.style == "fix":  # a correction is about as long as its text: never cut it off
             options["num_predict"] = max(int(options.get("num_predict") or 0), len(body) // 2 + 64)
         if mode == "chat":
@@ -223,6 +237,68 @@ class CommandPipeline:
         if tail and on_chunk is not None:
             on_chunk(tail)
         return completion, cleaner.emitted
+
+    def _summarise(self, spec, body, model, mode, cancel, timings) -> tuple[Completion, str, str | None]:
+        """``sum:`` faithful by construction: the model's summary is kept only if every
+        number, date and name in it occurs in the text and it fits the length budget; else
+        one retry with another seed, then an extractive summary of the text's own sentences."""
+        budget = summary_budget(body)
+        problems: list[str] = []
+        completion = Completion(text="")
+        for attempt in range(2):
+            extra = {"num_predict": min(int(spec.options.get("num_predict") or 160),
+                                        budget.max_chars // 3 + 24)}
+            if attempt:
+                extra["seed"] = 7919 * attempt
+                extra["temperature"] = max(float(spec.options.get("temperature") or 0.2), 0.5)
+            completion = self._ask(spec, body, model, mode, None, cancel, extra)
+            output, _ = self._clean(spec, completion, body)
+            output = output.strip()
+            invented = unsupported(output, body)
+            problems = ([f"not in the text: {', '.join(invented[:4])}"] if invented else [])
+            if len(output) > budget.max_chars:
+                problems.append(f"longer than {budget.max_chars} characters")
+            if not output:
+                problems.append("empty")
+            timings["sum_attempts"] = attempt + 1
+            if not problems:
+                return completion, output, ("checked on a second try" if attempt else None)
+        timings["sum_extractive"] = True
+        return completion, extractive_summary(body, budget), (
+            "the model's summary failed the faithfulness check (" + "; ".join(problems)
+            + "); this summary is made of the text's own sentences")
+
+    def _generate_checked(self, spec, body, model, mode, c, on_chunk, cancel, timings
+                          ) -> tuple[Completion, str, str | None]:
+        """``gen:`` that follows the request: the answer is checked against what the request
+        asks for (names, numbers, lines, items, sentences, words); on a miss it is asked
+        again with another seed and the constraints spelled out; the form is repaired where
+        that is safe, and what is still missing is noted. Not streamed (the answer is checked
+        first); ``on_chunk`` gets the checked answer once."""
+        best: tuple[int, str, Completion] | None = None
+        attempts = 0
+        for attempt in range(3):
+            attempts = attempt + 1
+            request = body if attempt == 0 else f"{body} ({c.describe()})"
+            extra = {"seed": 104729 * attempt + 17} if attempt else {}
+            completion = self._ask(spec, request, model, mode, None, cancel, extra)
+            output, _ = self._clean(spec, completion, body)
+            output = fix_form(output, c)
+            missing = unmet(output, c)
+            if output and (best is None or len(missing) < best[0]):
+                best = (len(missing), output, completion)
+            if output and not missing:
+                break
+        timings["gen_attempts"] = attempts
+        if best is None:
+            return completion, "", None
+        _, output, completion = best
+        missing = unmet(output, c)
+        if on_chunk is not None and output:
+            on_chunk(output)
+        if missing:
+            return completion, output, "the answer may not follow the request: " + "; ".join(missing)
+        return completion, output, (f"followed the request on try {attempts}" if attempts > 1 else None)
 
     def scorer(self, model: str):
         """The server's likelihood scorer for ``model`` (support detected on first use)."""

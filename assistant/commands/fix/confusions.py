@@ -27,7 +27,8 @@ _CONTRACTIONS = {
     "dosent": "doesn't", "doesent": "doesn't", "didint": "didn't", "wasent": "wasn't",
     "alright": "alright",
 }
-_SPLITS = {"alot": "a lot", "aswell": "as well", "infact": "in fact", "ofcourse": "of course",
+_SPLITS = {"alot": "a lot", "infront": "in front", "inbetween": "in between",
+           "alittle": "a little", "abit": "a bit", "nevermind": "never mind", "aswell": "as well", "infact": "in fact", "ofcourse": "of course",
            "everytime": "every time", "incase": "in case", "atleast": "at least",
            "eachother": "each other", "inspite": "in spite", "thankyou": "thank you"}
 IRREGULAR_PAST = {
@@ -51,6 +52,12 @@ NON_WORDS = {**_CONTRACTIONS, **_SPLITS, **IRREGULAR_PAST,
              **{k: v for k, v in IRREGULAR_PLURAL.items() if k in ("childs", "foots", "tooths")}}
 NON_WORDS.pop("alright")
 NON_WORDS.pop("doesnt've")
+NON_WORDS["wont"] = "won't"
+# in the dictionary as words (cant: jargon; wont: habit), but typed for the contraction
+TYPED_FOR_CONTRACTION = {"cant", "wont"}
+BE_FORMS = {"is", "was", "are", "were", "be", "been", "being", "am", "seems", "seemed", "feel",
+            "feels", "felt", "looks", "looked", "got", "get", "gets", "became", "sounds", "far",
+            "it's", "i'm", "you're", "they're", "we're", "he's", "she's", "that's", "not"}
 
 # participles after has/have/had
 PARTICIPLE = {"went": "gone", "did": "done", "saw": "seen", "wrote": "written", "took": "taken",
@@ -142,6 +149,16 @@ _LETS_NEXT = {"go", "try", "see", "do", "make", "get", "start", "talk", "meet", 
               "discuss", "not", "just", "all", "begin", "play", "put", "think", "celebrate"}
 
 
+_PLURAL_DETERMINERS = {"the", "these", "those", "my", "your", "our", "their", "his", "her",
+                       "some", "many", "all", "both", "two", "three", "four", "several", "few"}
+
+
+def _regular_plural(word: str) -> bool:
+    """"kids", "boxes", "cities" (not "bus", "glass", "analysis", "news")."""
+    return (len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ous", "'s"))
+            and word not in {"news", "series", "species", "physics", "maths", "politics", "this", "its", "his", "hers", "yes", "always", "perhaps", "was", "has", "does", "whereas"})
+
+
 def _is_ing_verb(word: str) -> bool:
     return word.endswith("ing") and len(word) > 4 and word not in _ING_NOT_VERB
 
@@ -222,9 +239,11 @@ def decide(lw: list[str], gaps: list[str]) -> dict[int, str]:
             out[i] = "let's"
         elif w == "a" and q and q[0] in "aeiou" and not _AN_EXCEPTIONS.match(q) or (w == "a" and _SILENT_H.match(q)):
             out[i] = "an"
-        elif w == "an" and q and q[0].isalpha() and q[0] not in "aeiou" and not _SILENT_H.match(q) and len(q) > 1:
+        elif w == "an" and q and q[0].isalpha() and (q[0] not in "aeiou" or _AN_EXCEPTIONS.match(q)) and not _SILENT_H.match(q) and len(q) > 1:
             out[i] = "a"
         elif w == "was" and p in _PLURAL_PRONOUNS | _PLURAL_NOUNS:
+            out[i] = "were"
+        elif w == "was" and _regular_plural(p) and i >= 2 and joined(i - 2) and lw[i - 2] in _PLURAL_DETERMINERS:
             out[i] = "were"
         elif w == "wasn't" and p in _PLURAL_PRONOUNS | _PLURAL_NOUNS:
             out[i] = "weren't"

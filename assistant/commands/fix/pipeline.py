@@ -80,7 +80,8 @@ class Fixer:
         return self.lm is not None and self.lm.supported is not False
 
     def _best(self, text: str, toks, i: int, options: list[str], priors: list[float]) -> tuple[str, float, bool]:
-        """(best option, its lead over the runner-up in nats, decided by the model?)."""
+        """(best option, its lead over ``options[0]`` — or over the runner-up when it is
+        ``options[0]`` — in nats, decided by the model?)."""
         lw = [t.lower for t in toks]
         scores = [self.bigrams.window(lw, i, o) + p for o, p in zip(options, priors)]
         used_lm = False
@@ -95,7 +96,9 @@ class Fixer:
                 used_lm = True
                 scores = [s + 0.5 * p for s, p in zip(lm_scores, priors)]
         order = sorted(range(len(options)), key=lambda k: scores[k], reverse=True)
-        lead = scores[order[0]] - scores[order[1]] if len(order) > 1 else math.inf
+        if len(order) < 2:
+            return options[order[0]], math.inf, used_lm
+        lead = scores[order[0]] - (scores[0] if order[0] != 0 else scores[order[1]])
         return options[order[0]], lead, used_lm
 
     # ---------------------------------------------------------------- passes
@@ -111,7 +114,7 @@ class Fixer:
                 changes[tok.start] = "I"
                 continue
             fixed = confusions.non_word_fix(low)
-            if fixed and not self.d.knows(low):
+            if fixed and (not self.d.knows(low) or low in confusions.TYPED_FOR_CONTRACTION):
                 changes[tok.start] = tokens.match_case(fixed, tok.text)
                 out.changes.append(Change(tok.text, changes[tok.start], "spelling"))
                 continue
@@ -160,8 +163,15 @@ class Fixer:
                 continue
             options: list[str] = []
             conf = confusions.confusion_set(low)
+            prev = toks[i - 1].lower if i else ""
+            gap_after = text[tok.start + len(tok.text): toks[i + 1].start] if i + 1 < len(toks) else ""
+            gap_next = (text[toks[i + 1].start + len(toks[i + 1].text): toks[i + 2].start]
+                        if i + 2 < len(toks) else ".")
             if conf:
                 options = [low] + sorted(conf - {low})
+            elif low == "to" and prev in confusions.BE_FORMS and gap_after.strip() == "" and (
+                    gap_next.strip() != "" or i + 2 >= len(toks)):
+                options = ["to", "too"]   # "was to salty." — too + adjective ending a clause
             elif 0 < self.d.count(low) < RARE_WORD and len(low) > 3:
                 options = [low] + [c.word for c in self.d.candidates(low)
                                    if c.distance == 1 and c.count > RARE_RATIO * self.d.count(low)
