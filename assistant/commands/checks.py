@@ -82,23 +82,29 @@ def numbers(text: str) -> set[str]:
 
 
 def names(text: str) -> set[str]:
-    """Capitalised words that name someone or something (lower-cased), dates' month and
-    weekday names included; sentence-initial common words are not names."""
+    """Capitalised words that name someone or something (lower-cased), month and weekday
+    names included. Mid-sentence every capitalised word but "I" counts; at a sentence's
+    start a word counts when it is a month or weekday, is followed by another capitalised
+    word ("Ana Ruiz"), or the text also capitalises it mid-sentence."""
     out = set()
     for sent in sentences(text) or [text]:
-        for i, m in enumerate(_WORD.finditer(sent)):
+        found = list(_WORD.finditer(sent))
+        for i, m in enumerate(found):
             w = m.group(0)
-            low = w.lower().rstrip("'’s").replace("’", "'")
-            if low == "may" and _DATE.search(sent):
+            low = w.lower().replace("’", "'")
+            low = low[:-2] if low.endswith("'s") else low
+            if not w[:1].isupper() or len(low) < 2 or low in COUNTABLE:
+                continue
+            if i > 0:
+                if low not in ("i'm", "i've", "i'll", "i'd"):
+                    out.add(low)
+                continue
+            nxt = found[1].group(0) if len(found) > 1 else ""
+            if low in _NOT_NAMES and not (low == "may" and re.match(r"\s+\d", sent[m.end():])):
+                continue
+            if (low in MONTHS or low in WEEKDAYS or (nxt[:1].isupper() and sent[m.end():found[1].start()].strip() == "")
+                    or _looks_like_name(w, text)):
                 out.add(low)
-                continue
-            if not w[:1].isupper() or low in _NOT_NAMES or len(low) < 2:
-                continue
-            if low in COUNTABLE:
-                continue
-            if i == 0 and not (low in MONTHS or low in WEEKDAYS or _looks_like_name(w, text)):
-                continue
-            out.add(low)
     return out
 
 
@@ -150,7 +156,7 @@ def summary_budget(source: str) -> Budget:
     """About one summary sentence per three to four source sentences, and never more than
     60 % of the source's length."""
     n = len(sentences(source))
-    return Budget(sentences=max(1, math.ceil(n / 3.5)), max_chars=max(20, int(len(source) * 0.6)))
+    return Budget(sentences=max(1, math.ceil(n / 3)), max_chars=max(20, int(len(source) * 0.6)))
 
 
 _STOP = {"the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with",
@@ -166,8 +172,9 @@ _KEY_WORDS = re.compile(r"\b(?:decid\w*|agree\w*|approv\w*|recommend\w*|conclu\w
 
 def extractive_summary(source: str, budget: Budget | None = None) -> str:
     """The source's own best sentences, in their order, within the budget. A sentence scores
-    by the frequency of its content words in the text, plus its facts (numbers, dates, names)
-    and decision words; the first sentence gets a small bonus (it usually says the topic)."""
+    by the facts it adds (numbers, dates, names not yet chosen), its decision words
+    ("decided", "recommend", "will", "due"...) and the frequency of its content words in the
+    text; the first sentence gets a small bonus (it usually says the topic)."""
     budget = budget or summary_budget(source)
     sents = sentences(source)
     if len(sents) <= 1:
@@ -187,7 +194,9 @@ def extractive_summary(source: str, budget: Budget | None = None) -> str:
     while remaining and len(chosen) < budget.sentences:
         def value(item):
             i, s, base, fs, keys = item
-            return base + 0.6 * len(fs - seen_facts) + 0.4 * keys + (0.3 if i == 0 else 0)
+            new = fs - seen_facts
+            return (0.5 * base + sum(0.5 if f.isalpha() else 1.0 for f in new) + 0.75 * keys
+                    + (0.3 if i == 0 else 0))
         best = max(remaining, key=value)
         remaining.remove(best)
         if length + len(best[1]) + 1 > budget.max_chars and chosen:
@@ -235,7 +244,7 @@ class Constraints:
         if self.items:
             parts.append(f"exactly {self.items} items, one per line")
         if self.lines:
-            parts.append(f"exactly {self.lines} lines")
+            parts.append(f"exactly {self.lines} line{'s' if self.lines > 1 else ''}")
         if self.sentences:
             parts.append(f"exactly {self.sentences} sentence{'s' if self.sentences > 1 else ''}")
         if self.max_words:
@@ -284,7 +293,7 @@ def constraints(request: str) -> Constraints:
     for pattern in (rf"\b{_COUNT}\s+words\b", rf"\b{_COUNT}[- ]lines?\b", rf"\b{_COUNT}\s+sentences?\b"):
         skip |= {m.group(1) for m in re.finditer(pattern, low)}
     for m in list(_DATE.finditer(request)) + list(_TIME.finditer(request)) + list(_NUM.finditer(request)):
-        token = m.group(0).strip()
+        token = m.group(0).strip().rstrip(",.;:")
         if (c.items and token.isdigit() and _count(token) == c.items) or token.lower() in skip:
             continue
         if any(token in n or n in token for n in c.numbers):

@@ -244,6 +244,7 @@ class CommandPipeline:
         one retry with another seed, then an extractive summary of the text's own sentences."""
         budget = summary_budget(body)
         problems: list[str] = []
+        invented_all: list[str] = []
         completion = Completion(text="")
         for attempt in range(2):
             extra = {"num_predict": min(int(spec.options.get("num_predict") or 160),
@@ -255,7 +256,8 @@ class CommandPipeline:
             output, _ = self._clean(spec, completion, body)
             output = output.strip()
             invented = unsupported(output, body)
-            problems = ([f"not in the text: {', '.join(invented[:4])}"] if invented else [])
+            invented_all += [f for f in invented if f not in invented_all]
+            problems = ([f"not in the text: {', '.join(invented_all[:5])}"] if invented_all else [])
             if len(output) > budget.max_chars:
                 problems.append(f"longer than {budget.max_chars} characters")
             if not output:
