@@ -64,6 +64,8 @@ def test_real_word_confusions_and_grammar_rules(fixer, typed, wanted):
     "NASA and the WHO agreed.",                          # acronyms
     "Total: $4,500.00 (approx.), due 2025-03-14.",
     "a university, an hour, a one-off, an umbrella",
+    "See section b) and c) of the relicensing terms for licensors and their defenses.",
+    "They are not by their nature extensions, and its resulting copyright is not used.",
 ])
 def test_correct_text_is_left_alone(fixer, text):
     out = fix(fixer, text)

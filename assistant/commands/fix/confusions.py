@@ -137,8 +137,7 @@ _WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
              "end", "january", "february", "march", "april", "june", "july", "august",
              "september", "october", "november", "december", "today", "friday's"}
 _BUY_BEFORE = {"to", "will", "can", "could", "should", "would", "must", "might", "may", "did",
-               "didn't", "don't", "doesn't", "not", "let's", "please", "cannot", "can't",
-               "won't", "never", "i", "we", "they", "you"}
+               "didn't", "don't", "doesn't", "let's", "please", "cannot", "can't", "won't"}
 _THIRD_SINGULAR = {"he", "she", "it"}
 _PLURAL_PRONOUNS = {"we", "they", "you"}
 _PLURAL_NOUNS = {"children", "people", "men", "women", "police", "feet", "teeth", "mice"}
@@ -201,7 +200,7 @@ def decide(lw: list[str], gaps: list[str]) -> dict[int, str]:
             out[i] = "you're"
         elif w == "you're" and p in _PREP_BEFORE_POSSESSIVE | {"thanks", "thank"} and q and q not in _YOURE_NEXT:
             out[i] = "your"
-        elif w == "its" and (q in _ITS_NEXT or (_is_ing_verb(q))) and p not in _PREP_BEFORE_POSSESSIVE:
+        elif w == "its" and (q in _ITS_NEXT or (_is_ing_verb(q) and p == "")) and p not in _PREP_BEFORE_POSSESSIVE:
             out[i] = "it's"
         elif w == "it's" and q and q not in _ITS_NEXT and not _is_ing_verb(q) and (
                 p in _PREP_BEFORE_POSSESSIVE or (p.endswith("ed") and len(p) > 3)):

@@ -123,7 +123,17 @@ class Fixer:
                 continue
             if tok.text[:1].isupper() and tok.start not in starts and not tok.text.isupper():
                 continue  # a name
+            if len(low) <= 2:  # list markers "b)", initials, "ok": too short to guess
+                continue
             cands = self.d.candidates(low)
+            # "defenses" is not "defense" misspelt: never strip a regular ending
+            cands = [c for c in cands if low not in (c.word + "s", c.word + "es", c.word + "d",
+                                                     c.word + "ed", c.word + "ly")]
+            if low.endswith("s") and len(low) > 4 and (low[:-1] in self.d.words or
+                                                      (low.endswith("es") and low[:-2] in self.d.words)):
+                continue  # the plural of a known word ("defenses")
+            if cands and cands[0].distance >= 2 and self.d.derived(low):
+                continue  # "relicensing", "licensors": a derived word the list lacks
             if tok.text[:1].isupper() and not tok.text.isupper():
                 cands = [c for c in cands if c.count >= NAME_MIN_COUNT]
             if not cands:

@@ -106,6 +106,26 @@ class Dictionary:
             return base in self.words or base == "" or w.endswith(("'s", "'d", "'ll", "'re", "'ve"))
         return False
 
+    _SUFFIXES = ("ations", "ation", "ments", "ment", "ness", "ities", "ity", "ably", "able",
+                 "ally", "ors", "ers", "or", "er", "ists", "ist", "isms", "ism", "izing", "ized",
+                 "izes", "ize", "ising", "ised", "ises", "ise", "ing", "ed", "es", "ly", "s")
+    _PREFIXES = ("non", "re", "un", "dis", "pre", "sub", "co", "over", "under", "multi",
+                 "inter", "anti", "mis", "post", "semi", "self-", "cross", "counter")
+
+    def derived(self, word: str) -> bool:
+        """A regular derivation of a known word ("relicensing", "licensors",
+        "noncommercially"): taken as a word the list lacks, not a misspelling."""
+        w = word.lower()
+        for prefix in self._PREFIXES:
+            if w.startswith(prefix) and len(w) - len(prefix) >= 5 and (
+                    w[len(prefix):] in self.words or self.derived(w[len(prefix):])):
+                return True
+        for suffix in self._SUFFIXES:
+            stem = w[: -len(suffix)]
+            if w.endswith(suffix) and len(stem) >= 4 and (stem in self.words or stem + "e" in self.words):
+                return True
+        return False
+
     def bigram(self, first: str, second: str) -> int:
         return self.bigrams.get(f"{first} {second}", 0)
 
