@@ -291,12 +291,13 @@ _KNOWN_PAIRS |= {(k, v) for k, v in IRREGULAR_PLURAL.items()}
 
 
 def is_inflection(a: str, b: str) -> bool:
-    """``a`` and ``b`` are forms of one word by a regular ending (apple/apples, walk/walked)."""
+    """``a`` and ``b`` differ by a plural or third-person "s" (apple/apples, like/likes,
+    city/cities) — agreement, not meaning. Tense and degree (walked, bigger) are not."""
     for x, y in ((a, b), (b, a)):
-        for suffix in ("s", "es", "ed", "d", "ing", "er", "est"):
+        for suffix in ("s", "es"):
             if y == x + suffix and len(x) >= 3:
                 return True
-        if x.endswith("y") and y in (x[:-1] + "ies", x[:-1] + "ied"):
+        if x.endswith("y") and y == x[:-1] + "ies":
             return True
     return False
 

@@ -214,11 +214,25 @@ class Fixer:
             body = line.strip()
             locked = {t.start for t in tokens.words(body) if t.lower in changed_words}
             res = guard.check(body, answer, self.d.knows, locked)
+            real_word = [(o, n) for o, n in res.accepted if self.d.knows(o) and o.lower() != n.lower()]
+            if real_word and self._lm_ok():
+                # a real word replaced: the model's own likelihood must not prefer the line as it was
+                before, after = self.lm.score(body), self.lm.score(res.text)
+                if before is not None and after is not None and after < before - 0.5:
+                    out.refused.extend(real_word)
+                    res.accepted = [a for a in res.accepted if a not in real_word]
+                    res.text = _without(body, answer, real_word, self.d.knows, locked)
             out.rewrites_refused += res.rewrite
             out.refused.extend(r for r in res.refused if not (r[0].lower() in changed_words))
             out.changes.extend(Change(o, n, "model") for o, n in res.accepted if o.lower() != n.lower())
             fixed.append(lead + res.text + line[len(line.rstrip()):])
         return "\n".join(fixed)
+
+
+def _without(body: str, answer: str, refused: list[tuple[str, str]], knows, locked) -> str:
+    """The guarded line without the given (real-word) changes."""
+    starts = {t.start for t in tokens.words(body) if any(t.text == o for o, _ in refused)}
+    return guard.check(body, answer, knows, set(locked) | starts).text
 
 
 def correct(text: str, *, rewrite: Callable[[str], str | None] | None = None,
