@@ -44,6 +44,17 @@ class CommandResult:
         return asdict(self)
 
 
+class _Deadline:
+    """A cancel flag that is also set once a time budget is spent (``is_set()`` like an
+    Event), so a slow model answer is abandoned — the server sees the disconnect."""
+
+    def __init__(self, cancel: threading.Event | None, until: float):
+        self.cancel, self.until = cancel, until
+
+    def is_set(self) -> bool:
+        return (self.cancel is not None and self.cancel.is_set()) or time.monotonic() > self.until
+
+
 def _ms(nanoseconds) -> float | None:
     return round(nanoseconds / 1e6, 1) if isinstance(nanoseconds, (int, float)) else None
 
@@ -319,9 +330,17 @@ class CommandPipeline:
         from assistant.commands.fix.pipeline import Fixer, correct
 
         total = Completion(text="")
+        budget_ms = self.settings.get("fix", {}).get("rewrite_budget_ms", 800)
+        deadline = _Deadline(cancel, time.monotonic() + budget_ms / 1000) if budget_ms else cancel
 
         def rewrite(line: str) -> str | None:
-            part = self._ask(spec, line, model, mode, None, cancel)
+            try:
+                part = self._ask(spec, line, model, mode, None, deadline)
+            except Cancelled:
+                if cancel is not None and cancel.is_set():
+                    raise
+                timings["rewrite"] = f"skipped: over {budget_ms} ms"
+                return None  # over the time budget: the safe correction stands
             if total.first_chunk_seconds is None:
                 total.first_chunk_seconds = part.first_chunk_seconds
             total.done_reason = part.done_reason

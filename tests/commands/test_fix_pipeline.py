@@ -155,3 +155,38 @@ def test_a_server_without_scoring_falls_back_to_bigrams(fixer):
     assert out.text == correct(text, fixer=Fixer(dictionary())).text
     assert out.text.startswith("They're going to the library, ")
     assert lm.supported is False and not out.lm_used
+
+
+def test_a_slow_model_rewrite_is_abandoned_and_the_safe_correction_stands(hung_url):
+    """A real TCP server that never answers: past ``[fix] rewrite_budget_ms`` the rewrite is
+    dropped (the connection closed) and the dictionary's correction is the answer."""
+    import time
+    from dataclasses import replace
+
+    from assistant.commands.pipeline import CommandPipeline
+    from commands_helpers import settings_for
+
+    settings = settings_for(hung_url, timeout_seconds=30)
+    settings.setdefault("fix", {})["rewrite_budget_ms"] = 300
+    p = CommandPipeline(settings, history=False)
+    spec = replace(p.specs["fix"], prompt_mode="completion")
+    t0 = time.monotonic()
+    result = p.run_spec(spec, "we buyed tickets")
+    assert result.status == "ok" and result.output == "we bought tickets"
+    assert result.timings["rewrite"] == "skipped: over 300 ms"
+    assert time.monotonic() - t0 < 10
+
+
+def test_the_user_can_still_cancel_during_the_rewrite(hung_url):
+    import threading
+    from dataclasses import replace
+
+    from assistant.commands.pipeline import CommandPipeline
+    from commands_helpers import settings_for
+
+    p = CommandPipeline(settings_for(hung_url, timeout_seconds=30), history=False)
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    result = p.run_spec(replace(p.specs["fix"], prompt_mode="completion"), "we buyed tickets",
+                        cancel=cancel)
+    assert result.status == "cancelled"

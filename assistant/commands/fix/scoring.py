@@ -13,7 +13,9 @@ from __future__ import annotations
 import math
 import threading
 
-from assistant.ollama_client import OllamaClient, OllamaError
+import time
+
+from assistant.ollama_client import OllamaClient, OllamaError, ServerError
 
 EXPANSIONS = {
     "it's": ["it", "is"], "they're": ["they", "are"], "you're": ["you", "are"],
@@ -83,10 +85,11 @@ class LogprobScorer:
         self.supported: bool | None = None
         self.requests = 0
         self._lock = threading.Lock()
+        self._paused_until = 0.0   # after a timeout or a lost server: bigrams for a while
 
     def score(self, text: str) -> float | None:
         """Sum of the log-probabilities of ``text``'s tokens, or None if the server cannot."""
-        if self.supported is False:
+        if self.supported is False or time.monotonic() < self._paused_until:
             return None
         body = {"model": self.model, "prompt": self.PREFIX + text, "echo": True, "logprobs": 0,
                 "max_tokens": 0, "temperature": 0}
@@ -97,10 +100,19 @@ class LogprobScorer:
             total = sum(v for v in values if v is not None)
             if not values or not isinstance(total, (int, float)):
                 raise ValueError("no log-probabilities")
-        except (OllamaError, KeyError, IndexError, TypeError, ValueError):
-            with self._lock:
-                if self.supported is None:
+        except ServerError as exc:
+            if exc.status in (400, 404, 405, 422, 501):  # the server has no such scoring
+                with self._lock:
                     self.supported = False
+            else:
+                self._paused_until = time.monotonic() + 60
+            return None
+        except OllamaError:   # down or too slow now: try again in a minute
+            self._paused_until = time.monotonic() + 60
+            return None
+        except (KeyError, IndexError, TypeError, ValueError):  # an answer without log-probs
+            with self._lock:
+                self.supported = False
             return None
         with self._lock:
             self.supported = True
