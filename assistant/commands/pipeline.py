@@ -167,14 +167,17 @@ class CommandPipeline:
                 raise Cancelled()
             mode = self.prompt_mode(spec, model)
             timings["mode"] = mode
-            if spec.style == "gen" and check and not (c := constraints(body)).empty:
+            c = constraints(body) if spec.style == "gen" and check else None
+            if c is not None and (c.names or c.numbers or c.lines or c.items):
                 completion, output, note = self._generate_checked(spec, body, model, mode, c,
                                                                   on_chunk, cancel, timings)
             elif spec.style == "sum" and check:
                 completion, output, note = self._summarise(spec, body, model, mode, cancel, timings)
             elif spec.stream:
                 completion, output = self._streamed(spec, body, model, mode, on_chunk, cancel)
-                note = None
+                # only a sentence or word count asked for: streamed as it comes, checked after
+                missing = unmet(output, c) if c is not None and not c.empty else []
+                note = ("the answer may not follow the request: " + "; ".join(missing)) if missing else None
             elif spec.style == "fix" and fix_mode != "prompt":
                 completion, output, note = self._fix(spec, body, model, mode, cancel,
                                                      use_model=(fix_mode == "pipeline"), timings=timings)
@@ -286,8 +289,9 @@ class CommandPipeline:
         """``gen:`` that follows the request: the answer is checked against what the request
         asks for (names, numbers, lines, items, sentences, words); on a miss it is asked
         again with another seed and the constraints spelled out; the form is repaired where
-        that is safe, and what is still missing is noted. Not streamed (the answer is checked
-        first); ``on_chunk`` gets the checked answer once."""
+        that is safe, and what is still missing is noted. Used when the request names someone
+        or something, a number, or a number of lines or items; such an answer is not streamed
+        (it is checked first): ``on_chunk`` gets the checked answer once."""
         best: tuple[int, str, Completion] | None = None
         attempts = 0
         for attempt in range(3):

@@ -137,3 +137,11 @@ def test_gen_without_constraints_streams_as_before():
     spec = replace(p.specs["gen"], stream=False)
     result = p.run_spec(spec, "a line about the sea")
     assert result.output == "A calm sea at dawn." and len(model.prompts) == 1
+
+
+def test_gen_with_only_a_sentence_count_streams_and_notes_a_miss():
+    p, model = _pipeline(["The sea is calm. The gulls are loud."])
+    chunks = []
+    result = p.run_spec(p.specs["gen"], "write one sentence about the sea", on_chunk=chunks.append)
+    assert "".join(chunks) == result.output and len(model.prompts) == 1
+    assert result.note == "the answer may not follow the request: 2 sentence(s) instead of 1"
