@@ -83,7 +83,11 @@ class ScriptedModel:
     def generate(self, model, prompt, **kw):
         self.prompts.append(prompt)
         self.options.append(kw.get("options") or {})
-        return Completion(text=self.answers.pop(0), done_reason="stop")
+        text = self.answers.pop(0)
+        if kw.get("on_chunk"):  # streamed in word-sized pieces, like the server does
+            for i, word in enumerate(text.split(" ")):
+                kw["on_chunk"](word if i == 0 else " " + word)
+        return Completion(text=text, done_reason="stop")
 
     def show(self, model):  # a base model: few-shot completion prompts
         return {"template": "{{ .Prompt }}", "capabilities": ["completion"]}
