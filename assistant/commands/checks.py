@@ -46,6 +46,7 @@ _NOT_NAMES = {
 }
 _SENT_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _NUM = re.compile(r"(?<![\w.])[$€£¥]?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|k|m|bn))?(?![\w])", re.IGNORECASE)
+_PHONE = re.compile(r"(?<![\d,.])\+?\d{2,5}(?:[ -]\d{3,4}){2,3}(?![\d,.])")
 _TIME = re.compile(r"\b\d{1,2}(?::\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.)(?!\w)|\b\d{1,2}:\d{2}\b", re.IGNORECASE)
 _CAP_RUN = re.compile(r"\b(?:[A-Z][\w'’-]*\.?)(?:\s+(?:of\s+|de\s+|van\s+|von\s+)?[A-Z][\w'’-]*)*")
 _WORD = re.compile(r"[A-Za-z][\w'’-]*")
@@ -73,7 +74,11 @@ def _norm_number(token: str) -> str:
 def numbers(text: str) -> set[str]:
     """Numbers (digits, amounts, percentages, times, number words) normalised: "4,500" and
     "$4500" are both "4500", "three" is "3"."""
-    out = {_norm_number(m.group(0)) for m in _NUM.finditer(text)}
+    phones = list(_PHONE.finditer(text))
+    out = {re.sub(r"\D", "", m.group(0)) for m in phones}
+    for m in reversed(phones):  # a phone number is one fact, not three numbers
+        text = text[:m.start()] + " " + text[m.end():]
+    out |= {_norm_number(m.group(0)) for m in _NUM.finditer(text)}
     out |= {re.sub(r"\s|\.", "", m.group(0).lower()) for m in _TIME.finditer(text)}
     for w in _WORD.findall(text.lower()):
         if w in COUNTABLE:
@@ -195,7 +200,10 @@ def extractive_summary(source: str, budget: Budget | None = None) -> str:
         def value(item):
             i, s, base, fs, keys = item
             new = fs - seen_facts
-            return (0.5 * base + sum(0.5 if f.isalpha() else 1.0 for f in new) + 0.75 * keys
+            nums = sum(1 for f in new if not f.isalpha())
+            named = len(new) - nums
+            # diminishing returns: a phone number or a list of figures is not many facts
+            return (0.5 * base + math.sqrt(nums) * 1.2 + math.sqrt(named) * 0.6 + 0.75 * keys
                     + (0.3 if i == 0 else 0))
         best = max(remaining, key=value)
         remaining.remove(best)

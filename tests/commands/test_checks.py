@@ -149,3 +149,14 @@ def test_gen_with_only_a_sentence_count_streams_and_notes_a_miss():
     result = p.run_spec(p.specs["gen"], "write one sentence about the sea", on_chunk=chunks.append)
     assert "".join(chunks) == result.output and len(model.prompts) == 1
     assert result.note == "the answer may not follow the request: 2 sentence(s) instead of 1"
+
+
+def test_a_faithful_but_vague_summary_gives_way_to_the_texts_own_sentences():
+    p, model = _pipeline(["The board met and talked about a library."])
+    result = p.run_spec(p.specs["sum"], SOURCE)
+    assert len(model.prompts) == 1 and result.timings["sum_extractive"] is True
+    assert "$48,000" in result.output and "left out facts" in result.note
+
+
+def test_a_phone_number_is_one_fact():
+    assert checks.numbers("Call 0800 555 0199 today.") == {"08005550199"}
