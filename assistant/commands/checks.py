@@ -310,6 +310,30 @@ def constraints(request: str) -> Constraints:
     return c
 
 
+_TITLE = r"(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+"
+_ADDRESSEE = re.compile(
+    rf"\b(?:to|for|thanking|inviting|reminding|asking|telling|congratulating|welcoming)\s+"
+    rf"((?:{_TITLE})?[A-Z][\w'-]+(?:\s+(?:and\s+)?(?:{_TITLE})?[A-Z][\w'-]+)*)")
+
+
+def addressee(request: str, c: Constraints) -> str | None:
+    """Whom a note, message or email is for ("a note to Priya", "inviting Tom and Lena"),
+    when that is one of the names the request gives."""
+    for m in _ADDRESSEE.finditer(request):
+        who = m.group(1).strip()
+        if any(n.lower() in who.lower() for n in c.names) and who.split()[-1].lower() not in WEEKDAYS | MONTHS:
+            return who
+    return None
+
+
+def greet(answer: str, who: str) -> str:
+    """``answer`` opened with a greeting to ``who`` (the safe repair for a missing addressee)."""
+    text = answer.strip()
+    if text[:2].lower() in ("hi", "he", "de") and "," in text[:12]:  # "Hi," / "Hello," / "Dear,"
+        text = text.split(",", 1)[1].lstrip()
+    return f"Hi {who}, {text[:1].lower() + text[1:] if text[:2] != 'I ' and not text[:2].isupper() else text}"
+
+
 def _has_number(answer: str, token: str) -> bool:
     if _DATE.fullmatch(token):
         day = re.search(r"\d+", token).group(0)

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from assistant.commands.checks import (constraints, coverage, extractive_summary, fix_form,
-                                       summary_budget, unmet, unsupported)
+from assistant.commands.checks import (addressee, constraints, coverage, extractive_summary,
+                                       fix_form, greet, summary_budget, unmet, unsupported)
 from assistant.commands.cleanup import StreamCleaner, clean_output, clean_text
 from assistant.commands.model_kind import prompt_mode_from_show
 from assistant.commands.prompts import chat_request, completion_request
@@ -212,7 +212,7 @@ class CommandPipeline:
 
     # ------------------------------------------------------------------ model calls
     def _ask(self, spec: CommandSpec, body: str, model: str, mode: str, forward, cancel,
-             extra: dict | None = None) -> Completion:
+             extra: dict | None = None, prefill: str = "") -> Completion:
         keep_alive = self.settings.get("server", {}).get("keep_alive")
         options = dict(spec.options)
         options.update(extra or {})
@@ -227,8 +227,12 @@ class CommandPipeline:
         req = completion_request(spec, body)
         stops = list(options.get("stop") or [])
         options["stop"] = stops + [s for s in req.stop if s not in stops]
-        return self.client.generate(model, req.prompt, raw=True, options=options,
-                                    keep_alive=keep_alive, on_chunk=forward, cancel=cancel)
+        completion = self.client.generate(model, req.prompt + (" " + prefill if prefill else ""),
+                                          raw=True, options=options, keep_alive=keep_alive,
+                                          on_chunk=forward, cancel=cancel)
+        if prefill:  # the answer starts with what the prompt put in the model's mouth
+            completion.text = prefill + completion.text
+        return completion
 
     @staticmethod
     def _clean(spec: CommandSpec, completion: Completion, body: str) -> tuple[str, str | None]:
@@ -301,11 +305,14 @@ class CommandPipeline:
         (it is checked first): ``on_chunk`` gets the checked answer once."""
         best: tuple[int, str, Completion] | None = None
         attempts = 0
+        who = addressee(body, c)
         for attempt in range(3):
             attempts = attempt + 1
             request = body if attempt == 0 else f"{body} ({c.describe()})"
             extra = {"seed": 104729 * attempt + 17} if attempt else {}
-            completion = self._ask(spec, request, model, mode, None, cancel, extra)
+            # a base model is started on the greeting of a retry: "Response: Hi Priya,"
+            prefill = f"Hi {who}," if attempt and who and mode == "completion" else ""
+            completion = self._ask(spec, request, model, mode, None, cancel, extra, prefill=prefill)
             output, _ = self._clean(spec, completion, body)
             output = fix_form(output, c)
             missing = unmet(output, c)
@@ -318,10 +325,19 @@ class CommandPipeline:
             return completion, "", None
         _, output, completion = best
         missing = unmet(output, c)
+        repaired = ""
+        if who and any(who.lower() in m.lower() or m.lower().startswith(f"name '{who.split()[0].lower()}")
+                       for m in missing):
+            output = greet(output, who)
+            repaired = f"; added the greeting to {who}"
+            missing = unmet(output, c)
         if on_chunk is not None and output:
             on_chunk(output)
         if missing:
-            return completion, output, "the answer may not follow the request: " + "; ".join(missing)
+            return completion, output, ("the answer may not follow the request: " + "; ".join(missing)
+                                        + repaired)
+        if repaired:
+            return completion, output, repaired[2:]
         return completion, output, (f"followed the request on try {attempts}" if attempts > 1 else None)
 
     def scorer(self, model: str):

@@ -119,12 +119,13 @@ def test_a_faithful_summary_is_kept():
 
 def test_a_missing_name_in_gen_triggers_a_retry_that_spells_it_out():
     p, model = _pipeline(["Thanks so much for your help with the move!",
-                          "Thanks so much, Priya, for your help with the move!"])
+                          " thanks so much for your help with the move!"])
     chunks = []
     result = p.run_spec(p.specs["gen"], "a one-line thank-you note to Priya for helping me move",
                         on_chunk=chunks.append)
-    assert result.output == "Thanks so much, Priya, for your help with the move!"
+    assert result.output == "Hi Priya, thanks so much for your help with the move!"
     assert len(model.prompts) == 2 and "(mention Priya; exactly 1 line)" in model.prompts[1]
+    assert model.prompts[1].endswith("Response: Hi Priya,")   # the retry starts the greeting
     assert chunks == [result.output]                     # the checked answer, once
     assert result.timings["gen_attempts"] == 2 and "try 2" in result.note
 
@@ -160,3 +161,13 @@ def test_a_faithful_but_vague_summary_gives_way_to_the_texts_own_sentences():
 
 def test_a_phone_number_is_one_fact():
     assert checks.numbers("Call 0800 555 0199 today.") == {"08005550199"}
+
+
+def test_a_missing_addressee_is_greeted_as_the_last_safe_repair():
+    p, model = _pipeline(["The meeting moved to 3 pm.", " see you then.", " see you."])
+    spec = replace(p.specs["gen"], prompt_mode="chat")   # no prefill on the chat path
+    p.client.chat = lambda model_, messages, **kw: Completion(text=model.answers.pop(0).strip(),
+                                                              done_reason="stop")
+    result = p.run_spec(spec, "a note to Priya saying the meeting moved to 3 pm")
+    assert result.output == "Hi Priya, the meeting moved to 3 pm."
+    assert result.note == "added the greeting to Priya"
