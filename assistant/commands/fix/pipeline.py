@@ -102,7 +102,7 @@ class Fixer:
         return options[order[0]], lead, used_lm
 
     # ---------------------------------------------------------------- passes
-    def spelling(self, text: str, out: FixOutcome) -> tuple[str, set[int]]:
+    def spelling(self, text: str, out: FixOutcome) -> str:
         toks = tokens.words(text)
         starts = tokens.sentence_starts(text)
         changes: dict[int, str] = {}
@@ -140,16 +140,17 @@ class Fixer:
                 out.unknown.append(tok.text)
                 continue
             cands = cands[:5]
-            # context: the already-corrected word on the left, the typed word on the right
-            view = [tokens.Token(changes.get(t.start, t.text), t.start, t.protected) for t in toks]
+            # in context: the words already corrected on the left, the typed ones on the right
             cur = tokens.replace_words(text, changes)
-            best, _, used = self._best(cur, tokens.words(cur) if len(tokens.words(cur)) == len(toks) else view,
-                                       i, [c.word for c in cands], [c.prior - cands[0].prior for c in cands])
+            cur_toks = tokens.words(cur)
+            if len(cur_toks) != len(toks):  # an earlier "alot" -> "a lot": judge on the typed text
+                cur, cur_toks = text, toks
+            best, _, used = self._best(cur, cur_toks, i, [c.word for c in cands],
+                                       [c.prior - cands[0].prior for c in cands])
             out.lm_used |= used
             changes[tok.start] = tokens.match_case(best, tok.text)
             out.changes.append(Change(tok.text, changes[tok.start], "spelling"))
-        new = tokens.replace_words(text, changes)
-        return new, set()
+        return tokens.replace_words(text, changes)
 
     def rules(self, text: str, out: FixOutcome) -> str:
         toks = tokens.words(text)
@@ -244,7 +245,7 @@ def correct(text: str, *, rewrite: Callable[[str], str | None] | None = None,
         fixer.lm = lm
     out = FixOutcome(text=text)
     t0 = time.perf_counter()
-    step, _ = fixer.spelling(text, out)
+    step = fixer.spelling(text, out)
     step = fixer.rules(step, out)
     decided = {t.start for t in tokens.words(step)
                if any(c.new.lower() == t.lower for c in out.changes)}
