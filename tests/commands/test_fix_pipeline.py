@@ -190,3 +190,17 @@ def test_the_user_can_still_cancel_during_the_rewrite(hung_url):
     result = p.run_spec(replace(p.specs["fix"], prompt_mode="completion"), "we buyed tickets",
                         cancel=cancel)
     assert result.status == "cancelled"
+
+
+def test_candidates_are_the_same_before_and_after_symspells_index_is_built():
+    """Until symspellpy's index is built, a scan of the same list by the same distance
+    answers; both give the same candidates."""
+    from assistant.commands.fix.spelling import Dictionary
+
+    d = Dictionary()
+    words = ["recipts", "wich", "adress", "tommorow", "definately", "xqzvwk", "Teh"]
+    scanned = [d.candidates(w) for w in words]
+    assert d._symspell is None
+    d.symspell  # build the index
+    assert [d.candidates(w) for w in words] == scanned
+    assert [c.word for c in scanned[0]] == ["receipts", "recipes"]

@@ -1,8 +1,8 @@
 """The dictionary: symspellpy with its shipped English frequency (82,765 words) and bigram
 (242,342 pairs) dictionaries; candidate corrections for a non-word, ranked by a small typing
 error model (dropped, doubled and transposed letters and neighbouring keys are the usual
-slips) and word frequency. Loaded once per process (a few seconds: :func:`warm_up` starts it
-in the background so the first ``fix:`` does not wait).
+slips) and word frequency. The lists load once per process in under a second; symspellpy's
+index is built in the background (:func:`warm_up`) and used once ready.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import importlib.resources
 import math
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _VOWELS = set("aeiouy")
@@ -74,25 +73,68 @@ class Candidate:
 
 
 class Dictionary:
-    """symspellpy's SymSpell with the shipped dictionaries, plus bigram look-ups."""
+    """symspellpy's shipped word and bigram lists, with candidate look-ups.
+
+    The lists load in well under a second; symspellpy's ``SymSpell`` index (its precomputed
+    deletes make look-ups instant but take seconds to build) is built on first need of it or
+    in the background by :func:`warm_up`. Until it is ready, candidates come from a scan of
+    the same word list by the same distance (optimal string alignment, at most 2 edits), so
+    the answers are the same either way."""
+
+    WORDS = "frequency_dictionary_en_82_765.txt"
+    BIGRAMS = "frequency_bigramdictionary_en_243_342.txt"
 
     def __init__(self):
-        from symspellpy import SymSpell
-
         files = importlib.resources.files("symspellpy")
-        self.symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
-        with importlib.resources.as_file(files / "frequency_dictionary_en_82_765.txt") as path:
-            self.symspell.load_dictionary(str(path), term_index=0, count_index=1, encoding="utf-8")
-        with importlib.resources.as_file(files / "frequency_bigramdictionary_en_243_342.txt") as path:
-            self.symspell.load_bigram_dictionary(str(path), term_index=0, count_index=2, encoding="utf-8")
-        self.words: dict[str, int] = self.symspell.words
-        self.bigrams: dict[str, int] = self.symspell.bigrams
+        self.words: dict[str, int] = {}
+        for line in (files / self.WORDS).read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                self.words[parts[0]] = int(parts[1])
+        self.bigrams: dict[str, int] = {}
+        for line in (files / self.BIGRAMS).read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[2].isdigit():
+                self.bigrams[f"{parts[0]} {parts[1]}"] = int(parts[2])
         self.total = sum(self.words.values())
         left: dict[str, int] = {}
         for pair, count in self.bigrams.items():
             first = pair.split(" ", 1)[0]
             left[first] = left.get(first, 0) + count
         self.left_totals = left
+        self._vocab = list(self.words)
+        self._symspell = None
+        self._build_lock = threading.Lock()
+
+    @property
+    def symspell(self):
+        """symspellpy's index over the shipped lists (built once, on first use)."""
+        if self._symspell is None:
+            with self._build_lock:
+                if self._symspell is None:
+                    from symspellpy import SymSpell
+
+                    files = importlib.resources.files("symspellpy")
+                    sym = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+                    with importlib.resources.as_file(files / self.WORDS) as path:
+                        sym.load_dictionary(str(path), term_index=0, count_index=1, encoding="utf-8")
+                    with importlib.resources.as_file(files / self.BIGRAMS) as path:
+                        sym.load_bigram_dictionary(str(path), term_index=0, count_index=2, encoding="utf-8")
+                    self._symspell = sym
+        return self._symspell
+
+    def _within_two(self, low: str) -> list[tuple[str, int, int]]:
+        """(word, distance, count) for every listed word within two edits of ``low``."""
+        if self._symspell is not None:
+            from symspellpy import Verbosity
+
+            return [(s.term, s.distance, s.count)
+                    for s in self._symspell.lookup(low, Verbosity.ALL, max_edit_distance=2)]
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
+        found = process.extract(low, self._vocab, scorer=OSA.distance, score_cutoff=2, limit=None)
+        return [(word, int(dist), self.words[word]) for word, dist, _ in found]
 
     def count(self, word: str) -> int:
         return self.words.get(word.lower(), 0)
@@ -130,17 +172,15 @@ class Dictionary:
         return self.bigrams.get(f"{first} {second}", 0)
 
     def candidates(self, typed: str, limit: int = 8) -> list[Candidate]:
-        """Dictionary words within edit distance 2 of ``typed``, best first (context-free)."""
-        from symspellpy import Verbosity
-
+        """Dictionary words at the smallest edit distance (at most 2) from ``typed``, best
+        first (context-free)."""
         low = typed.lower()
-        found = self.symspell.lookup(low, Verbosity.ALL, max_edit_distance=2)
+        found = [f for f in self._within_two(low) if f[0] != low]
         if not found:
             return []
-        best = min(s.distance for s in found)
-        cands = [Candidate(s.term, s.distance, s.count, typo_cost(low, s.term))
-                 for s in found if s.distance == best and s.term != low]
-        cands.sort(key=lambda c: c.prior, reverse=True)
+        best = min(d for _, d, _ in found)
+        cands = [Candidate(w, d, c, typo_cost(low, w)) for w, d, c in found if d == best]
+        cands.sort(key=lambda c: (c.prior, c.word), reverse=True)
         return cands[:limit]
 
 
@@ -160,15 +200,11 @@ def dictionary() -> Dictionary:
 
 
 def warm_up() -> threading.Thread:
-    """Load the dictionary in a background thread (idempotent)."""
+    """Load the lists and build symspellpy's index in a background thread (idempotent)."""
     global _loader
     with _lock:
         if _loader is None:
-            _loader = threading.Thread(target=dictionary, name="fix-dictionary", daemon=True)
+            _loader = threading.Thread(target=lambda: dictionary().symspell, name="fix-dictionary",
+                                       daemon=True)
             _loader.start()
         return _loader
-
-
-@lru_cache(maxsize=4096)
-def cached_candidates(typed: str) -> tuple[Candidate, ...]:
-    return tuple(dictionary().candidates(typed))
