@@ -260,8 +260,8 @@ class CommandPipeline:
         """``sum:`` faithful by construction: the model's summary is kept only if every
         number, date and name in it occurs in the text and it fits the length budget; else
         one retry with another seed, then an extractive summary of the text's own sentences.
-        A faithful summary that keeps far fewer of the text's facts (numbers, dates, names)
-        than the extractive one gives way to it too."""
+        A faithful summary that keeps fewer of the text's facts (numbers, dates, names) than
+        the extractive one gives way to it too."""
         budget = summary_budget(body)
         problems: list[str] = []
         invented_all: list[str] = []
@@ -285,7 +285,7 @@ class CommandPipeline:
             timings["sum_attempts"] = attempt + 1
             if not problems:
                 extract = extractive_summary(body, budget)
-                if coverage(extract, body) > coverage(output, body) + 0.2:
+                if coverage(extract, body) > coverage(output, body):
                     timings["sum_extractive"] = True
                     return completion, extract, ("the model's summary left out facts of the text; "
                                                  "this summary is made of the text's own sentences")
