@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from assistant.commands.checks import (addressee, constraints, coverage, extractive_summary,
-                                       fix_form, greet, summary_budget, unmet, unsupported)
+from assistant.commands.checked import generate_checked, summarise
+from assistant.commands.checks import constraints, unmet
 from assistant.commands.cleanup import StreamCleaner, clean_output, clean_text
 from assistant.commands.model_kind import prompt_mode_from_show
 from assistant.commands.prompts import chat_request, completion_request
@@ -257,88 +257,23 @@ class CommandPipeline:
         return completion, cleaner.emitted
 
     def _summarise(self, spec, body, model, mode, cancel, timings) -> tuple[Completion, str, str | None]:
-        """``sum:`` faithful by construction: the model's summary is kept only if every
-        number, date and name in it occurs in the text and it fits the length budget; else
-        one retry with another seed, then an extractive summary of the text's own sentences.
-        A faithful summary that keeps fewer of the text's facts (numbers, dates, names) than
-        the extractive one gives way to it too."""
-        budget = summary_budget(body)
-        problems: list[str] = []
-        invented_all: list[str] = []
-        completion = Completion(text="")
-        for attempt in range(2):
-            extra = {"num_predict": min(int(spec.options.get("num_predict") or 160),
-                                        budget.max_chars // 3 + 24)}
-            if attempt:
-                extra["seed"] = 7919 * attempt
-                extra["temperature"] = max(float(spec.options.get("temperature") or 0.2), 0.5)
-            completion = self._ask(spec, body, model, mode, None, cancel, extra)
-            output, _ = self._clean(spec, completion, body)
-            output = output.strip()
-            invented = unsupported(output, body)
-            invented_all += [f for f in invented if f not in invented_all]
-            problems = ([f"not in the text: {', '.join(invented_all[:5])}"] if invented_all else [])
-            if len(output) > budget.max_chars:
-                problems.append(f"longer than {budget.max_chars} characters")
-            if not output:
-                problems.append("empty")
-            timings["sum_attempts"] = attempt + 1
-            if not problems:
-                extract = extractive_summary(body, budget)
-                if coverage(extract, body) > coverage(output, body):
-                    timings["sum_extractive"] = True
-                    return completion, extract, ("the model's summary left out facts of the text; "
-                                                 "this summary is made of the text's own sentences")
-                return completion, output, ("checked on a second try" if attempt else None)
-        timings["sum_extractive"] = True
-        return completion, extractive_summary(body, budget), (
-            "the model's summary failed the faithfulness check (" + "; ".join(problems)
-            + "); this summary is made of the text's own sentences")
+        return summarise(
+            body, lambda request, extra, prefill: self._ask(spec, request, model, mode, None, cancel, extra),
+            lambda completion: self._clean(spec, completion, body)[0],
+            num_predict=int(spec.options.get("num_predict") or 160),
+            temperature=float(spec.options.get("temperature") or 0.2), timings=timings)
 
     def _generate_checked(self, spec, body, model, mode, c, on_chunk, cancel, timings
                           ) -> tuple[Completion, str, str | None]:
-        """``gen:`` that follows the request: the answer is checked against what the request
-        asks for (names, numbers, lines, items, sentences, words); on a miss it is asked
-        again with another seed and the constraints spelled out; the form is repaired where
-        that is safe, and what is still missing is noted. Used when the request names someone
-        or something, a number, or a number of lines or items; such an answer is not streamed
-        (it is checked first): ``on_chunk`` gets the checked answer once."""
-        best: tuple[int, str, Completion] | None = None
-        attempts = 0
-        who = addressee(body, c)
-        for attempt in range(3):
-            attempts = attempt + 1
-            request = body if attempt == 0 else f"{body} ({c.describe()})"
-            extra = {"seed": 104729 * attempt + 17} if attempt else {}
-            # a base model is started on the greeting of a retry: "Response: Hi Priya,"
-            prefill = f"Hi {who}," if attempt and who and mode == "completion" else ""
-            completion = self._ask(spec, request, model, mode, None, cancel, extra, prefill=prefill)
-            output, _ = self._clean(spec, completion, body)
-            output = fix_form(output, c)
-            missing = unmet(output, c)
-            if output and (best is None or len(missing) < best[0]):
-                best = (len(missing), output, completion)
-            if output and not missing:
-                break
-        timings["gen_attempts"] = attempts
-        if best is None:
-            return completion, "", None
-        _, output, completion = best
-        missing = unmet(output, c)
-        repaired = ""
-        if who and any(who.lower() in m.lower() or m.lower().startswith(f"name '{who.split()[0].lower()}")
-                       for m in missing):
-            output = greet(output, who)
-            repaired = f"; added the greeting to {who}"
-            missing = unmet(output, c)
+        """Not streamed (the answer is checked first): ``on_chunk`` gets it once."""
+        completion, output, note = generate_checked(
+            body, c, lambda request, extra, prefill: self._ask(spec, request, model, mode, None,
+                                                               cancel, extra, prefill=prefill),
+            lambda completion: self._clean(spec, completion, body)[0],
+            prefill_ok=(mode == "completion"), timings=timings)
         if on_chunk is not None and output:
             on_chunk(output)
-        if missing:
-            return completion, output, ("the answer may not follow the request: " + "; ".join(missing)
-                                        + repaired)
-        if repaired:
-            return completion, output, repaired[2:]
-        return completion, output, (f"followed the request on try {attempts}" if attempts > 1 else None)
+        return completion, output, note
 
     def scorer(self, model: str):
         """The server's likelihood scorer for ``model`` (support detected on first use)."""
