@@ -1,18 +1,27 @@
-"""fix: quality and command latency on the embedded model, versus a plain one-line prompt.
+"""fix:, sum: and gen: — answers a user can trust, against the baselines a user would pick,
+measured in one run on the embedded model (gemma3:270m).
 
-Quality: character error rate (CER) against hand-written references for 15 misspelled
-sentences — before (the input itself), after our few-shot ``fix:`` prompt, and after a plain
-one-line prompt ("Correct the spelling and grammar of this text: ...") sent to the same model
-in the same run. Latency: wall time per command for both, plus ``sum:`` and ``gen:``.
+* ``fix:`` on hand-written typing errors (``data/fix_sentences.jsonl``, written before the
+  pipeline was tuned, and ``data/fix_sentences_heldout.jsonl``, written after and run
+  unchanged): exact sentences, WER/CER (jiwer), sentences made worse (further from the
+  reference than the input was), median latency. Sides: the pipeline (default settings),
+  the pipeline without the model's rewrite, the old few-shot prompt alone (the path before
+  the pipeline, ``fix_mode="prompt"``) and a dictionary-only baseline (SymSpell
+  ``lookup_compound``). The model sides alternate their order per sentence.
+* ``sum:`` on paragraphs of six genres with their key facts marked (``data/sum_paragraphs.json``):
+  key facts kept, invented numbers/names, length — checked ``sum:`` vs the unchecked prompt.
+* ``gen:`` on requests with checkable constraints (``data/gen_requests.json``): constraints
+  met — checked ``gen:`` vs the unchecked prompt.
 
 Uses the server at ``OLLAMA_HOST`` if one answers there, else starts the bundled server
 (``python -m inference serve``) on a free loopback port with a temporary data directory.
 
-    .venv/bin/python -m benchmarks.bench_commands
+    .venv/bin/python -m benchmarks commands       (about 10-15 minutes on 2 busy cores)
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -26,31 +35,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
 MODEL = "gemma3:270m"
 
-# (misspelled input, reference correction) — written for this benchmark
-SENTENCES = [
-    ("teh cat sat on teh mat", "The cat sat on the mat."),
-    ("I recieved you're letter yesterday.", "I received your letter yesterday."),
-    ("She dont like coffe in the morning.", "She doesn't like coffee in the morning."),
-    ("We was going to the libary after school.", "We were going to the library after school."),
-    ("Their are to many peple in this room.", "There are too many people in this room."),
-    ("He have been working hear for ten years.", "He has been working here for ten years."),
-    ("Can you beleive how fast the tim goes?", "Can you believe how fast the time goes?"),
-    ("The wether is realy nice today.", "The weather is really nice today."),
-    ("I will definately call you tommorow.", "I will definitely call you tomorrow."),
-    ("My freind and me went to the consert.", "My friend and I went to the concert."),
-    ("Its important to drink enuf water.", "It's important to drink enough water."),
-    ("The childs was playing in the gardn.", "The children were playing in the garden."),
-    ("Please send me the documants befor friday.", "Please send me the documents before Friday."),
-    ("I has finished my homwork allready.", "I have finished my homework already."),
-    ("The resturant was closed becuase of the holiday.", "The restaurant was closed because of the holiday."),
-]
-SUM_TEXT = ("The city library will close for three weeks in January while workers replace the old "
-            "heating system and repair the roof above the reading room. During the closure, books "
-            "can be returned at the drop box by the main entrance, and the mobile library bus will "
-            "visit the market square every Tuesday and Thursday afternoon.")
-GEN_TEXT = "a short note thanking my neighbour for watering my plants"
+
+def load_jsonl(name: str) -> list[dict]:
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def cer(hypothesis: str, reference: str) -> float:
@@ -58,6 +48,12 @@ def cer(hypothesis: str, reference: str) -> float:
     import jiwer
 
     return jiwer.cer(reference, hypothesis if hypothesis else " ")
+
+
+def wer(hypothesis: str, reference: str) -> float:
+    import jiwer
+
+    return jiwer.wer(reference, hypothesis if hypothesis else " ")
 
 
 def _free_port() -> int:
@@ -101,64 +97,181 @@ def server():
         shutil.rmtree(home, ignore_errors=True)
 
 
+class DictionaryOnly:
+    """The dictionary-only baseline: SymSpell ``lookup_compound`` on each line (what a plain
+    spell checker would give; it lower-cases and drops punctuation)."""
+
+    def __init__(self):
+        from assistant.commands.fix.spelling import dictionary
+
+        self.symspell = dictionary().symspell
+
+    def __call__(self, text: str) -> str:
+        lines = []
+        for line in text.split("\n"):
+            found = self.symspell.lookup_compound(line, max_edit_distance=2) if line.strip() else []
+            lines.append(found[0].term if found else line)
+        return "\n".join(lines)
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def bench_fix(pipeline, rows: list[dict], label: str) -> dict:
+    fix = pipeline.specs["fix"]
+    baseline = DictionaryOnly()
+    sides = {"pipeline": [], "no_rewrite": [], "prompt": [], "dictionary": []}
+    runs = {
+        "pipeline": lambda t: pipeline.run_spec(fix, t, fix_mode="pipeline"),
+        "no_rewrite": lambda t: pipeline.run_spec(fix, t, fix_mode="dictionary"),
+        "prompt": lambda t: pipeline.run_spec(fix, t, fix_mode="prompt"),
+    }
+    order = list(runs)
+    for i, row in enumerate(rows):
+        text, ref = row["input"], row["reference"]
+        for name in (order if i % 2 == 0 else order[::-1]):
+            result, seconds = _timed(lambda: runs[name](text))
+            sides[name].append((result.output or "", seconds, result.note))
+        out, seconds = _timed(lambda: baseline(text))
+        sides["dictionary"].append((out, seconds, None))
+    metrics: dict = {}
+    for name, outs in sides.items():
+        hyps = [o for o, _, _ in outs]
+        refs = [r["reference"] for r in rows]
+        worse = [r["input"] for r, h in zip(rows, hyps) if cer(h, r["reference"]) > cer(r["input"], r["reference"]) + 1e-9]
+        metrics[name] = {
+            "exact": sum(h == r for h, r in zip(hyps, refs)) / len(rows),
+            "wer": wer("\n".join(hyps), "\n".join(refs)),
+            "cer": cer("\n".join(hyps), "\n".join(refs)),
+            "worse": len(worse), "worse_inputs": worse,
+            "median_s": statistics.median(s for _, s, _ in outs),
+        }
+    before = {"wer": wer("\n".join(r["input"] for r in rows), "\n".join(r["reference"] for r in rows)),
+              "cer": cer("\n".join(r["input"] for r in rows), "\n".join(r["reference"] for r in rows))}
+    print(f"\nfix: {label} — {len(rows)} sentences (input WER {before['wer']:.3f}, CER {before['cer']:.3f})")
+    print(f"  {'side':<12} {'exact':>6} {'WER':>6} {'CER':>6} {'worse':>5} {'median s':>9}")
+    for name, m in metrics.items():
+        print(f"  {name:<12} {m['exact']:>6.0%} {m['wer']:>6.3f} {m['cer']:>6.3f} {m['worse']:>5} {m['median_s']:>9.3f}")
+    ours, old = metrics["pipeline"], metrics["prompt"]
+    print(f"  ratios pipeline/prompt: exact {ours['exact'] / max(old['exact'], 1e-9):.2f}x, "
+          f"CER {ours['cer'] / max(old['cer'], 1e-9):.2f}x, latency {ours['median_s'] / max(old['median_s'], 1e-9):.2f}x")
+    for row, (out, _, note) in zip(rows, sides["pipeline"]):
+        if out != row["reference"]:
+            print(f"  miss: {row['input']!r} -> {out!r} (want {row['reference']!r})" + (f" [{note}]" if note else ""))
+    for name in ("pipeline", "no_rewrite"):
+        for text in metrics[name]["worse_inputs"]:
+            print(f"  made worse by {name}: {text!r}")
+    return metrics
+
+
+def _fact_kept(summary: str, alternatives: list[str]) -> bool:
+    low = summary.lower()
+    return any(a.lower() in low for a in alternatives)
+
+
+def bench_sum(pipeline) -> dict:
+    from assistant.commands.checks import unsupported
+
+    paragraphs = json.loads((DATA / "sum_paragraphs.json").read_text(encoding="utf-8"))
+    spec = pipeline.specs["sum"]
+    sides = {"checked": [], "prompt": []}
+    for i, p in enumerate(paragraphs):
+        for name in (("checked", "prompt") if i % 2 == 0 else ("prompt", "checked")):
+            result, seconds = _timed(lambda: pipeline.run_spec(spec, p["text"], check=(name == "checked")))
+            out = result.output or ""
+            sides[name].append({"genre": p["genre"], "out": out, "seconds": seconds, "note": result.note,
+                                "kept": sum(_fact_kept(out, f) for f in p["facts"]), "facts": len(p["facts"]),
+                                "invented": unsupported(out, p["text"]),
+                                "ratio": len(out) / len(p["text"])})
+    metrics = {}
+    print(f"\nsum: {len(paragraphs)} paragraphs")
+    for name, rows in sides.items():
+        metrics[name] = {"facts_kept": sum(r["kept"] for r in rows) / sum(r["facts"] for r in rows),
+                         "invented": sum(len(r["invented"]) for r in rows),
+                         "length_ratio": statistics.median(r["ratio"] for r in rows),
+                         "median_s": statistics.median(r["seconds"] for r in rows)}
+        m = metrics[name]
+        print(f"  {name:<8} key facts kept {m['facts_kept']:.0%}, invented numbers/names {m['invented']}, "
+              f"length {m['length_ratio']:.2f} of the source, median {m['median_s']:.2f}s")
+        for r in rows:
+            print(f"    {r['genre']:<16} kept {r['kept']}/{r['facts']} invented {r['invented']} "
+                  f"{r['out'][:90]!r}" + (f" [{r['note'][:60]}]" if r["note"] else ""))
+    return metrics
+
+
+def bench_gen(pipeline) -> dict:
+    from assistant.commands.checks import constraints, unmet
+
+    requests = json.loads((DATA / "gen_requests.json").read_text(encoding="utf-8"))
+    spec = pipeline.specs["gen"]
+    sides = {"checked": [], "prompt": []}
+    for i, r in enumerate(requests):
+        c = constraints(r["request"])
+        total = len(c.names) + len(c.numbers) + sum(1 for v in (c.lines, c.items, c.sentences, c.max_words) if v)
+        for name in (("checked", "prompt") if i % 2 == 0 else ("prompt", "checked")):
+            result, seconds = _timed(lambda: pipeline.run_spec(spec, r["request"], check=(name == "checked")))
+            missing = unmet(result.output or "", c)
+            sides[name].append({"request": r["request"], "total": total, "met": total - len(missing),
+                                "missing": missing, "seconds": seconds, "out": result.output or ""})
+    metrics = {}
+    print(f"\ngen: {len(requests)} requests with checkable constraints")
+    for name, rows in sides.items():
+        metrics[name] = {"constraints_met": sum(r["met"] for r in rows) / sum(r["total"] for r in rows),
+                         "requests_fully_met": sum(not r["missing"] for r in rows) / len(rows),
+                         "median_s": statistics.median(r["seconds"] for r in rows)}
+        m = metrics[name]
+        print(f"  {name:<8} constraints met {m['constraints_met']:.0%}, requests fully met "
+              f"{m['requests_fully_met']:.0%}, median {m['median_s']:.2f}s")
+        for r in rows:
+            print(f"    {r['request'][:50]:<50} {r['met']}/{r['total']} {r['missing']} {r['out'][:60]!r}")
+    return metrics
+
+
 def run() -> dict:
-    from assistant.commands.cleanup import clean_text
     from assistant.commands.pipeline import CommandPipeline
-    from assistant.commands.prompts import plain_prompt
     from assistant.config import load_defaults
-    from assistant.ollama_client import OllamaClient
 
     with server() as url:
         settings = load_defaults()
         settings["server"].update(url=url, model=MODEL, timeout_seconds=300)
         pipeline = CommandPipeline(settings, history=False)
-        client = OllamaClient(url, timeout=300)
-        client.preload(MODEL, keep_alive="10m")  # both sides start warm
-        fix = pipeline.specs["fix"]
-        rows = []
-        for text, ref in SENTENCES:
-            t0 = time.perf_counter()
-            ours = pipeline.run_spec(fix, text)
-            ours_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            plain = client.generate(MODEL, plain_prompt(fix, text),
-                                    options={"temperature": 0.0, "num_predict": 96})
-            plain_s = time.perf_counter() - t0
-            plain_line = next((ln for ln in plain.text.strip().splitlines() if ln.strip()), "")
-            plain_out = clean_text(plain_line, text)
-            rows.append({"input": text, "reference": ref, "ours": ours.output or "", "plain": plain_out,
-                         "cer_before": cer(text, ref), "cer_ours": cer(ours.output or "", ref),
-                         "cer_plain": cer(plain_out, ref), "ours_s": ours_s, "plain_s": plain_s,
-                         "ours_ok": ours.status == "ok", "note": ours.note})
-        sums = pipeline.run_spec(pipeline.specs["sum"], SUM_TEXT)
-        gens = pipeline.run_spec(pipeline.specs["gen"], GEN_TEXT)
-
-    mean = lambda key: statistics.fmean(r[key] for r in rows)  # noqa: E731
-    result = {
-        "cer_before": mean("cer_before"), "cer_ours": mean("cer_ours"), "cer_plain": mean("cer_plain"),
-        "exact_ours": sum(r["ours"] == r["reference"] for r in rows),
-        "exact_plain": sum(r["plain"] == r["reference"] for r in rows),
-        "fix_latency_ours_s": statistics.median(r["ours_s"] for r in rows),
-        "fix_latency_plain_s": statistics.median(r["plain_s"] for r in rows),
-        "sum_latency_s": sums.timings.get("total_ms", 0) / 1000, "sum_ok": sums.status == "ok",
-        "sum_ratio": len(sums.output or "") / len(SUM_TEXT),
-        "gen_latency_s": gens.timings.get("total_ms", 0) / 1000,
-        "gen_first_chunk_s": gens.timings.get("first_chunk_ms", 0) / 1000,
-        "rows": rows,
+        pipeline.preload(MODEL)  # the model and the fix: dictionary start warm for every side
+        pipeline.run_spec(pipeline.specs["fix"], "warm up teh cache")
+        dev = bench_fix(pipeline, load_jsonl("fix_sentences.jsonl"), "sentences written before tuning")
+        held = bench_fix(pipeline, load_jsonl("fix_sentences_heldout.jsonl"), "held-out sentences")
+        sums = bench_sum(pipeline)
+        gens = bench_gen(pipeline)
+        scored = pipeline.scorer(MODEL).supported
+    both = {k: (dev[k]["exact"] * 50 + held[k]["exact"] * 30) / 80 for k in dev}
+    return {
+        "fix_exact_pipeline": round(both["pipeline"], 3),
+        "fix_exact_no_rewrite": round(both["no_rewrite"], 3),
+        "fix_exact_old_prompt": round(both["prompt"], 3),
+        "fix_exact_dictionary_only": round(both["dictionary"], 3),
+        "fix_exact_ratio_vs_old_prompt": round(both["pipeline"] / max(both["prompt"], 1e-9), 2),
+        "fix_cer_pipeline": round((dev["pipeline"]["cer"] + held["pipeline"]["cer"]) / 2, 4),
+        "fix_cer_old_prompt": round((dev["prompt"]["cer"] + held["prompt"]["cer"]) / 2, 4),
+        "fix_made_worse_pipeline": dev["pipeline"]["worse"] + held["pipeline"]["worse"],
+        "fix_made_worse_old_prompt": dev["prompt"]["worse"] + held["prompt"]["worse"],
+        "fix_made_worse_dictionary_only": dev["dictionary"]["worse"] + held["dictionary"]["worse"],
+        "fix_median_s_pipeline": round(statistics.median([dev["pipeline"]["median_s"], held["pipeline"]["median_s"]]), 3),
+        "fix_median_s_no_rewrite": round(statistics.median([dev["no_rewrite"]["median_s"], held["no_rewrite"]["median_s"]]), 3),
+        "fix_median_s_old_prompt": round(statistics.median([dev["prompt"]["median_s"], held["prompt"]["median_s"]]), 3),
+        "fix_latency_ratio_vs_old_prompt": round(dev["pipeline"]["median_s"] / max(dev["prompt"]["median_s"], 1e-9), 2),
+        "fix_scored_by_model": bool(scored),
+        "sum_facts_kept_checked": round(sums["checked"]["facts_kept"], 3),
+        "sum_facts_kept_prompt": round(sums["prompt"]["facts_kept"], 3),
+        "sum_invented_checked": sums["checked"]["invented"],
+        "sum_invented_prompt": sums["prompt"]["invented"],
+        "sum_length_ratio_checked": round(sums["checked"]["length_ratio"], 2),
+        "gen_constraints_met_checked": round(gens["checked"]["constraints_met"], 3),
+        "gen_constraints_met_prompt": round(gens["prompt"]["constraints_met"], 3),
+        "gen_median_s_checked": round(gens["checked"]["median_s"], 2),
+        "gen_median_s_prompt": round(gens["prompt"]["median_s"], 2),
     }
-    print(f"bench_commands: {len(rows)} misspelled sentences, model {MODEL}")
-    for r in rows:
-        print(f"  {r['input'][:44]:<44} -> ours {r['ours'][:44]!r:<48} plain {r['plain'][:40]!r}")
-    print(f"  fix CER  before {result['cer_before']:.3f} | ours {result['cer_ours']:.3f} | "
-          f"plain prompt {result['cer_plain']:.3f}   "
-          f"(ours/plain CER ratio {result['cer_ours'] / max(result['cer_plain'], 1e-9):.2f})")
-    print(f"  exact matches: ours {result['exact_ours']}/{len(rows)}, plain {result['exact_plain']}/{len(rows)}")
-    print(f"  fix latency median: ours {result['fix_latency_ours_s']:.2f}s | plain "
-          f"{result['fix_latency_plain_s']:.2f}s (ratio "
-          f"{result['fix_latency_ours_s'] / max(result['fix_latency_plain_s'], 1e-9):.2f})")
-    print(f"  sum: {result['sum_latency_s']:.2f}s, output/input length {result['sum_ratio']:.2f}; "
-          f"gen: {result['gen_latency_s']:.2f}s total, first chunk {result['gen_first_chunk_s']:.2f}s")
-    return result
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from assistant.commands.cleanup import StreamCleaner, clean_output
+from assistant.commands.checked import generate_checked, summarise
+from assistant.commands.checks import constraints, unmet
+from assistant.commands.cleanup import StreamCleaner, clean_output, clean_text
 from assistant.commands.model_kind import prompt_mode_from_show
 from assistant.commands.prompts import chat_request, completion_request
 from assistant.commands.registry import match_command, prefixes
@@ -42,6 +44,17 @@ class CommandResult:
         return asdict(self)
 
 
+class _Deadline:
+    """A cancel flag that is also set once a time budget is spent (``is_set()`` like an
+    Event), so a slow model answer is abandoned — the server sees the disconnect."""
+
+    def __init__(self, cancel: threading.Event | None, until: float):
+        self.cancel, self.until = cancel, until
+
+    def is_set(self) -> bool:
+        return (self.cancel is not None and self.cancel.is_set()) or time.monotonic() > self.until
+
+
 def _ms(nanoseconds) -> float | None:
     return round(nanoseconds / 1e6, 1) if isinstance(nanoseconds, (int, float)) else None
 
@@ -60,6 +73,8 @@ class CommandPipeline:
                                    .get("retention_days"))
         self.history = history or None  # history=False: do not record
         self._modes: dict[str, str] = {}
+        self._scorers: dict = {}
+        self._fixer = None
         self._lock = threading.Lock()
 
     def reload(self, settings: dict) -> None:
@@ -106,7 +121,11 @@ class CommandPipeline:
         return self._show(model)["mode"]
 
     def preload(self, model: str | None = None) -> None:
-        """Load the default model now so the first command is warm (raises OllamaError)."""
+        """Load the default model now so the first command is warm (raises OllamaError);
+        the ``fix:`` dictionary loads in the background meanwhile."""
+        from assistant.commands.fix.spelling import warm_up
+
+        warm_up()
         self.client.preload(model or self.default_model,
                             self.settings.get("server", {}).get("keep_alive"))
 
@@ -125,7 +144,15 @@ class CommandPipeline:
         return self.run_spec(spec, body, source=source, on_chunk=on_chunk, cancel=cancel)
 
     def run_spec(self, spec: CommandSpec, body: str, *, source: str = "typed", on_chunk=None,
-                 cancel: threading.Event | None = None) -> CommandResult:
+                 cancel: threading.Event | None = None, fix_mode: str | None = None,
+                 check: bool = True) -> CommandResult:
+        """``fix_mode`` (``fix:`` only): "pipeline" (dictionary, rules, scoring, the model's
+        rewrite behind the guard), "dictionary" (the same without the model's rewrite) or
+        "prompt" (the model's few-shot answer alone, the path before the pipeline); default
+        from ``[fix] rewrite``. ``check=False``: ``sum:``/``gen:`` without their checks (the
+        path before them, for comparison)."""
+        if fix_mode is None:
+            fix_mode = "dictionary" if self.settings.get("fix", {}).get("rewrite") == "never" else "pipeline"
         model = self.model_for(spec)
         clock = self.clock or getattr(self.history, "clock", None)
         started_at = clock() if clock else None  # the record's time is when the command began
@@ -140,9 +167,20 @@ class CommandPipeline:
                 raise Cancelled()
             mode = self.prompt_mode(spec, model)
             timings["mode"] = mode
-            if spec.stream:
+            c = constraints(body) if spec.style == "gen" and check else None
+            if c is not None and (c.names or c.numbers or c.lines or c.items):
+                completion, output, note = self._generate_checked(spec, body, model, mode, c,
+                                                                  on_chunk, cancel, timings)
+            elif spec.style == "sum" and check:
+                completion, output, note = self._summarise(spec, body, model, mode, cancel, timings)
+            elif spec.stream:
                 completion, output = self._streamed(spec, body, model, mode, on_chunk, cancel)
-                note = None
+                # only a sentence or word count asked for: streamed as it comes, checked after
+                missing = unmet(output, c) if c is not None and not c.empty else []
+                note = ("the answer may not follow the request: " + "; ".join(missing)) if missing else None
+            elif spec.style == "fix" and fix_mode != "prompt":
+                completion, output, note = self._fix(spec, body, model, mode, cancel,
+                                                     use_model=(fix_mode == "pipeline"), timings=timings)
             elif spec.style == "fix" and mode == "completion" and "\n" in body.strip():
                 completion, output, note = self._fix_lines(spec, body, model, cancel)
             else:
@@ -173,9 +211,11 @@ class CommandPipeline:
         return result
 
     # ------------------------------------------------------------------ model calls
-    def _ask(self, spec: CommandSpec, body: str, model: str, mode: str, forward, cancel) -> Completion:
+    def _ask(self, spec: CommandSpec, body: str, model: str, mode: str, forward, cancel,
+             extra: dict | None = None, prefill: str = "") -> Completion:
         keep_alive = self.settings.get("server", {}).get("keep_alive")
         options = dict(spec.options)
+        options.update(extra or {})
         if spec.style == "fix":  # a correction is about as long as its text: never cut it off
             options["num_predict"] = max(int(options.get("num_predict") or 0), len(body) // 2 + 64)
         if mode == "chat":
@@ -187,8 +227,12 @@ class CommandPipeline:
         req = completion_request(spec, body)
         stops = list(options.get("stop") or [])
         options["stop"] = stops + [s for s in req.stop if s not in stops]
-        return self.client.generate(model, req.prompt, raw=True, options=options,
-                                    keep_alive=keep_alive, on_chunk=forward, cancel=cancel)
+        completion = self.client.generate(model, req.prompt + (" " + prefill if prefill else ""),
+                                          raw=True, options=options, keep_alive=keep_alive,
+                                          on_chunk=forward, cancel=cancel)
+        if prefill:  # the answer starts with what the prompt put in the model's mouth
+            completion.text = prefill + completion.text
+        return completion
 
     @staticmethod
     def _clean(spec: CommandSpec, completion: Completion, body: str) -> tuple[str, str | None]:
@@ -211,6 +255,71 @@ class CommandPipeline:
         if tail and on_chunk is not None:
             on_chunk(tail)
         return completion, cleaner.emitted
+
+    def _summarise(self, spec, body, model, mode, cancel, timings) -> tuple[Completion, str, str | None]:
+        return summarise(
+            body, lambda request, extra, prefill: self._ask(spec, request, model, mode, None, cancel, extra),
+            lambda completion: self._clean(spec, completion, body)[0],
+            num_predict=int(spec.options.get("num_predict") or 160),
+            temperature=float(spec.options.get("temperature") or 0.2), timings=timings)
+
+    def _generate_checked(self, spec, body, model, mode, c, on_chunk, cancel, timings
+                          ) -> tuple[Completion, str, str | None]:
+        """Not streamed (the answer is checked first): ``on_chunk`` gets it once."""
+        completion, output, note = generate_checked(
+            body, c, lambda request, extra, prefill: self._ask(spec, request, model, mode, None,
+                                                               cancel, extra, prefill=prefill),
+            lambda completion: self._clean(spec, completion, body)[0],
+            prefill_ok=(mode == "completion"), timings=timings)
+        if on_chunk is not None and output:
+            on_chunk(output)
+        return completion, output, note
+
+    def scorer(self, model: str):
+        """The server's likelihood scorer for ``model`` (support detected on first use)."""
+        from assistant.commands.fix.scoring import LogprobScorer
+
+        with self._lock:
+            found = self._scorers.get(model)
+            if found is None or found.client is not self.client:
+                found = self._scorers[model] = LogprobScorer(self.client, model)
+            return found
+
+    def _fix(self, spec, body, model, mode, cancel, *, use_model: bool, timings: dict
+             ) -> tuple[Completion, str, str | None]:
+        """``fix:`` as a pipeline (assistant/commands/fix): only words change, and the model's
+        rewrite only where the guard accepts it."""
+        from assistant.commands.fix.pipeline import Fixer, correct
+
+        total = Completion(text="")
+        budget_ms = self.settings.get("fix", {}).get("rewrite_budget_ms", 800)
+        deadline = _Deadline(cancel, time.monotonic() + budget_ms / 1000) if budget_ms else cancel
+
+        def rewrite(line: str) -> str | None:
+            try:
+                part = self._ask(spec, line, model, mode, None, deadline)
+            except Cancelled:
+                if cancel is not None and cancel.is_set():
+                    raise
+                timings["rewrite"] = f"skipped: over {budget_ms} ms"
+                return None  # over the time budget: the safe correction stands
+            if total.first_chunk_seconds is None:
+                total.first_chunk_seconds = part.first_chunk_seconds
+            total.done_reason = part.done_reason
+            for key, value in part.stats.items():
+                total.stats[key] = total.stats.get(key, 0) + value
+            if part.done_reason == "length":
+                return None
+            return clean_text(part.text, line)
+
+        if self._fixer is None:
+            self._fixer = Fixer()
+        outcome = correct(body, rewrite=rewrite if use_model else None, lm=self.scorer(model),
+                          fixer=self._fixer)
+        timings["dictionary_ms"] = round(outcome.seconds.get("dictionary", 0) * 1000, 1)
+        timings["scored_by"] = "model" if outcome.lm_used else "bigrams"
+        timings["fix_changes"] = len(outcome.changes)
+        return total, outcome.text, outcome.note
 
     def _fix_lines(self, spec, body, model, cancel) -> tuple[Completion, str, str | None]:
         """A base model corrects one line at a time (its few-shot pattern is one line);

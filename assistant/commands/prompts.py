@@ -81,6 +81,10 @@ FEW_SHOT = {
             ("an email to my landlord saying the kitchen tap is leaking",
              "Hello Mr. Patel, the kitchen tap in my flat has started leaking. Could you send "
              "someone to repair it this week? Thank you, Anna"),
+            ("a list of three things to pack for a beach day",
+             "Sunscreen / a big towel / a good book"),
+            ("a two-line message to Marco saying I'm running late",
+             "Hi Marco, I'm running about ten minutes late, sorry! / Order without me, I'll be there soon."),
         ),
     ),
 }

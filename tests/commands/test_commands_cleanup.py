@@ -102,13 +102,12 @@ def test_fix_guard_rejects_a_translation_or_another_text():
 
 def test_fix_guard_accepts_real_corrections():
     """Hand-written corrections, typo-heavy and with grammar changes, all pass the guard."""
-    import sys
+    import json
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from benchmarks.bench_commands import SENTENCES
-
-    pairs = SENTENCES + [
+    data = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "fix_sentences.jsonl"
+    rows = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines() if line]
+    pairs = [(r["input"], r["reference"]) for r in rows] + [
         ("Wen i was yung i wanted to becum a pilott.", "When I was young I wanted to become a pilot."),
         ("Me and him is going to the beech on saturday.", "He and I are going to the beach on Saturday."),
         ("je suis aller au marché hier avec mon frere", "Je suis allé au marché hier avec mon frère."),

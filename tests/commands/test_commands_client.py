@@ -88,7 +88,8 @@ def test_pipeline_timeout_and_cancel_are_recorded(hung_url):
     history = HistoryStore(retention_days=30)
     settings = settings_for(hung_url, timeout_seconds=1)
     pipeline = CommandPipeline(settings, history=history)
-    spec, body = pipeline.match("fix: teh cat")
+    # sum: (fix: would answer with its dictionary correction once its rewrite budget is spent)
+    spec, body = pipeline.match("sum: teh cat")
     from dataclasses import replace
     spec = replace(spec, prompt_mode="completion")  # skip /api/show, go straight to generate
     res = pipeline.run_spec(spec, body)

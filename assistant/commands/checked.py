@@ -1,0 +1,95 @@
+"""The checked flows of ``sum:`` and ``gen:``: ask the model, check the answer
+(:mod:`assistant.commands.checks`), retry, and fall back or repair. Transport-free: the
+pipeline passes ``ask(request, extra_options, prefill) -> Completion`` and
+``clean(completion) -> str``."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from assistant.commands.checks import (Constraints, addressee, coverage, extractive_summary,
+                                       fix_form, greet, summary_budget, unmet, unsupported)
+from assistant.ollama_client import Completion
+
+Ask = Callable[[str, dict, str], Completion]
+
+
+def summarise(body: str, ask: Ask, clean: Callable[[Completion], str], *, num_predict: int,
+              temperature: float, timings: dict) -> tuple[Completion, str, str | None]:
+    """``sum:`` faithful by construction: the model's summary is kept only if every
+    number, date and name in it occurs in the text and it fits the length budget; else
+    one retry with another seed, then an extractive summary of the text's own sentences.
+    A faithful summary that keeps fewer of the text's facts (numbers, dates, names) than
+    the extractive one gives way to it too."""
+    budget = summary_budget(body)
+    problems: list[str] = []
+    invented_all: list[str] = []
+    completion = Completion(text="")
+    for attempt in range(2):
+        extra = {"num_predict": min(num_predict, budget.max_chars // 3 + 24)}
+        if attempt:
+            extra["seed"] = 7919 * attempt
+            extra["temperature"] = max(temperature, 0.5)
+        completion = ask(body, extra, "")
+        output = clean(completion).strip()
+        invented = unsupported(output, body)
+        invented_all += [f for f in invented if f not in invented_all]
+        problems = ([f"not in the text: {', '.join(invented_all[:5])}"] if invented_all else [])
+        if len(output) > budget.max_chars:
+            problems.append(f"longer than {budget.max_chars} characters")
+        if not output:
+            problems.append("empty")
+        timings["sum_attempts"] = attempt + 1
+        if not problems:
+            extract = extractive_summary(body, budget)
+            if coverage(extract, body) > coverage(output, body):
+                timings["sum_extractive"] = True
+                return completion, extract, ("the model's summary left out facts of the text; "
+                                             "this summary is made of the text's own sentences")
+            return completion, output, ("checked on a second try" if attempt else None)
+    timings["sum_extractive"] = True
+    return completion, extractive_summary(body, budget), (
+        "the model's summary failed the faithfulness check (" + "; ".join(problems)
+        + "); this summary is made of the text's own sentences")
+
+
+def generate_checked(body: str, c: Constraints, ask: Ask, clean: Callable[[Completion], str], *,
+                     prefill_ok: bool, timings: dict) -> tuple[Completion, str, str | None]:
+    """``gen:`` that follows the request: the answer is checked against what the request
+    asks for (names, numbers, lines, items, sentences, words); on a miss it is asked again
+    with another seed and the constraints spelled out (a base model — ``prefill_ok`` — is
+    started on the greeting to whom the note is for); the form is repaired where that is
+    safe, a missing addressee is greeted, and what is still missing is noted."""
+    best: tuple[int, str, Completion] | None = None
+    attempts = 0
+    completion = Completion(text="")
+    who = addressee(body, c)
+    for attempt in range(3):
+        attempts = attempt + 1
+        request = body if attempt == 0 else f"{body} ({c.describe()})"
+        extra = {"seed": 104729 * attempt + 17} if attempt else {}
+        prefill = f"Hi {who}," if attempt and who and prefill_ok else ""
+        completion = ask(request, extra, prefill)
+        output = fix_form(clean(completion), c)
+        missing = unmet(output, c)
+        if output and (best is None or len(missing) < best[0]):
+            best = (len(missing), output, completion)
+        if output and not missing:
+            break
+    timings["gen_attempts"] = attempts
+    if best is None:
+        return completion, "", None
+    _, output, completion = best
+    missing = unmet(output, c)
+    repaired = ""
+    if who and any(part.lower() in m.lower() for m in missing for part in who.split()
+                   if part.lower() not in ("and", "mr.", "mrs.", "ms.", "dr.", "prof.")):
+        output = greet(output, who)
+        repaired = f"; added the greeting to {who}"
+        missing = unmet(output, c)
+    if missing:
+        return completion, output, ("the answer may not follow the request: " + "; ".join(missing)
+                                    + repaired)
+    if repaired:
+        return completion, output, repaired[2:]
+    return completion, output, (f"followed the request on try {attempts}" if attempts > 1 else None)

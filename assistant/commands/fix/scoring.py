@@ -1,0 +1,119 @@
+"""Choosing between candidate words in context.
+
+* :class:`BigramScorer`: symspellpy's bigram counts (always available). Contractions are
+  scored as their two words ("it's" = "it is"), since the bigram list has no apostrophes.
+* :class:`LogprobScorer`: the language model's likelihood of the whole sentence, where the
+  server scores text (``/v1/completions`` with ``echo: true, logprobs: 0, max_tokens: 0``
+  returns the prompt's per-token log-probabilities). Support is detected on first use; a
+  server without it (an older Ollama) leaves the bigram scorer in charge.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import time
+
+from assistant.ollama_client import OllamaClient, OllamaError, ServerError
+
+EXPANSIONS = {
+    "it's": ["it", "is"], "they're": ["they", "are"], "you're": ["you", "are"],
+    "we're": ["we", "are"], "there's": ["there", "is"], "let's": ["let", "us"],
+    "don't": ["do", "not"], "doesn't": ["does", "not"], "didn't": ["did", "not"],
+    "can't": ["can", "not"], "won't": ["will", "not"], "isn't": ["is", "not"],
+    "aren't": ["are", "not"], "wasn't": ["was", "not"], "weren't": ["were", "not"],
+    "i'm": ["i", "am"], "i've": ["i", "have"], "who's": ["who", "is"], "that's": ["that", "is"],
+    "what's": ["what", "is"], "he's": ["he", "is"], "she's": ["she", "is"],
+    "haven't": ["have", "not"], "hasn't": ["has", "not"], "couldn't": ["could", "not"],
+    "wouldn't": ["would", "not"], "shouldn't": ["should", "not"], "i'll": ["i", "will"],
+}
+
+
+def expand(words: list[str]) -> list[str]:
+    out: list[str] = []
+    for w in words:
+        out.extend(EXPANSIONS.get(w, [w]) if w else [])
+    return out
+
+
+class BigramScorer:
+    """log P(words) under a bigram model with back-off to word frequency (nats)."""
+
+    def __init__(self, dictionary):
+        self.d = dictionary
+        self.min_bigram = min(dictionary.bigrams.values()) if dictionary.bigrams else 1
+        # the bigram list counts on another scale than the word list: the ratio of the totals
+        self.scale = (sum(dictionary.bigrams.values()) / dictionary.total) if dictionary.total else 1.0
+
+    def pair(self, first: str, second: str) -> float:
+        """log P(second | first): bigram count over the first word's share of all pairs,
+        backing off to word frequency for a pair the list does not have."""
+        c_first = self.d.words.get(first, 0)
+        p_uni = (self.d.words.get(second, 0) + 1) / self.d.total
+        if not first or c_first == 0:
+            return math.log(p_uni)
+        denominator = max(self.d.left_totals.get(first, 0), c_first * self.scale)
+        c = self.d.bigram(first, second)
+        if c:
+            return math.log(c / denominator)
+        return math.log(min(0.4 * p_uni, 0.5 * self.min_bigram / denominator))
+
+    def logp(self, words: list[str]) -> float:
+        seq = expand(words)
+        if not seq:
+            return 0.0
+        total = math.log((self.d.words.get(seq[0], 0) + 1) / self.d.total)
+        for a, b in zip(seq, seq[1:]):
+            total += self.pair(a, b)
+        return total
+
+    def window(self, words: list[str], i: int, option: str, width: int = 2) -> float:
+        """Score of the words around position ``i`` with ``option`` there."""
+        lo, hi = max(0, i - width), min(len(words), i + width + 1)
+        seq = words[lo:i] + [option] + words[i + 1:hi]
+        return self.logp(seq) - self.logp([w for w in seq[:1]]) if lo < i else self.logp(seq)
+
+
+class LogprobScorer:
+    """Sentence log-likelihood from the server (``/v1/completions`` echo scoring)."""
+
+    PREFIX = "A sentence in correct English:\n"
+
+    def __init__(self, client: OllamaClient, model: str):
+        self.client, self.model = client, model
+        self.supported: bool | None = None
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._paused_until = 0.0   # after a timeout or a lost server: bigrams for a while
+
+    def score(self, text: str) -> float | None:
+        """Sum of the log-probabilities of ``text``'s tokens, or None if the server cannot."""
+        if self.supported is False or time.monotonic() < self._paused_until:
+            return None
+        body = {"model": self.model, "prompt": self.PREFIX + text, "echo": True, "logprobs": 0,
+                "max_tokens": 0, "temperature": 0}
+        try:
+            self.requests += 1
+            resp = self.client._request("POST", "/v1/completions", json_body=body, model=self.model)
+            values = resp["choices"][0]["logprobs"]["token_logprobs"]
+            total = sum(v for v in values if v is not None)
+            if not values or not isinstance(total, (int, float)):
+                raise ValueError("no log-probabilities")
+        except ServerError as exc:
+            if exc.status in (400, 404, 405, 422, 501):  # the server has no such scoring
+                with self._lock:
+                    self.supported = False
+            else:
+                self._paused_until = time.monotonic() + 60
+            return None
+        except OllamaError:   # down or too slow now: try again in a minute
+            self._paused_until = time.monotonic() + 60
+            return None
+        except (KeyError, IndexError, TypeError, ValueError):  # an answer without log-probs
+            with self._lock:
+                self.supported = False
+            return None
+        with self._lock:
+            self.supported = True
+        return float(total)

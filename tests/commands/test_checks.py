@@ -1,0 +1,173 @@
+"""sum:/gen: checks (pure) and the pipeline's check-retry-fallback flow.
+
+The flow tests script the model's answers (``ScriptedModel``): the embedded model cannot be
+made to invent a number or drop a name on demand, and these tests are about what the
+pipeline does when it does. The live counterparts are in test_fix_live.py."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from assistant.commands import checks
+from assistant.commands.pipeline import CommandPipeline
+from assistant.config import load_settings
+from assistant.ollama_client import Completion
+
+SOURCE = ("The board met on Monday 4 March. It approved a budget of $48,000 for the new "
+          "library wing. Construction starts in May and should take 14 weeks. Ana Ruiz will "
+          "lead the project. The old reading room stays open during the work. A public "
+          "meeting is planned for 20 April.")
+
+
+def test_facts_are_numbers_dates_and_names():
+    f = checks.facts(SOURCE)
+    assert {"48000", "14", "4", "20", "ana", "ruiz", "monday", "march", "may", "april"} <= f
+    assert "the" not in f and "construction" not in f  # sentence-initial common words
+
+
+@pytest.mark.parametrize("summary, invented", [
+    ("The board approved $48,000 for the library wing; Ana Ruiz leads it.", []),
+    ("The board approved $50,000 for the library wing.", ["50000"]),           # a wrong amount
+    ("Work starts in May and takes 16 weeks.", ["16"]),                         # a wrong number
+    ("Bob Smith will lead the project from May.", ["bob", "smith"]),           # an invented name
+    ("The board met on Tuesday.", ["tuesday"]),                                 # another weekday
+    ("Building takes fourteen weeks from May.", []),                            # 14 in words
+])
+def test_an_invented_number_or_name_in_a_summary_is_caught(summary, invented):
+    assert checks.unsupported(summary, SOURCE) == invented
+
+
+def test_summary_budget_is_relative_to_the_source():
+    b = checks.summary_budget(SOURCE)
+    assert b.sentences == 2 and b.max_chars == int(len(SOURCE) * 0.6)
+    extract = checks.extractive_summary(SOURCE)
+    assert len(extract) <= b.max_chars and len(checks.sentences(extract)) <= 2
+    assert all(s in SOURCE for s in checks.sentences(extract))   # the source's own sentences
+    assert checks.unsupported(extract, SOURCE) == []
+    assert "$48,000" in extract                                   # the facts weigh in
+
+
+@pytest.mark.parametrize("request_text, expected", [
+    ("a two-line note to Priya saying the meeting moved to 3 pm",
+     dict(names=["Priya"], numbers=["3 pm"], lines=2)),
+    ("a list of three ideas for a team lunch", dict(items=3)),
+    ("an email to Mr. Alvarez about invoice 4471, due 12 May, under 80 words",
+     dict(names=["Mr. Alvarez"], numbers=["12 May", "4471"], max_words=80)),
+    ("one sentence inviting Tom and Lena to dinner", dict(names=["Tom", "Lena"], sentences=1)),
+    ("a haiku about rain", dict(lines=3)),
+    ("a thank-you note for the 2 books", dict(numbers=["2"])),
+])
+def test_constraints_are_extracted_from_the_request(request_text, expected):
+    c = checks.constraints(request_text)
+    for key in ("names", "numbers", "lines", "items", "sentences", "max_words"):
+        default = [] if key in ("names", "numbers") else None
+        assert getattr(c, key) == expected.get(key, default), key
+
+
+def test_unmet_constraints_are_named_and_the_form_repaired_safely():
+    c = checks.constraints("a list of three ideas for lunch with Priya")
+    assert checks.unmet("Pizza; tacos; soup; salad", c) == ["name 'Priya' missing",
+                                                            "1 item(s) instead of 3"]
+    fixed = checks.fix_form("Pizza with Priya / tacos / soup / salad", c)
+    assert fixed == "Pizza with Priya\ntacos\nsoup" and checks.unmet(fixed, c) == []
+
+
+class ScriptedModel:
+    """Stands in for the server's model: answers from a script, records the prompts."""
+
+    def __init__(self, answers):
+        self.answers, self.prompts, self.options = list(answers), [], []
+
+    def generate(self, model, prompt, **kw):
+        self.prompts.append(prompt)
+        self.options.append(kw.get("options") or {})
+        text = self.answers.pop(0)
+        if kw.get("on_chunk"):  # streamed in word-sized pieces, like the server does
+            for i, word in enumerate(text.split(" ")):
+                kw["on_chunk"](word if i == 0 else " " + word)
+        return Completion(text=text, done_reason="stop")
+
+    def show(self, model):  # a base model: few-shot completion prompts
+        return {"template": "{{ .Prompt }}", "capabilities": ["completion"]}
+
+
+def _pipeline(answers):
+    model = ScriptedModel(answers)
+    return CommandPipeline(load_settings(), client=model, history=False), model
+
+
+def test_a_summary_with_an_invented_number_is_retried_then_replaced():
+    p, model = _pipeline(["The board approved $50,000 for the wing.",
+                          "The board approved $60,000, Bob Smith says."])
+    result = p.run_spec(p.specs["sum"], SOURCE)
+    assert result.status == "ok" and len(model.prompts) == 2
+    assert model.options[1].get("seed") is not None                  # a new seed on the retry
+    assert checks.unsupported(result.output, SOURCE) == []
+    assert all(s in SOURCE for s in checks.sentences(result.output))  # extractive
+    assert "faithfulness check" in result.note and "50000" in result.note
+    assert result.timings["sum_extractive"] is True
+
+
+def test_a_faithful_summary_is_kept():
+    p, model = _pipeline(["The board approved $48,000 for a library wing led by Ana Ruiz."])
+    result = p.run_spec(p.specs["sum"], SOURCE)
+    assert result.output == "The board approved $48,000 for a library wing led by Ana Ruiz."
+    assert result.note is None and len(model.prompts) == 1
+
+
+def test_a_missing_name_in_gen_triggers_a_retry_that_spells_it_out():
+    p, model = _pipeline(["Thanks so much for your help with the move!",
+                          " thanks so much for your help with the move!"])
+    chunks = []
+    result = p.run_spec(p.specs["gen"], "a one-line thank-you note to Priya for helping me move",
+                        on_chunk=chunks.append)
+    assert result.output == "Hi Priya, thanks so much for your help with the move!"
+    assert len(model.prompts) == 2 and "(mention Priya; exactly 1 line)" in model.prompts[1]
+    assert model.prompts[1].endswith("Response: Hi Priya,")   # the retry starts the greeting
+    assert chunks == [result.output]                     # the checked answer, once
+    assert result.timings["gen_attempts"] == 2 and "try 2" in result.note
+
+
+def test_gen_says_what_is_still_missing_after_the_retries():
+    p, model = _pipeline(["Lunch ideas: pizza or tacos."] * 3)
+    result = p.run_spec(p.specs["gen"], "a list of three ideas for lunch with Priya")
+    assert len(model.prompts) == 3 and result.status == "ok"
+    assert "name 'Priya' missing" in result.note
+
+
+def test_gen_without_constraints_streams_as_before():
+    p, model = _pipeline(["A calm sea at dawn."])
+    spec = replace(p.specs["gen"], stream=False)
+    result = p.run_spec(spec, "a line about the sea")
+    assert result.output == "A calm sea at dawn." and len(model.prompts) == 1
+
+
+def test_gen_with_only_a_sentence_count_streams_and_notes_a_miss():
+    p, model = _pipeline(["The sea is calm. The gulls are loud."])
+    chunks = []
+    result = p.run_spec(p.specs["gen"], "write one sentence about the sea", on_chunk=chunks.append)
+    assert "".join(chunks) == result.output and len(model.prompts) == 1
+    assert result.note == "the answer may not follow the request: 2 sentence(s) instead of 1"
+
+
+def test_a_faithful_but_vague_summary_gives_way_to_the_texts_own_sentences():
+    p, model = _pipeline(["The board met and talked about a library."])
+    result = p.run_spec(p.specs["sum"], SOURCE)
+    assert len(model.prompts) == 1 and result.timings["sum_extractive"] is True
+    assert "$48,000" in result.output and "left out facts" in result.note
+
+
+def test_a_phone_number_is_one_fact():
+    assert checks.numbers("Call 0800 555 0199 today.") == {"08005550199"}
+
+
+def test_a_missing_addressee_is_greeted_as_the_last_safe_repair():
+    p, model = _pipeline(["The meeting moved to 3 pm.", " see you then.", " see you."])
+    spec = replace(p.specs["gen"], prompt_mode="chat")   # no prefill on the chat path
+    p.client.chat = lambda model_, messages, **kw: Completion(text=model.answers.pop(0).strip(),
+                                                              done_reason="stop")
+    result = p.run_spec(spec, "a note to Priya saying the meeting moved to 3 pm")
+    assert result.output == "Hi Priya, the meeting moved to 3 pm."
+    assert result.note == "added the greeting to Priya"
