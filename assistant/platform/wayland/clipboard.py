@@ -9,20 +9,23 @@ class ClipboardUnavailable(RuntimeError):
 
 
 class PyperclipClipboard:
-    """The platform layer's :class:`Clipboard` through pyperclip."""
+    """The platform layer's :class:`Clipboard` through pyperclip. The mechanism is picked
+    when the platform opens, from this session's environment (WAYLAND_DISPLAY -> wl-clipboard)."""
 
-    def read_text(self) -> str:
+    def __init__(self):
         import pyperclip
 
+        self._error = pyperclip.PyperclipException
+        self._copy, self._paste = pyperclip.determine_clipboard()
+
+    def read_text(self) -> str:
         try:
-            return pyperclip.paste() or ""
-        except pyperclip.PyperclipException as exc:
+            return self._paste() or ""
+        except self._error as exc:
             raise ClipboardUnavailable(f"cannot read the clipboard: {exc}") from exc
 
     def write_text(self, text: str) -> None:
-        import pyperclip
-
         try:
-            pyperclip.copy(text)
-        except pyperclip.PyperclipException as exc:
+            self._copy(text)
+        except self._error as exc:
             raise ClipboardUnavailable(f"cannot write the clipboard (install wl-clipboard): {exc}") from exc

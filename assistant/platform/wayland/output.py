@@ -45,15 +45,16 @@ class WtypeOutput:
             raise OutputError(f"wtype failed: {message}")
 
     def replace(self, delete_chars: int, text: str) -> None:
-        """Backspace ``delete_chars`` times, then type ``text`` (one wtype run, one keymap)."""
-        args: list[str] = []
-        for _ in range(max(0, delete_chars)):
-            args += ["-k", "BackSpace"]
+        """Backspace ``delete_chars`` times, then type ``text``: one wtype run (one keymap),
+        everything on stdin ("\\b" is BackSpace there), so the text is never read as options.
+
+        Measured under sway with GTK3: key-only runs (Backspaces with no text after them) can
+        be dropped by the app, Backspaces followed by text in the same run arrive."""
+        payload = "\b" * max(0, delete_chars) + (text or "")
+        if not payload:
+            return
         with self._lock:
-            if text:
-                self._run(args + ["-"], text)     # the text on stdin: never parsed as options
-            elif args:
-                self._run(args)
+            self._run(["-"], payload)
         self.last_method = "type"
 
     def insert(self, text: str) -> None:
