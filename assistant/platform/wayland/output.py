@@ -17,6 +17,11 @@ import time
 
 log = logging.getLogger("hushtype.wayland")
 
+# Each wtype run brings its own virtual keyboard and keymap. Under load, GTK3 on sway was seen
+# dropping the first characters of a run ("nd so my fellow ..."): wtype waits this long after
+# announcing its keyboard before the first key.
+KEYMAP_SETTLE_MS = 100
+
 
 class OutputError(RuntimeError):
     pass
@@ -37,7 +42,8 @@ class WtypeOutput:
         self.key_delay_ms = int(injection.get("key_delay_ms", 0) or 0)
 
     def _run(self, args: list[str], text: str | None = None) -> None:
-        cmd = [self.wtype] + (["-d", str(self.key_delay_ms)] if self.key_delay_ms else []) + args
+        cmd = [self.wtype] + (["-d", str(self.key_delay_ms)] if self.key_delay_ms else []) + \
+            ["-s", str(KEYMAP_SETTLE_MS)] + args
         proc = subprocess.run(cmd, input=None if text is None else text.encode("utf-8"),
                               capture_output=True, timeout=120, env=self.env)
         if proc.returncode != 0:
