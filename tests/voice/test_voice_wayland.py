@@ -30,6 +30,13 @@ def hushtype_voice(home: Path, *args: str, env: dict | None = None) -> subproces
                           capture_output=True, text=True, timeout=60)
 
 
+def fast_voice(home: Path, *args: str) -> subprocess.CompletedProcess:
+    """The light entry point for desktop shortcuts: `python -m assistant.service.control voice ...`."""
+    env = dict(os.environ, HUSHTYPE_HOME=str(home))
+    return subprocess.run([sys.executable, "-m", "assistant.service.control", "voice", *args], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
 def recording_streams(rig) -> int:
     return len([line for line in rig.pactl("list", "short", "source-outputs").splitlines() if line.strip()])
 
@@ -100,7 +107,7 @@ def test_voice_start_speak_stop_types_the_words_into_the_window(wl_up, wl_app, p
 
 def test_voice_toggle_twice_records_and_types(wl_up, wl_app, pulse_rig, espeak):
     before = text_of(wl_app)
-    first = hushtype_voice(wl_up.home, "toggle")
+    first = fast_voice(wl_up.home, "toggle")
     assert first.returncode == 0 and first.stdout.strip() == "recording", first.stderr
     wait_until(lambda: recording_streams(pulse_rig) > 0, 10, message="the microphone to open")
     time.sleep(0.3)
@@ -135,6 +142,8 @@ def test_bad_requests_get_a_clear_answer(wl_up):
 
 
 def test_voice_commands_say_so_when_nothing_runs(tmp_path):
-    done = hushtype_voice(tmp_path / "nobody-home", "toggle")
-    assert done.returncode == 1
-    assert "hushtype is not running" in done.stderr and "hushtype up" in done.stderr
+    for done in (hushtype_voice(tmp_path / "nobody-home", "toggle"), fast_voice(tmp_path / "nobody-home", "stop")):
+        assert done.returncode == 1
+        assert "hushtype is not running" in done.stderr and "hushtype up" in done.stderr
+    usage = fast_voice(tmp_path, "louder")
+    assert usage.returncode == 2 and "usage:" in usage.stderr
