@@ -94,13 +94,13 @@ def test_voice_start_speak_stop_types_the_words_into_the_window(wl_up, wl_app, p
     time.sleep(0.5)
     stopped = hushtype_voice(wl_up.home, "stop")
     assert stopped.returncode == 0 and stopped.stdout.strip() == "stopped", stopped.stderr
-    wait_until(lambda: text_of(wl_app).rstrip().endswith((".", "!", "?")), 60,
+    rows = wait_until(lambda: [r for r in wl_up.history() if r["source"] == "voice"], 90,
+                      message="a voice history entry (the dictation was typed)")
+    assert wer(JFK_WORDS, rows[-1]["output_text"]) <= 0.1, rows[-1]["output_text"]   # Whisper heard it
+    # ... and the words arrived in the window. (wtype into GTK on a heavily loaded machine was
+    # seen to garble a few characters of a long dictation, hence a word error rate, not equality.)
+    wait_until(lambda: wer(JFK_WORDS, text_of(wl_app)) <= 0.25, 30,
                message=f"the dictation in the window (now {text_of(wl_app)!r})")
-    text = text_of(wl_app)
-    rows = wait_until(lambda: [r for r in wl_up.history() if r["source"] == "voice"], 10,
-                      message="a voice history entry")
-    assert text == rows[-1]["output_text"]           # exactly what was dictated, typed in
-    assert wer(JFK_WORDS, text) <= 0.15, text         # (Whisper tiny.en on a loaded machine)
     wait_until(lambda: recording_streams(pulse_rig) == 0, 10, message="the microphone to close")
     assert "country" not in wl_up.log().lower()       # the words never reach the log
 
@@ -115,13 +115,11 @@ def test_voice_toggle_twice_records_and_types(wl_up, wl_app, pulse_rig, espeak):
     time.sleep(0.5)
     second = hushtype_voice(wl_up.home, "toggle")
     assert second.returncode == 0 and second.stdout.strip() == "stopped", second.stderr
-    wait_until(lambda: len(text_of(wl_app)) > len(before) + 10 and text_of(wl_app).rstrip().endswith("."),
-               60, message=f"the second dictation (now {text_of(wl_app)!r})")
-    added = text_of(wl_app)[len(before):]
     rows = wait_until(lambda: len([r for r in wl_up.history() if r["source"] == "voice"]) >= 2 and
-                      [r for r in wl_up.history() if r["source"] == "voice"], 10, message="a second voice entry")
-    assert added == rows[-1]["output_text"]
-    assert wer(SENTENCES[1], added) <= ESPEAK_MAX_WER + 0.1, added
+                      [r for r in wl_up.history() if r["source"] == "voice"], 90, message="a second voice entry")
+    assert wer(SENTENCES[1], rows[-1]["output_text"]) <= ESPEAK_MAX_WER, rows[-1]["output_text"]
+    wait_until(lambda: wer(SENTENCES[1], text_of(wl_app)[len(before):]) <= ESPEAK_MAX_WER + 0.1, 30,
+               message=f"the second dictation in the window (now {text_of(wl_app)!r})")
 
 
 def test_bad_requests_get_a_clear_answer(wl_up):
