@@ -183,8 +183,6 @@ class Tray:
             os.environ["PYSTRAY_BACKEND"] = backend or pick_backend()
         import pystray
 
-        self.backend = os.environ.get("PYSTRAY_BACKEND", "xorg")
-
         self._pystray = pystray
         self.ctx = ctx
         self.actions = actions
@@ -193,6 +191,8 @@ class Tray:
         self._paused = is_paused(ctx)
         self._icons = {state: draw_icon(state) for state in STATES}
         self.icon = pystray.Icon("hushtype", self._icons[self.state], TITLES[self.state], menu=self._menu())
+        # the backend pystray really loaded (once per process): "xorg", "gtk", "appindicator"
+        self.backend = type(self.icon).__module__.rsplit("._", 1)[-1]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._watcher: threading.Thread | None = None

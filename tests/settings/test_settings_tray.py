@@ -22,6 +22,15 @@ def test_menu_model_offers_pause_or_resume_settings_wipe_and_quit():
     assert [e.action for e in running if e.default] == ["open_settings"]  # left click
 
 
+def test_tray_backend_prefers_appindicator_then_gtk_then_the_plain_x11_icon():
+    bus = {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/user/1000/bus"}
+    assert tray.tray_backend(bus, gtk=True, appindicator=True) == "appindicator"
+    assert tray.tray_backend({}, gtk=True, appindicator=True) == "gtk"      # no bus to publish on
+    assert tray.tray_backend(bus, gtk=True, appindicator=False) == "gtk"
+    assert tray.tray_backend(bus, gtk=False, appindicator=False) == "xorg"  # GTK does not load
+    assert tray.tray_backend({**bus, "PYSTRAY_BACKEND": "xorg"}, gtk=True, appindicator=True) == "xorg"
+
+
 def test_icon_state_follows_paused_and_busy():
     assert tray.icon_state(paused=False, busy=False) == "listening"
     assert tray.icon_state(paused=False, busy=True) == "working"
@@ -74,6 +83,7 @@ def test_icon_docks_in_a_real_tray_shows_state_and_a_click_opens_the_settings(x_
     icon = tray.Tray(ctx, tray.TrayActions(ctx, lambda path: f"http://127.0.0.1:1{path}", opened.append),
                      poll=0.05, backend="xorg").start()
     try:
+        assert icon.backend == "xorg"
         assert icon.ready.wait(10)
         box = icon_window(x_tray)
 
