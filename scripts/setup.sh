@@ -12,11 +12,16 @@ with_tests=0
 # Runtime: PortAudio for sounddevice, xdotool/xclip for injection, a C toolchain and cmake
 # because llama-cpp-python builds from source.
 apt_pkgs=(build-essential cmake python3-venv libportaudio2 xdotool xclip x11-utils libnotify-bin)
+# Wayland text output and clipboard; PyGObject's build deps and GTK/AppIndicator for the tray menu.
+apt_pkgs+=(wtype wl-clipboard libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0
+           gir1.2-ayatanaappindicator3-0.1)
 if (( with_tests )); then
   # Tests: a real X server and X apps, real speech and audio devices, a real browser.
   apt_pkgs+=(xvfb xterm espeak-ng sox libsndfile1 pulseaudio pulseaudio-utils alsa-utils
              libasound2-plugins chromium fonts-dejavu-core desktop-file-utils trayer python3-tk
              iproute2)
+  # Wayland tests: headless sway (run as an ordinary user), GTK3 for Debian's python3 (test window).
+  apt_pkgs+=(sway python3-gi)
 fi
 
 missing=()
