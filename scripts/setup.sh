@@ -12,11 +12,15 @@ with_tests=0
 # Runtime: PortAudio for sounddevice, xdotool/xclip for injection, a C toolchain and cmake
 # because llama-cpp-python builds from source.
 apt_pkgs=(build-essential cmake python3-venv libportaudio2 xdotool xclip x11-utils libnotify-bin)
+# IBus backend: PyGObject builds in the venv against GObject-introspection 1.0; IBus at run time.
+apt_pkgs+=(libgirepository1.0-dev libcairo2-dev pkg-config ibus gir1.2-ibus-1.0)
 if (( with_tests )); then
   # Tests: a real X server and X apps, real speech and audio devices, a real browser.
   apt_pkgs+=(xvfb xterm espeak-ng sox libsndfile1 pulseaudio pulseaudio-utils alsa-utils
              libasound2-plugins chromium fonts-dejavu-core desktop-file-utils trayer python3-tk
              iproute2)
+  # IBus backend tests: a GTK3 window through IBus on Xvfb and on headless sway.
+  apt_pkgs+=(ibus-gtk3 gir1.2-gtk-3.0 sway wtype wl-clipboard foot dbus-x11)
 fi
 
 missing=()
