@@ -1,5 +1,6 @@
-"""Fixtures for the IBus backend tests: a private Xvfb + D-Bus + ibus-daemon session (X11),
-GTK3 windows using it, and the in-process engine pointed at that session only."""
+"""Fixtures for the IBus backend tests: a private desktop session - Xvfb or headless sway
+(no X server at all) - with its own D-Bus and ibus-daemon, GTK3 windows using IBus, keys from
+xdotool (X11) or wtype (Wayland), and the in-process engine pointed at that session only."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import random
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ibus_rig import IBusRig, GtkApp, gtk_missing, kill, missing_tools, start_gtk_app  # noqa: E402
+from sway_rig import SwayRig  # noqa: E402
 
 
 def _start_xvfb():
@@ -37,46 +40,119 @@ def _start_xvfb():
     pytest.fail("Xvfb did not start")
 
 
-@pytest.fixture(scope="module")
-def ibus_x11(tmp_path_factory):
-    """Xvfb plus a private IBus session with XIM: the rig (``rig.env()`` for clients)."""
+@dataclass
+class Desktop:
+    """One desktop session with IBus: ``kind`` "x11" or "wayland"; keys in its own tool."""
+
+    kind: str
+    rig: IBusRig
+    sway: SwayRig | None = None
+
+    def _run(self, args: list[str]) -> None:
+        proc = subprocess.run(args, env=self.rig.env(), capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+
+    def type(self, text: str, delay_ms: int = 30) -> None:
+        if self.kind == "x11":
+            self._run(["xdotool", "type", "--delay", str(delay_ms), "--", text])
+        else:
+            self._run(["wtype", "-d", str(delay_ms), "--", text])
+
+    def key(self, *names: str) -> None:
+        """xdotool-style key names, "ctrl+a" chords too."""
+        for name in names:
+            if self.kind == "x11":
+                self._run(["xdotool", "key", "--delay", "40", name])
+                continue
+            *mods, key = name.split("+")
+            args = ["wtype"]
+            for mod in mods:
+                args += ["-M", mod]
+            args += ["-k", key]
+            for mod in reversed(mods):
+                args += ["-m", mod]
+            self._run(args)
+            time.sleep(0.04)
+
+    def hold_chord(self, mods: list[str], key: str, seconds: float) -> None:
+        """Press mods+key, hold, release key then mods (the voice hotkey)."""
+        if self.kind == "x11":
+            self._run(["xdotool", "keydown", "+".join(mods + [key])])
+            time.sleep(seconds)
+            self._run(["xdotool", "keyup", key])
+            self._run(["xdotool", "keyup", "+".join(mods)])
+            return
+        args = ["wtype"]
+        for mod in mods:
+            args += ["-M", mod]
+        args += ["-P", key, "-s", str(int(seconds * 1000)), "-p", key]
+        for mod in reversed(mods):
+            args += ["-m", mod]
+        self._run(args)
+
+    def click(self) -> None:
+        """A left click in the window's text area (the caret moves: IBus resets)."""
+        if self.kind == "x11":
+            self._run(["xdotool", "mousemove", "100", "100", "click", "1"])
+        else:
+            self.sway.swaymsg("seat", "-", "cursor", "set", "100", "100")
+            self.sway.swaymsg("seat", "-", "cursor", "press", "button1")
+            self.sway.swaymsg("seat", "-", "cursor", "release", "button1")
+
+
+@pytest.fixture(scope="module", params=["x11", "wayland"])
+def desktop(request, tmp_path_factory):
+    """A private desktop session with IBus, X11 (Xvfb, XIM too) or Wayland (headless sway)."""
     why = IBusRig.available() or gtk_missing()
-    missing = missing_tools("Xvfb", "xdotool")
-    if why or missing:
-        pytest.skip(why or f"needs {', '.join(missing)} (scripts/setup.sh --test installs them)")
-    display, xvfb = _start_xvfb()
-    rig = IBusRig(tmp_path_factory.mktemp("ibus-x11"))
+    if why:
+        pytest.skip(why)
+    root = tmp_path_factory.mktemp(f"ibus-{request.param}")
+    rig = IBusRig(root / "ibus")
+    cleanup = []
     try:
-        rig.start({"DISPLAY": display, "XDG_SESSION_TYPE": "x11"}, xim=True)
+        if request.param == "x11":
+            missing = missing_tools("Xvfb", "xdotool")
+            if missing:
+                pytest.skip(f"needs {', '.join(missing)} (scripts/setup.sh --test installs them)")
+            display, xvfb = _start_xvfb()
+            cleanup.append(lambda: kill(xvfb))
+            rig.start({"DISPLAY": display, "XDG_SESSION_TYPE": "x11"}, xim=True)
+            session = Desktop("x11", rig)
+        else:
+            why = SwayRig.available()
+            if why:
+                pytest.skip(why)
+            sway = SwayRig(root / "sway").start()
+            cleanup.append(sway.stop)
+            rig.start(sway.display_env, xim=False)
+            session = Desktop("wayland", rig, sway)
         rig.set_engine("xkb:us::eng")            # the user's engine before hushtype
-        yield rig
+        yield session
     finally:
         rig.stop()
-        kill(xvfb)
-
-
-def xdotool(rig: IBusRig, *args: str) -> None:
-    proc = subprocess.run(["xdotool", *args], env=rig.env(), capture_output=True, text=True,
-                          timeout=60)
-    assert proc.returncode == 0, proc.stderr
+        for step in reversed(cleanup):
+            step()
 
 
 @pytest.fixture
-def ibus_env(ibus_x11, monkeypatch):
-    """This test process is a client of the rig's IBus session (for the in-process engine)."""
-    for key, value in ibus_x11.env().items():
-        monkeypatch.setenv(key, value)
-    for key in ("WAYLAND_DISPLAY", "IBUS_ADDRESS"):
+def ibus_env(desktop, monkeypatch):
+    """This test process is a client of the desktop's IBus session (for the in-process engine)."""
+    for key in ("DISPLAY", "WAYLAND_DISPLAY", "IBUS_ADDRESS"):
         monkeypatch.delenv(key, raising=False)
-    return ibus_x11
+    for key, value in desktop.rig.env().items():
+        monkeypatch.setenv(key, value)
+    # libibus caches the address file's path per process: this process meets two sessions
+    # (X11, then Wayland), so it is told the daemon's address (hushtype up finds it itself).
+    monkeypatch.setenv("IBUS_ADDRESS", desktop.rig.ibus("address").stdout.strip())
+    return desktop
 
 
 @pytest.fixture
-def gtk_factory(ibus_x11, tmp_path):
+def gtk_factory(desktop, tmp_path):
     apps: list[GtkApp] = []
 
     def start(mode: str | None = None) -> GtkApp:
-        app = start_gtk_app(ibus_x11, tmp_path / f"gtk-{len(apps)}.txt", mode=mode)
+        app = start_gtk_app(desktop.rig, tmp_path / f"gtk-{len(apps)}.txt", mode=mode)
         apps.append(app)
         return app
 

@@ -24,17 +24,16 @@ class HushtypeEngine(IBus.Engine):
 
     session = None                # set right after construction by the session
     capabilities = 0
-    client = None                 # "gtk3-im:<program>" where IBus tells (focus_in_id)
 
     def do_process_key_event(self, keyval, keycode, state):
         return self.session.on_key(self, keyval, keycode, state)
 
     def do_focus_in(self):
-        self.session.on_focus_in(self)
+        self.session.on_focus_in(self, None, None)
 
     def do_focus_in_id(self, object_path, client):
-        self.client = client or None
-        self.session.on_focus_in(self)
+        # IBus names the input context (one per field/window) and its client program
+        self.session.on_focus_in(self, object_path, client or None)
 
     def do_focus_out(self):
         self.session.on_focus_out(self)

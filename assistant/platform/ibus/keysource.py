@@ -27,7 +27,7 @@ def decode_item(item: tuple) -> list:
     if kind == RESET:
         return [Click()]
     if kind == SECURE:
-        return [SecureField()] if item[1] else [FocusChange(None, None)]
+        return [SecureField(secure=bool(item[1]))]
     return []                                   # releases: modifiers come with each press
 
 

@@ -19,7 +19,7 @@ log = logging.getLogger("hushtype.ibus")
 
 BACKSPACE_KEYVAL = 0xFF08
 BACKSPACE_KEYCODE = 14          # evdev code: IBus key codes are X key codes minus 8
-DEFAULTS = {"forward_gap_ms": 40, "forward_key_gap_ms": 0, "quiet_ms": 300}
+DEFAULTS = {"forward_gap_ms": 60, "forward_key_gap_ms": 8, "quiet_ms": 300}
 
 
 class InjectionError(RuntimeError):

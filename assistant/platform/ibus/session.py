@@ -33,6 +33,9 @@ class IBusSession:
         self.generation = 0                # bumps on every focus move
         self.engine = None                 # the engine of the focused field (or None)
         self.secure = False                # the focused field is a password/PIN field
+        self.context: str | None = None    # IBus's input-context path of the focused field
+        self.client: str | None = None     # its client ("gtk3-im:gedit")
+        self._secure_contexts: dict[str, bool] = {}
         self.put: Callable[[tuple], None] | None = None     # the key source's queue.put
         self.hotkeys = None                # IBusHotkeys: claims its chords' keys
         self.quiet_until = 0.0             # resets before this (our own output) are ours
@@ -75,6 +78,11 @@ class IBusSession:
         try:
             IBus.init()
             bus = IBus.Bus()
+            if not bus.is_connected():
+                # IBus.Bus is one per process: one left from a daemon that went away would
+                # never reach the new daemon (whose address may differ); start afresh.
+                bus.destroy()
+                bus = IBus.Bus()
             if not bus.is_connected():
                 raise IBusUnavailable("no IBus daemon answers (is ibus-daemon running in this "
                                       "session? `ibus-daemon --daemonize --xim`)")
@@ -233,17 +241,30 @@ class IBusSession:
                 put((PRESS, name, char, keycode, state, time.monotonic()))
         return False
 
-    def on_focus_in(self, engine) -> None:
+    def on_focus_in(self, engine, context: str | None, client: str | None) -> None:
+        """A field took the focus. ``context`` is IBus's input-context path (one per field or
+        window); IBus's own "fake" context (nothing focused) is not a field."""
+        log.debug("IBus: focus in (%s)", client)
+        if client == "fake":
+            self.engine = None
+            return
         self.engine = engine
-        self.secure = False                    # the new field's content type follows at once
+        if context is not None and context == self.context:
+            return                              # the same field again (focus flaps on Wayland)
+        self.context, self.client = context, client
         self.generation += 1
-        self._emit((FOCUS, self.generation, _app_class(engine.client)))
+        self._emit((FOCUS, self.generation, _app_class(client)))
+        # IBus sends a field's content type when it changes, not on every focus in: what we
+        # learnt about this field stands; a field we never heard about is an ordinary one.
+        secure = self._secure_contexts.get(context, False) if context is not None else self.secure
+        if secure != self.secure:
+            self.secure = secure
+            self._emit((SECURE, secure))
 
     def on_focus_out(self, engine) -> None:
+        log.debug("IBus: focus out")
         if self.engine is engine:
             self.engine = None
-        self.generation += 1
-        self._emit((FOCUS, self.generation, None))
 
     def on_reset(self, engine) -> None:
         if self.output_busy or time.monotonic() < self.quiet_until:
@@ -254,6 +275,9 @@ class IBusSession:
         from assistant.platform.ibus.engine import SECURE_PURPOSES
 
         secure = purpose in SECURE_PURPOSES
+        log.debug("IBus: field purpose %d (secure: %s)", purpose, secure)
+        if self.context is not None:
+            self._secure_contexts[self.context] = secure
         if secure != self.secure:
             self.secure = secure
             self._emit((SECURE, secure))
@@ -270,8 +294,7 @@ class IBusSession:
             put(item)
 
     def app_class(self) -> str | None:
-        engine = self.engine
-        return _app_class(engine.client) if engine is not None else None
+        return _app_class(self.client)
 
 
 def _app_class(client: str | None) -> str | None:
