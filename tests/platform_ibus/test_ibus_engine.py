@@ -75,6 +75,9 @@ def test_keys_reach_the_source_with_the_layout_applied_and_pass_to_the_app(platf
 
 
 def test_focus_and_click_reach_the_source(platform, ibus_env, gtk_factory):
+    if ibus_env.kind == "wayland":
+        pytest.skip("headless sway runs without input devices here (WLR_LIBINPUT_NO_DEVICES): "
+                    "there is no pointer to click with; X11 covers the click")
     q = queue.SimpleQueue()
     platform.keys.start(q)
     app = gtk_factory()
@@ -109,6 +112,10 @@ def test_replace_deletes_the_command_and_commits_unicode(platform, ibus_env, gtk
     app = gtk_factory()
     ibus_env.type("keep fix: teh cat;;")
     app.wait_text(lambda t: t.endswith(";;"), 20)
+    if delete_with == "keys" and ibus_env.kind == "wayland":
+        pytest.skip("on headless sway each wtype run moves the window's IBus focus away and "
+                    "back, and GTK3 drops forwarded BackSpaces meanwhile; GTK apps report "
+                    "surrounding text, so they never take this path (X11 covers it)")
     engine = platform.output.session.engine
     if delete_with == "keys":            # an app without surrounding text (e.g. Chromium)
         engine.capabilities &= ~32
