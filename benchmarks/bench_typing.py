@@ -121,7 +121,7 @@ def _events():
     """pynput press/release events for TEXT typed 10 times, with Shift and a few typos."""
     from pynput.keyboard import Key, KeyCode
 
-    from assistant.hooks.listener import PRESS, RELEASE
+    from assistant.platform.x11.keysource import PRESS, RELEASE
 
     items = []
     t = 1000
@@ -143,13 +143,13 @@ def _events():
 
 def bench_keystroke() -> dict:
     from assistant.config import load_settings
-    from assistant.hooks.listener import PRESS, KeyHook
-    from assistant.injection import Injector
+    from assistant.platform.x11 import open_x11
+    from assistant.platform.x11.keysource import PRESS, KeyHook
     from assistant.service.context import AssistantContext
     from assistant.service.typed import TypedCommands
 
     settings = load_settings()
-    ctx = AssistantContext(settings=settings, injector=Injector(settings), notifier=None)
+    ctx = AssistantContext(settings=settings, platform=open_x11(settings, "benchmark"), notifier=None)
     q: queue.SimpleQueue = queue.SimpleQueue()
     hook = KeyHook(q)
 
@@ -157,7 +157,8 @@ def bench_keystroke() -> dict:
         event_time = 1000
 
     hook._keyboard = _Kb()
-    service = TypedCommands(ctx, hook=hook)
+    ctx.platform.keys.hook = hook            # the X11 key source, fed by hand (no RECORD)
+    service = TypedCommands(ctx)
     service._start_job = lambda *a: None     # this benchmark fires nothing; be sure of it
     items = _events()
     presses = sum(1 for i in items if i[0] == PRESS)
@@ -191,7 +192,7 @@ def bench_keystroke() -> dict:
         best_work = min(best_work, time.perf_counter() - t0)
         best_cpu = min(best_cpu, time.process_time() - c0)
         service.engine.reset()
-    ctx.injector.close()
+    ctx.platform.close()
     per = lambda seconds: seconds / presses * 1e6  # noqa: E731 - µs per key press
     ours = per(best_cb) + per(best_work)
     return {
@@ -210,8 +211,8 @@ def bench_keystroke() -> dict:
 def bench_latency(host: str) -> dict:
     from assistant.commands.pipeline import CommandPipeline
     from assistant.config import load_settings
-    from assistant.injection import Injector
     from assistant.ollama_client import OllamaClient, normalize_host
+    from assistant.platform.x11 import open_x11
     from assistant.service.context import AssistantContext
     from assistant.service.typed import TypedCommands
 
@@ -220,7 +221,7 @@ def bench_latency(host: str) -> dict:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     settings = load_settings()
     client = OllamaClient(normalize_host(host))
-    ctx = AssistantContext(settings=settings, injector=Injector(settings), notifier=None)
+    ctx = AssistantContext(settings=settings, platform=open_x11(settings, "benchmark"), notifier=None)
     ctx.pipeline = CommandPipeline(settings, client=client, history=False)
     ctx.pipeline.preload()
     service = TypedCommands(ctx).start()
@@ -265,6 +266,7 @@ def bench_latency(host: str) -> dict:
                 fixed.append(total - r.timings.get("total_ms", 0.0))
     finally:
         service.stop()
+        ctx.platform.close()
         client.close()
         _kill(app)
     if not stream:

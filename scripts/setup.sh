@@ -12,6 +12,9 @@ with_tests=0
 # Runtime: PortAudio for sounddevice, xdotool/xclip for injection, a C toolchain and cmake
 # because llama-cpp-python builds from source.
 apt_pkgs=(build-essential cmake python3-venv libportaudio2 xdotool xclip x11-utils libnotify-bin)
+# Wayland text output and clipboard; PyGObject's build deps and GTK/AppIndicator for the tray menu.
+apt_pkgs+=(wtype wl-clipboard libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0
+           gir1.2-ayatanaappindicator3-0.1)
 # IBus backend: PyGObject builds in the venv against GObject-introspection 1.0; IBus at run time.
 apt_pkgs+=(libgirepository1.0-dev libcairo2-dev pkg-config ibus gir1.2-ibus-1.0)
 if (( with_tests )); then
@@ -19,6 +22,8 @@ if (( with_tests )); then
   apt_pkgs+=(xvfb xterm espeak-ng sox libsndfile1 pulseaudio pulseaudio-utils alsa-utils
              libasound2-plugins chromium fonts-dejavu-core desktop-file-utils trayer python3-tk
              iproute2)
+  # Wayland tests: headless sway (run as an ordinary user), a terminal, GTK3 for Debian's python3.
+  apt_pkgs+=(sway foot python3-gi)
   # IBus backend tests: a GTK3 window through IBus on Xvfb and on headless sway.
   apt_pkgs+=(ibus-gtk3 gir1.2-gtk-3.0 sway wtype wl-clipboard foot dbus-x11)
 fi

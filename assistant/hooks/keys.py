@@ -7,7 +7,7 @@ engine and its tests never touch a real keyboard.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MODIFIER_KEYS = frozenset({
     "shift", "shift_r", "ctrl", "ctrl_r", "alt", "alt_r", "alt_gr", "cmd", "cmd_r",
@@ -46,6 +46,7 @@ class KeyEvent:
     shift: bool = False
     injected: bool = False
     window_class: str | None = None
+    at: float = field(default=0.0, compare=False)   # monotonic time it reached the key source
 
     @property
     def is_modifier(self) -> bool:

@@ -12,12 +12,19 @@ def register(app: typer.Typer) -> None:
         settings_page: bool = typer.Option(True, "--settings/--no-settings", help="Start the settings page and tray."),
         typed: bool = typer.Option(True, "--typed/--no-typed", help="Start typed commands (keyboard hook)."),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging (never keys or prompts)."),
+        platform: str = typer.Option(None, "--platform", metavar="auto|x11|ibus|wayland",
+                                     help="Desktop backend (default: [platform] backend, auto)."),
     ) -> None:
         """Start the assistant: model server (bundled, if none answers), typed commands, voice, settings page."""
+        from assistant.platform.base import BACKENDS
         from assistant.service import up as up_module
 
+        if platform is not None and platform.lower() not in BACKENDS:
+            typer.echo(f"error: unknown platform {platform!r}: choose one of {', '.join(BACKENDS)}", err=True)
+            raise typer.Exit(2)
         up_module.setup_logging(verbose)
-        raise typer.Exit(up_module.run(voice=voice, settings_page=settings_page, typed=typed))
+        raise typer.Exit(up_module.run(voice=voice, settings_page=settings_page, typed=typed,
+                                       platform=platform))
 
     @app.command("doctor")
     def doctor() -> None:

@@ -1,30 +1,17 @@
 """What every part of a running assistant shares (``hushtype up``): settings, the command
-pipeline, history, the injector, and the paused/stop/busy flags."""
+pipeline, history, the platform (``injector`` is its text output), and the paused/stop/busy
+flags."""
 
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from assistant.platform.notify import desktop_notify
+
 log = logging.getLogger("hushtype")
-
-
-def desktop_notify(title: str, message: str) -> bool:
-    """A desktop notification through notify-send, if there is one (never raises)."""
-    path = shutil.which("notify-send")
-    if not path:
-        return False
-    try:
-        subprocess.Popen([path, "--app-name=hushtype", "--expire-time=6000", title, message],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
-        return True
-    except OSError:
-        return False
 
 
 @dataclass
@@ -38,6 +25,16 @@ class AssistantContext:
     busy: threading.Event = field(default_factory=threading.Event)
     notifier: Callable[[str, str], Any] | None = desktop_notify
     listeners: list = field(default_factory=list)     # callables(settings) run after a reload
+    platform: Any = None                              # assistant.platform.base.Platform
+
+    def __post_init__(self):
+        if self.platform is not None and self.injector is None:
+            self.injector = self.platform.output
+
+    def use_platform(self, platform) -> None:
+        """Take this session's platform; ``injector`` stays an alias of its text output."""
+        self.platform = platform
+        self.injector = platform.output if platform is not None else None
 
     def notify(self, title: str, message: str) -> None:
         log.info("%s: %s", title, message)

@@ -1,8 +1,11 @@
-"""Typed commands inside ``hushtype up``: keyboard hook -> trigger engine -> pipeline -> injector.
+"""Typed commands inside ``hushtype up``: the platform's key source -> trigger engine ->
+pipeline -> the platform's text output.
 
-One worker thread takes the hook's queue in order (so Esc is seen while a command runs); each
-fired command runs on its own job thread. Keys are never logged; the log says which command
-ran, how long it took and why it failed.
+Only the platform layer's protocols are used here (``platform.keys``, ``platform.focus``,
+``platform.output``, ``platform.clipboard``), so the same service runs on every backend.
+One worker thread takes the key source's queue in order (so Esc is seen while a command runs);
+each fired command runs on its own job thread. Keys are never logged; the log says which
+command ran, how long it took and why it failed.
 """
 
 from __future__ import annotations
@@ -12,18 +15,21 @@ import queue
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from assistant.hooks.keys import Click, FocusChange, parse_chord
-from assistant.hooks.listener import CLICK, PRESS, RELEASE, KeyConverter, KeyHook
+from assistant.hooks.keys import Click, FocusChange, KeyEvent, parse_chord
 from assistant.hooks.trigger import Cancel, Fire, PasteWanted, TriggerEngine, Undo
+from assistant.platform.base import SecureField
 
 log = logging.getLogger("hushtype.typed")
 
-# Keys the injector never sends: inside an injection they are the user's (Esc cancels).
-NEVER_INJECTED = frozenset({"esc", "left", "right", "up", "down", "home", "end", "page_up",
-                            "page_down", "delete", "f1", "f2", "f3", "f4", "f5", "f6", "f7",
-                            "f8", "f9", "f10", "f11", "f12"})
+
+def app_names(app) -> tuple[str, ...]:
+    """The names an app goes by (class, instance ...), lower-case, for the deny list."""
+    names = getattr(app, "names", None)
+    if names is not None:
+        return tuple(names)
+    return tuple(n for n in (getattr(app, "app_class", None),) if n)
 
 
 def build_engine(settings: dict, specs: dict) -> TriggerEngine:
@@ -56,71 +62,17 @@ class CommandRecord:
     timings: dict = field(default_factory=dict)
 
 
-class FocusProbe:
-    """The focused window, kept current from X focus events: a key costs no X round trip.
-
-    We ask the server for FocusOut/DestroyNotify on the focused window; when one arrives the
-    focus is queried again (window ids can be reused by a new app, so an id alone is no proof
-    that the focus stayed)."""
-
-    def __init__(self):
-        import Xlib.X
-
-        from assistant.injection.x11 import X11, WindowInfo
-
-        self._X = Xlib.X
-        self.x11 = X11()
-        self._dirty = True
-        self._generation = 0
-        self._last = WindowInfo(None, None)
-        self._focus_id = None
-
-    def current(self):
-        """(generation, WindowInfo): the generation changes whenever the focus may have moved."""
-        import Xlib.error
-
-        from assistant.injection.x11 import WindowInfo
-
-        X = self._X
-        display = self.x11.display
-        with self.x11._lock:
-            try:
-                gone = False
-                while display.pending_events():
-                    event = display.next_event()
-                    if event.type == X.FocusOut and event.mode in (X.NotifyNormal, X.NotifyWhileGrabbed):
-                        self._dirty = True
-                    elif event.type in (X.DestroyNotify, X.UnmapNotify):
-                        self._dirty = gone = True
-                if self._dirty:
-                    self._dirty = False
-                    focus = display.get_input_focus().focus
-                    if isinstance(focus, int) or focus is None:
-                        info = WindowInfo(None, None)
-                    else:
-                        catch = Xlib.error.CatchError()
-                        focus.change_attributes(event_mask=X.FocusChangeMask | X.StructureNotifyMask,
-                                                onerror=catch)
-                        info = self.x11._class_of(focus) if focus.id != self._focus_id or gone else self._last
-                        self._focus_id = focus.id
-                    if gone or info.id != self._last.id or info.wm_class != self._last.wm_class:
-                        self._generation += 1
-                    self._last = info
-            except Exception:
-                self._dirty = True
-                self._generation += 1
-                self._last = WindowInfo(None, None)
-        return self._generation, self._last
-
-
 class TypedCommands:
-    def __init__(self, ctx, *, hook=None, focus=None):
+    def __init__(self, ctx, *, keys=None, focus=None):
         self.ctx = ctx
+        platform = getattr(ctx, "platform", None)
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.hook = hook if hook is not None else KeyHook(self.queue)
-        self.focus = focus if focus is not None else FocusProbe()
-        self.converter = KeyConverter()
-        self.guard = getattr(ctx.injector, "guard", None)
+        self.keys = keys if keys is not None else getattr(platform, "keys", None)
+        self.focus = focus if focus is not None else getattr(platform, "focus", None)
+        if self.keys is None:
+            raise RuntimeError(f"this session's platform ({getattr(platform, 'name', 'none')}) "
+                               "offers no key source for typed commands")
+        self._secure = False                  # the key source says the field is a password field
         self._lock = threading.RLock()        # the engine is touched by the worker and jobs
         self._cancel = threading.Event()
         self._job: threading.Thread | None = None
@@ -161,7 +113,7 @@ class TypedCommands:
                 f"undo {self.undo_chord} (or Backspace right after a result); Esc cancels")
 
     def start(self) -> "TypedCommands":
-        self.hook.start()
+        self.keys.start(self.queue)
         self._thread = threading.Thread(target=self._work, name="hushtype-typed", daemon=True)
         self._thread.start()
         return self
@@ -169,7 +121,7 @@ class TypedCommands:
     def stop(self) -> None:
         self._stopping.set()
         self._cancel.set()
-        self.hook.stop()
+        self.keys.stop()
         if self._thread is not None:
             self._thread.join(timeout=3)
         if self._job is not None:
@@ -188,39 +140,51 @@ class TypedCommands:
                 continue
             try:
                 self.process(item)
-                if log.isEnabledFor(logging.DEBUG) and item[0] == PRESS:
-                    log.debug("key handled: engine %s (word start %s), busy %s, window %s/%s, paused %s",
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("event handled: engine %s (word start %s), busy %s, window %s/%s, paused %s",
                               self.engine.state, self.engine._start_boundary, self.busy,
-                              self._window_id, getattr(self._window, "wm_class", None),
+                              self._window_id, getattr(self._window, "app_class", None),
                               self.ctx.paused.is_set())
             except Exception:
                 log.exception("typed commands: an event could not be handled")
 
     def process(self, item) -> None:
-        kind, key, injected, server_time, at = item
-        if kind == RELEASE:
-            self.converter.release(key)
-            return
+        """One raw item of the key source's queue (the key source decodes it)."""
         with self._phase:
             pass
-        if injected:
+        for event in self.keys.decode(item):
+            self._event(event)
+
+    def _event(self, event) -> None:
+        if isinstance(event, SecureField):
+            self._secure = event.secure
+            with self._lock:
+                self.engine.reset(boundary=False)
             return
-        if kind == PRESS and self.guard is not None and self.guard.covers(server_time) \
-                and getattr(key, "name", None) not in NEVER_INJECTED:
-            return                          # our own key (or one blocked while we typed)
-        if kind == CLICK:
+        at = getattr(event, "at", 0.0) or time.monotonic()
+        if isinstance(event, Click):
             with self._lock:
                 self._handle(self.engine.feed(Click()), at)
             return
-        generation, window = self.focus.current()
-        self._window = window
-        if generation != self._window_id:
-            self._window_id = generation
+        if isinstance(event, FocusChange):       # a key source that reports focus itself
+            self._window_id = ("source", event.window_id)
             with self._lock:
-                self._handle(self.engine.feed(FocusChange(window.id, window.wm_class)), at)
-        event = self.converter.press(key, injected=injected, window_class=window.wm_class)
-        if event is None:
+                self._handle(self.engine.feed(event), at)
             return
+        if not isinstance(event, KeyEvent):
+            return
+        if self.focus is not None:
+            generation, window = self.focus.current()
+            self._window = window
+            if generation != self._window_id:
+                self._window_id = generation
+                with self._lock:
+                    self._handle(self.engine.feed(FocusChange(window.id, window.app_class)), at)
+            if event.window_class is None and window.app_class is not None:
+                event = replace(event, window_class=window.app_class)
+        window = self._window
+        if self._secure:
+            return                          # a password field: nothing typed there is read
         if self.pause_chord is not None and self.pause_chord.matches(event):
             with self._lock:
                 self.engine.reset()
@@ -228,7 +192,7 @@ class TypedCommands:
             return
         if self.ctx.paused.is_set():
             return
-        if any(name in self.deny for name in window.names):
+        if window is not None and any(name in self.deny for name in app_names(window)):
             with self._lock:
                 self.engine.reset(boundary=False)
             return
@@ -247,10 +211,11 @@ class TypedCommands:
             record = CommandRecord(prefix=action.prefix, terminator_at=at, fired_at=time.monotonic())
             self._start_job(self._run_command, action, record)
         elif isinstance(action, PasteWanted):
-            from assistant.injection.clipboard import read_text
-
+            clipboard = getattr(getattr(self.ctx, "platform", None), "clipboard", None)
             try:
-                self.engine.pasted(read_text())
+                if clipboard is None:
+                    raise RuntimeError("this platform offers no clipboard")
+                self.engine.pasted(clipboard.read_text())
             except Exception as exc:
                 log.warning("could not read the pasted text: %s", exc)
                 self.engine.reset(boundary=False)
@@ -316,7 +281,8 @@ class TypedCommands:
 
         # No streaming into terminals: a streamed newline would run a half-written command;
         # the whole answer is pasted there instead (shells take a paste as text).
-        stream = spec.stream and not injector.is_terminal(self._window)
+        is_terminal = getattr(injector, "is_terminal", None)
+        stream = spec.stream and not (is_terminal is not None and is_terminal(self._window))
         result = self.ctx.pipeline.run_spec(spec, fire.body, source="typed",
                                             on_chunk=on_chunk if stream else None,
                                             cancel=self._cancel)
@@ -335,7 +301,7 @@ class TypedCommands:
                     else:
                         injector.replace(fire.shown_chars, result.output)
                         record.first_injected_at = time.monotonic()
-                        record.method = injector.last_method
+                        record.method = getattr(injector, "last_method", None)
                         output = result.output
                 else:
                     if result.ok:                      # finished, but Esc came first

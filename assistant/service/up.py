@@ -166,17 +166,18 @@ def single_instance():
     return handle
 
 
-def run(*, voice: bool = True, settings_page: bool = True, typed: bool = True) -> int:
+def run(*, voice: bool = True, settings_page: bool = True, typed: bool = True,
+        platform: str | None = None) -> int:
     lock = single_instance()
     if lock is None:
         return 1
     try:
-        return _run(voice=voice, settings_page=settings_page, typed=typed)
+        return _run(voice=voice, settings_page=settings_page, typed=typed, requested=platform)
     finally:
         lock.close()
 
 
-def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
+def _run(*, voice: bool, settings_page: bool, typed: bool, requested: str | None = None) -> int:
     from assistant.commands.pipeline import CommandPipeline
     from assistant.config import ConfigError, load_settings
     from assistant.history.store import HistoryStore
@@ -211,33 +212,41 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
     threading.Thread(target=preload, name="hushtype-preload", daemon=True).start()
 
     components = []
-    kind, explanation = display_status()
-    if kind in ("x11", "xwayland"):
-        if kind == "xwayland":
-            log.warning(explanation)
+    platform = None
+    try:
+        from assistant.platform.select import open_platform
+
+        platform = open_platform(settings, requested)
+        ctx.use_platform(platform)
+        log.info("platform: %s (%s)", platform.name, platform.reason)
+    except Exception as exc:
+        log.error("platform: %s (run `hushtype doctor`)", exc)
+    if platform is not None and platform.name == "wayland":
+        ctx.notify("hushtype", platform.reason)
+    if typed and platform is not None and platform.keys is not None and ctx.injector is not None:
         try:
-            from assistant.injection import Injector
+            from assistant.service.typed import TypedCommands
 
-            ctx.injector = Injector(settings)      # typed commands and voice both insert text
+            service = TypedCommands(ctx).start()
+            components.append(service)
+            log.info("listening for %s", service.describe())
         except Exception as exc:
-            log.error("cannot insert text into apps: %s (run `hushtype doctor`)", exc)
-        if typed and ctx.injector is not None:
-            try:
-                from assistant.service.typed import TypedCommands
+            log.error("typed commands unavailable: %s (run `hushtype doctor`)", exc)
+    elif typed and platform is not None and platform.name != "none":
+        log.warning("typed commands unavailable on the %s backend: %s", platform.name, platform.reason)
+    voice_service = None
+    if voice and platform is not None and platform.output is not None:
+        voice_service = _start_optional("assistant.voice.service", ctx, "push-to-talk")
+        if voice_service is not None:
+            components.append(voice_service)
+    if platform is not None and platform.name == "none":
+        log.warning(platform.reason)
+    try:
+        from assistant.service.control import ControlServer
 
-                service = TypedCommands(ctx).start()
-                components.append(service)
-                log.info("listening for %s", service.describe())
-            except Exception as exc:
-                log.error("typed commands unavailable: %s (run `hushtype doctor`)", exc)
-        if voice:
-            comp = _start_optional("assistant.voice.service", ctx, "push-to-talk")
-            if comp is not None:
-                components.append(comp)
-    else:
-        log.warning(explanation)
-        if kind == "wayland":
-            ctx.notify("hushtype", explanation)
+        components.append(ControlServer(ctx, voice=voice_service).start())
+    except Exception as exc:
+        log.warning("control socket unavailable (`hushtype voice ...` will not reach us): %s", exc)
     if settings_page:
         comp = _start_optional("assistant.settings.service", ctx, "settings page")
         if comp is not None:
@@ -269,11 +278,11 @@ def _run(*, voice: bool, settings_page: bool, typed: bool) -> int:
                 component.stop()
             except Exception as exc:
                 log.warning("stopping %s: %s", type(component).__name__, exc)
-        if ctx.injector is not None:
+        if ctx.platform is not None:
             try:
-                ctx.injector.close()
+                ctx.platform.close()
             except Exception as exc:
-                log.debug("closing the injector: %s", exc)
+                log.debug("closing the platform: %s", exc)
         retention_timer.stop()
         if server is not None:
             server.stop()

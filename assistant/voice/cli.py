@@ -1,4 +1,4 @@
-"""`hushtype transcribe FILE` and `hushtype devices`."""
+"""`hushtype transcribe FILE`, `hushtype devices` and `hushtype voice start|stop|toggle`."""
 
 from __future__ import annotations
 
@@ -79,3 +79,38 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{mark} {d['index']:>3}  {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
                        f"{int(d['default_samplerate'])} Hz)")
         typer.echo("* = system default; set `device` in the [voice] settings to an index or a name")
+
+    voice_app = typer.Typer(help="Control push-to-talk of the running assistant (bind these to "
+                                 "desktop shortcuts on Wayland).", no_args_is_help=True)
+
+    def _send(action: str, command: bool) -> None:
+        from assistant.service.control import ControlError, request
+
+        try:
+            reply = request({"voice": action, "mode": "command" if command else "dictate"})
+        except ControlError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1)
+        if not reply.get("ok"):
+            typer.echo(f"error: {reply.get('error', 'refused')}", err=True)
+            raise typer.Exit(1)
+        typer.echo("recording" if reply.get("recording") else "stopped")
+
+    command_opt = typer.Option(False, "--command", help="A spoken command (fix ..., sum ...) instead of dictation.")
+
+    @voice_app.command("start")
+    def voice_start(command: bool = command_opt) -> None:
+        """Start recording (like holding the push-to-talk key)."""
+        _send("start", command)
+
+    @voice_app.command("stop")
+    def voice_stop(command: bool = command_opt) -> None:
+        """Stop recording: the words are inserted into the focused app."""
+        _send("stop", command)
+
+    @voice_app.command("toggle")
+    def voice_toggle(command: bool = command_opt) -> None:
+        """Start recording, or stop it when one runs (one shortcut for both)."""
+        _send("toggle", command)
+
+    app.add_typer(voice_app, name="voice")

@@ -1,10 +1,12 @@
 """Push-to-talk inside `hushtype up`: ``start(ctx)`` returns a running :class:`VoiceService`.
 
-Key events (pynput) -> chord tracker -> push-to-talk machine -> for each recording: the
+Only the platform layer is used: hotkey presses and releases from ``ctx.platform.hotkeys``
+(or ``control("start"|"stop"|"toggle")`` from `hushtype voice ...` over the control socket)
+-> push-to-talk machine -> for each recording: the
 microphone stream feeds an :class:`IncrementalTranscriber`; when the key goes up the tail is
 transcribed and the text delivered, in order, by one delivery thread:
 
-* dictate key: cleaned transcript -> ``ctx.injector.insert`` and a history entry
+* dictate key: cleaned transcript -> ``ctx.injector.insert`` (the platform's text output) and a history entry
   (source "voice", the transcript only - audio is never stored);
 * command key: the transcript is parsed as a spoken command and run through
   ``ctx.pipeline.run_spec(..., source="voice")``, whose result is inserted.
@@ -52,7 +54,8 @@ class VoiceService:
         self.engine = engine
         self.mic = microphone
         self.voice: dict = {}
-        self._grabber = None
+        self._hotkeys = None                  # the platform's Hotkeys, once bound
+        self._remote_down = False             # a recording started by control("start")
         self._apply(ctx.settings)
         self._pending_settings: dict | None = None
         self._events: queue.SimpleQueue = queue.SimpleQueue()
@@ -93,9 +96,9 @@ class VoiceService:
             self.mic = Microphone(voice.get("device", "") or None)
         self.voice, self.vad = voice, vad
         self._chords = ChordTracker(chords)
-        if getattr(self, "_grabber", None) is not None:
-            self._grabber.ungrab_all()
-            self._grabber.grab(chords)
+        if getattr(self, "_hotkeys", None) is not None:
+            self._hotkeys.start({mode: chord.text for mode, chord in chords.items()},
+                                self.chord_down, self.chord_up)
         self._chord_map = chords
         self._ptt = PushToTalk(
             release_grace=float(voice.get("release_grace_ms", 50)) / 1000,
@@ -110,10 +113,10 @@ class VoiceService:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> "VoiceService":
-        if getattr(self.ctx, "injector", None) is None:  # `hushtype up --no-typed`
-            from assistant.injection import Injector
+        if getattr(self.ctx, "injector", None) is None:  # `hushtype up --no-typed`, or alone
+            from assistant.platform.select import open_platform
 
-            self.ctx.injector = Injector(self.ctx.settings)
+            self.ctx.use_platform(open_platform(self.ctx.settings))
         listeners = getattr(self.ctx, "listeners", None)
         if isinstance(listeners, list):
             listeners.append(self._settings_changed)
@@ -121,22 +124,21 @@ class VoiceService:
             self.engine.preload_async()
         self._thread.start()
         if self._listener_factory is None:
-            from assistant.voice.listener import KeyListener
-
-            self._listener = KeyListener(self.key_down, self.key_up)
-            try:
-                from assistant.voice.keygrab import KeyGrabber
-
-                self._grabber = KeyGrabber()
-                self._grabber.grab(self._chord_map)
-            except Exception as exc:  # no X connection for grabs: listening still works
-                log.warning("push-to-talk keys are not grabbed (%s); apps also see them", exc)
-                self._grabber = None
+            hotkeys = getattr(getattr(self.ctx, "platform", None), "hotkeys", None)
+            if hotkeys is not None:
+                hotkeys.start({mode: chord.text for mode, chord in self._chord_map.items()},
+                              self.chord_down, self.chord_up)
+                self._hotkeys = hotkeys
+                log.info("push-to-talk: hold %s to dictate, %s for a voice command",
+                         self.voice.get("dictate_hotkey"), self.voice.get("command_hotkey"))
+            else:
+                log.info("push-to-talk: no global hotkeys here; bind `hushtype voice toggle` "
+                         "(or start/stop) to a desktop shortcut")
         else:
             self._listener = self._listener_factory(self.key_down, self.key_up)
-        self._listener.start()
-        log.info("push-to-talk: hold %s to dictate, %s for a voice command",
-                 self.voice.get("dictate_hotkey"), self.voice.get("command_hotkey"))
+            self._listener.start()
+            log.info("push-to-talk: hold %s to dictate, %s for a voice command",
+                     self.voice.get("dictate_hotkey"), self.voice.get("command_hotkey"))
         return self
 
     def stop(self) -> None:
@@ -148,9 +150,9 @@ class VoiceService:
             listeners.remove(self._settings_changed)
         if self._listener is not None:
             self._listener.stop()
-        if self._grabber is not None:
-            self._grabber.close()
-            self._grabber = None
+        if self._hotkeys is not None:
+            self._hotkeys.stop()
+            self._hotkeys = None
         self._events.put(("wake", None, self._clock()))
         self._thread.join(timeout=5)
         self._close_recording()
@@ -170,6 +172,34 @@ class VoiceService:
         for mode in self._chords.key_up(name):
             log.debug("hotkey %s up", mode)
             self._events.put(("release", mode, self._clock()))
+
+    def chord_down(self, mode: str) -> None:
+        """A hotkey (by name: "dictate" / "command") went down (the platform's Hotkeys)."""
+        log.debug("hotkey %s down", mode)
+        self._events.put(("press", mode, self._clock()))
+
+    def chord_up(self, mode: str) -> None:
+        log.debug("hotkey %s up", mode)
+        self._events.put(("release", mode, self._clock()))
+
+    # -- remote control (`hushtype voice start|stop|toggle` over the control socket) -----
+    def control(self, action: str, mode: str = DICTATE) -> dict:
+        """Start/stop/toggle a recording as if its hotkey went down/up."""
+        if mode not in (DICTATE, COMMAND):
+            raise ValueError(f"unknown voice mode {mode!r} (dictate or command)")
+        if action == "toggle":
+            action = "stop" if self._remote_down else "start"
+        if action == "start":
+            if not self._remote_down:
+                self._remote_down, self._remote_mode = True, mode
+                self._events.put(("press", mode, self._clock()))
+        elif action == "stop":
+            if self._remote_down:
+                self._remote_down = False
+                self._events.put(("release", self._remote_mode, self._clock()))
+        else:
+            raise ValueError(f"unknown voice action {action!r} (start, stop or toggle)")
+        return {"ok": True, "recording": self._remote_down}
 
     # -- control loop --------------------------------------------------------------------
     def _loop(self) -> None:
@@ -209,8 +239,9 @@ class VoiceService:
         if isinstance(action, Start):
             self._start_recording(action)
         elif isinstance(action, Stop):
-            if action.reason == "max_length" and self._grabber is not None:
-                self._grabber.release_keyboard()  # the key is still down: let the text through
+            release = getattr(self._hotkeys, "release_keyboard", None)
+            if action.reason == "max_length" and release is not None:
+                release()  # the key is still down: let the text through
             session = self._end_recording(action.recording_id)
             if session is not None:
                 self._deliver.submit(self._finish, action, session)
@@ -287,8 +318,7 @@ class VoiceService:
             self.delivered.append(record)
 
     def _wait_keys_released(self, timeout: float) -> None:
-        x11 = getattr(getattr(self.ctx, "injector", None), "x11", None)
-        wait = getattr(x11, "wait_modifiers_released", None)
+        wait = getattr(getattr(self.ctx, "injector", None), "wait_modifiers_released", None)
         if wait is None:
             return
         try:
@@ -298,13 +328,13 @@ class VoiceService:
             pass
 
     def _active_window(self):
-        """The focused X11 window (the injector's X connection), to tell whether two
-        dictations go to the same place; None when unknown."""
-        x11 = getattr(getattr(self.ctx, "injector", None), "x11", None)
-        if x11 is None:
+        """The focused app (as the text output sees it), to tell whether two dictations go to
+        the same place; None when unknown."""
+        active = getattr(getattr(self.ctx, "injector", None), "active_app", None)
+        if active is None:
             return None
         try:
-            return x11.active_window().id
+            return active().id
         except Exception:
             return None
 

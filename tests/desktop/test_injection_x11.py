@@ -15,7 +15,7 @@ pytestmark = pytest.mark.x11
 
 @pytest.fixture
 def injector(x_env):
-    from assistant.injection import Injector
+    from assistant.platform.x11.output import Injector
 
     inj = Injector({"injection": {"paste_min_chars": 30, "delay_before_restore_ms": 150}})
     yield inj
@@ -40,7 +40,7 @@ def test_short_ascii_is_typed_long_or_unicode_is_pasted(injector, text_app, xser
 def test_typing_handles_characters_the_layout_lacks(x_env, text_app):
     """Streams are typed, and LLM output is full of “quotes”, dashes and accents: each one the
     (US) layout lacks goes on a spare key that keeps it until the app has read it."""
-    from assistant.injection import Injector
+    from assistant.platform.x11.output import Injector
 
     inj = Injector({"injection": {"method": "type"}})
     text = "über ✓ naïve — “ok” … ß"
@@ -52,8 +52,8 @@ def test_typing_handles_characters_the_layout_lacks(x_env, text_app):
 
 
 def test_empty_clipboard_stays_empty_after_a_paste(x_env, text_app, xserver):
-    from assistant.injection import Injector
-    from assistant.injection.clipboard import ClipboardOffer, save
+    from assistant.platform.x11.output import Injector
+    from assistant.platform.x11.clipboard import ClipboardOffer, save
 
     # make the clipboard empty: own it, then give it up
     ClipboardOffer("x").release()
@@ -65,7 +65,7 @@ def test_empty_clipboard_stays_empty_after_a_paste(x_env, text_app, xserver):
 
 
 def test_clipboard_is_not_restored_when_someone_else_wrote(x_env, xserver):
-    from assistant.injection.clipboard import ClipboardOffer, SavedClipboard
+    from assistant.platform.x11.clipboard import ClipboardOffer, SavedClipboard
 
     offer = ClipboardOffer("our result")
     assert xserver.clipboard() == "our result"
@@ -77,7 +77,7 @@ def test_clipboard_is_not_restored_when_someone_else_wrote(x_env, xserver):
 
 
 def test_clipboard_restored_after_the_app_read_the_paste(x_env, xserver):
-    from assistant.injection.clipboard import ClipboardOffer, save
+    from assistant.platform.x11.clipboard import ClipboardOffer, save
 
     xserver.set_clipboard("old content ✓")
     saved = save()
@@ -113,8 +113,8 @@ def test_physical_keyboards_are_held_while_injecting(x_env, text_app):
     import Xlib.display
     from Xlib.ext import xinput
 
-    from assistant.injection import Injector
-    from assistant.injection.keyblock import physical_keyboards
+    from assistant.platform.x11.output import Injector
+    from assistant.platform.x11.keyblock import physical_keyboards
 
     other = Xlib.display.Display()
     devices = physical_keyboards(other)
@@ -147,7 +147,7 @@ def test_held_keys_are_replayed_after_and_esc_is_reported(x_env, text_app, xserv
     reported at once and not replayed."""
     import Xlib.display
 
-    from assistant.injection.keyblock import KeyboardBlock, replay
+    from assistant.platform.x11.keyblock import KeyboardBlock, replay
 
     display = Xlib.display.Display()
     xtest_kbd = [d.deviceid for d in display.xinput_query_device(0).devices
@@ -180,18 +180,19 @@ def fired(x_env, text_app):
     """The `up` listener path (pynput hook -> worker -> engine) on Xvfb, recording each fired
     command instead of running the model."""
     from assistant.config import load_settings
-    from assistant.injection import Injector
+    from assistant.platform.x11 import open_x11
     from assistant.service.context import AssistantContext
     from assistant.service.typed import TypedCommands
 
     settings = load_settings()
-    ctx = AssistantContext(settings=settings, injector=Injector(settings), notifier=None)
+    ctx = AssistantContext(settings=settings, platform=open_x11(settings, "test"), notifier=None)
     commands = []
     service = TypedCommands(ctx)
     service._start_job = lambda target, *args: commands.append(args[0])   # no model run
     service.start()
     yield ctx, commands
     service.stop()
+    ctx.platform.close()
 
 
 def test_our_injected_keys_never_feed_the_trigger_engine(fired, text_app, xserver):
@@ -226,7 +227,7 @@ def test_key_converter_maps_pynput_keys(x_env):
     from pynput.keyboard import Key, KeyCode
 
     from assistant.hooks.keys import KeyEvent
-    from assistant.hooks.listener import KeyConverter
+    from assistant.platform.x11.keysource import KeyConverter
 
     conv = KeyConverter()
     assert conv.press(KeyCode.from_char("a")) == KeyEvent(char="a")
@@ -271,8 +272,8 @@ def test_failure_notifies_why_and_keeps_the_text(x_env, text_app, xserver, husht
     from assistant.commands.pipeline import CommandPipeline
     from assistant.config import load_settings
     from assistant.history.store import HistoryStore
-    from assistant.injection import Injector
     from assistant.ollama_client import OllamaClient
+    from assistant.platform.x11 import open_x11
     from assistant.service.context import AssistantContext
     from assistant.service.typed import TypedCommands
 
@@ -282,7 +283,7 @@ def test_failure_notifies_why_and_keeps_the_text(x_env, text_app, xserver, husht
     settings = load_settings()
     notes = []
     history = HistoryStore(hushtype_home / "history.sqlite3")
-    ctx = AssistantContext(settings=settings, injector=Injector(settings), history=history,
+    ctx = AssistantContext(settings=settings, platform=open_x11(settings, "test"), history=history,
                            notifier=lambda title, message: notes.append((title, message)))
     ctx.pipeline = CommandPipeline(settings, client=OllamaClient(dead), history=history)
     service = TypedCommands(ctx).start()
@@ -298,4 +299,4 @@ def test_failure_notifies_why_and_keeps_the_text(x_env, text_app, xserver, husht
         assert entry["status"] == "failed" and entry["prefix"] == "fix:"
     finally:
         service.stop()
-        ctx.injector.close()
+        ctx.platform.close()

@@ -39,7 +39,7 @@ def changed_keys(before, after) -> list:
 
 
 def test_injector_gives_borrowed_keys_back_after_each_injection(x_env, text_app):
-    from assistant.injection import Injector
+    from assistant.platform.x11.output import Injector
 
     before = keymap_state()
     inj = Injector({"injection": {"method": "type"}})
@@ -57,8 +57,8 @@ def test_injector_gives_borrowed_keys_back_after_each_injection(x_env, text_app)
 
 
 def test_borrowed_keys_are_given_back_when_typing_fails(x_env, text_app):
-    from assistant.injection import Injector
-    from assistant.injection.xdotool import XdotoolError
+    from assistant.platform.x11.output import Injector
+    from assistant.platform.x11.xdotool import XdotoolError
 
     before = keymap_state()
     inj = Injector({"injection": {"method": "type"}})
@@ -79,7 +79,7 @@ def test_borrowed_keys_are_given_back_when_typing_fails(x_env, text_app):
 def test_a_key_mapped_by_someone_else_meanwhile_is_left_alone(x_env, text_app):
     import Xlib.display
 
-    from assistant.injection import Injector
+    from assistant.platform.x11.output import Injector
 
     inj = Injector({"injection": {"method": "type"}})
     other = Xlib.display.Display()

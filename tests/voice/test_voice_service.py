@@ -34,7 +34,7 @@ class DirectKeys:
 @pytest.fixture
 def service_ctx(voice_xserver, pulse_env, monkeypatch, tmp_path):
     from assistant.history.store import HistoryStore
-    from assistant.injection import Injector
+    from assistant.platform.x11.output import Injector
     from assistant.service.context import AssistantContext
 
     monkeypatch.setenv("DISPLAY", voice_xserver.display)
@@ -121,7 +121,7 @@ def test_pynput_keys_map_to_hotkey_names(voice_xserver, monkeypatch):
     monkeypatch.setenv("DISPLAY", voice_xserver.display)
     from pynput.keyboard import Key, KeyCode
 
-    from assistant.voice.listener import key_name
+    from assistant.platform.x11.hotkeys import key_name
 
     assert key_name(Key.ctrl_l) == "ctrl" and key_name(Key.ctrl_r) == "ctrl"
     assert key_name(Key.alt_l) == "alt" and key_name(Key.alt_gr) == "alt"
@@ -143,7 +143,7 @@ def test_hotkey_is_grabbed_so_the_app_does_not_get_it(voice_xserver, voice_text_
     typing has run, which is how the e2e tests found it.)"""
     monkeypatch.setenv("DISPLAY", voice_xserver.display)
     from assistant.voice.hotkeys import parse_hotkey
-    from assistant.voice.keygrab import KeyGrabber
+    from assistant.platform.x11.keygrab import KeyGrabber
 
     voice_xserver.key("shift+x")
     voice_text_app.wait_text(lambda t: t == "X", 10, "the ungrabbed chord to reach the app")

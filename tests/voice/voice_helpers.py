@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 
 # ../shared/data beside the checkout (CI clones main with shared/ beside it).
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+# A worktree sits one level deeper (<root>/wt/<name>): the nearest shared/data above wins.
+DATA = next((p / "shared" / "data" for p in Path(__file__).resolve().parents[2:]
+             if (p / "shared" / "data").is_dir()), Path(__file__).resolve().parents[3] / "shared" / "data")
 JFK = DATA / "jfk.flac"
 JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
             "ask what you can do for your country.")

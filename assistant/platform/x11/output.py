@@ -18,9 +18,9 @@ import threading
 import time
 
 from assistant.hooks.keys import parse_chord, xdotool_chord
-from assistant.injection import clipboard
-from assistant.injection.guard import InjectionGuard
-from assistant.injection.xdotool import Xdotool
+from assistant.platform.x11 import clipboard
+from assistant.platform.x11.guard import InjectionGuard
+from assistant.platform.x11.xdotool import Xdotool
 
 log = logging.getLogger("hushtype.injection")
 
@@ -45,7 +45,7 @@ class Injector:
         self.guard = guard or InjectionGuard()
         self.update_settings(settings or {})
         if x11 is None:
-            from assistant.injection.x11 import X11
+            from assistant.platform.x11.connection import X11
 
             x11 = X11()
         self.x11 = x11
@@ -122,7 +122,7 @@ class Injector:
             return None
         if self._block is None:
             try:
-                from assistant.injection.keyblock import KeyboardBlock
+                from assistant.platform.x11.keyblock import KeyboardBlock
 
                 self._block = KeyboardBlock(on_escape=self._escape_pressed)
             except Exception as exc:
@@ -147,8 +147,8 @@ class Injector:
         """Type the keys the user pressed during the injection, after it, in order."""
         if not keys:
             return
-        from assistant.injection.guard import TAIL_MS
-        from assistant.injection.keyblock import replay
+        from assistant.platform.x11.guard import TAIL_MS
+        from assistant.platform.x11.keyblock import replay
 
         time.sleep(TAIL_MS / 1000 + 0.01)        # after the guard span: the hook sees them as the user's
         with self.x11._lock:
@@ -180,6 +180,10 @@ class Injector:
             return False
         return (len(text) >= int(self.options["paste_min_chars"]) or not text.isascii()
                 or "\n" in text)
+
+    def active_app(self):
+        """The focused window (an AppInfo-like WindowInfo: id, app_class)."""
+        return self.x11.active_window()
 
     def is_terminal(self, window) -> bool:
         terminals = {t.lower() for t in self.options.get("terminal_apps", ())}
@@ -229,7 +233,7 @@ class Injector:
 
     def _spare_typer(self):
         if self._typer is None:
-            from assistant.injection.x11 import SpareKeyTyper
+            from assistant.platform.x11.connection import SpareKeyTyper
 
             try:
                 typer = SpareKeyTyper(self.x11)

@@ -31,6 +31,10 @@ class WindowInfo:
     def names(self) -> tuple[str, ...]:
         return tuple(n for n in (self.wm_class, self.wm_instance) if n)
 
+    @property
+    def app_class(self) -> str | None:      # the platform layer's AppInfo name for it
+        return self.wm_class
+
 
 class X11:
     """One X connection, used from one thread at a time (calls are serialised by a lock)."""

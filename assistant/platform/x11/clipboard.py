@@ -181,3 +181,13 @@ class ClipboardOffer:
         self.lost.wait(1.0)
         self.release()
         return True
+
+
+class XclipClipboard:
+    """The platform layer's :class:`Clipboard` on X11 (the CLIPBOARD selection, via xclip)."""
+
+    def read_text(self) -> str:
+        return read_text()
+
+    def write_text(self, text: str) -> None:
+        write_text(text)

@@ -1,8 +1,10 @@
-"""The thin OS adapter: pynput keyboard and mouse listeners on X11 (RECORD extension).
+"""The X11 key source (the platform layer's :class:`KeySource`): pynput keyboard and mouse
+listeners on X11 (RECORD extension).
 
-The pynput callbacks run on the X hook thread and only put a tuple on a queue; a worker
-thread (the typed-command service) turns them into :class:`KeyEvent` with
-:class:`KeyConverter` and feeds the trigger engine. Nothing here logs or stores keys.
+The pynput callbacks run on the X hook thread and only put a tuple on a queue; the consumer
+(the typed-command service's worker thread) calls :meth:`X11KeySource.decode` on each, which
+turns it into :class:`KeyEvent` / :class:`Click` with :class:`KeyConverter` and drops our own
+injected keys (the injector's :class:`InjectionGuard`). Nothing here logs or stores keys.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import queue
 import time
 
-from assistant.hooks.keys import KeyEvent
+from assistant.hooks.keys import Click, KeyEvent
 
 log = logging.getLogger("hushtype.hooks")
 
@@ -25,6 +27,11 @@ _NAME_FIX = {"ctrl_l": "ctrl", "alt_l": "alt", "shift_l": "shift", "cmd_l": "cmd
 
 PRESS, RELEASE, CLICK = 1, 2, 3
 
+# Keys the injector never sends: inside an injection they are the user's (Esc cancels).
+NEVER_INJECTED = frozenset({"esc", "left", "right", "up", "down", "home", "end", "page_up",
+                            "page_down", "delete", "f1", "f2", "f3", "f4", "f5", "f6", "f7",
+                            "f8", "f9", "f10", "f11", "f12"})
+
 
 class KeyConverter:
     """pynput key objects -> :class:`KeyEvent`, tracking which modifiers are held."""
@@ -32,7 +39,8 @@ class KeyConverter:
     def __init__(self):
         self.held: set[str] = set()
 
-    def press(self, key, *, injected: bool = False, window_class: str | None = None) -> KeyEvent | None:
+    def press(self, key, *, injected: bool = False, window_class: str | None = None,
+              at: float = 0.0) -> KeyEvent | None:
         if key is None:
             return None
         name = getattr(key, "name", None)
@@ -47,17 +55,17 @@ class KeyConverter:
             elif name == "enter":
                 char = "\n"
             return self._event(char=char, key=None if char else name, injected=injected,
-                               window_class=window_class)
+                               window_class=window_class, at=at)
         if getattr(key, "is_dead", False):
-            return self._event(dead=key.char, injected=injected, window_class=window_class)
+            return self._event(dead=key.char, injected=injected, window_class=window_class, at=at)
         char = getattr(key, "char", None)
         if char is None:
             vk = getattr(key, "vk", None)
             if isinstance(vk, int) and 0x01000100 <= vk <= 0x0110FFFF:   # X11 Unicode keysym
                 return self._event(char=chr(vk - 0x01000000), injected=injected,
-                                   window_class=window_class)
-            return self._event(key=f"vk{vk}", injected=injected, window_class=window_class)
-        return self._event(char=char, injected=injected, window_class=window_class)
+                                   window_class=window_class, at=at)
+            return self._event(key=f"vk{vk}", injected=injected, window_class=window_class, at=at)
+        return self._event(char=char, injected=injected, window_class=window_class, at=at)
 
     def release(self, key) -> None:
         mod = _MOD_OF.get(getattr(key, "name", None) or "")
@@ -165,3 +173,46 @@ class KeyHook:
             log.debug("record context stop: %s", exc)
         for listener in listeners:
             listener.join(timeout=2)
+
+
+class X11KeySource:
+    """:class:`KeySource` on X11: :class:`KeyHook` puts raw tuples on the queue (the hook
+    thread does nothing else); :meth:`decode` turns one into events on the consumer's thread.
+
+    ``guard`` is the injector's :class:`InjectionGuard`: key presses inside one of our own
+    injections (by X server time) are ours, except keys the injector never sends."""
+
+    def __init__(self, guard=None, *, mouse: bool = True):
+        self.guard = guard
+        self.with_mouse = mouse
+        self.converter = KeyConverter()
+        self.hook: KeyHook | None = None
+
+    def start(self, out: "queue.SimpleQueue") -> None:
+        if self.hook is None:
+            self.hook = KeyHook(out, mouse=self.with_mouse)
+        self.hook.start()
+
+    def decode(self, item) -> list:
+        kind, key, injected, server_time, at = item
+        if kind == RELEASE:
+            self.converter.release(key)
+            return []
+        if injected:
+            return []
+        if kind == PRESS and self.guard is not None and self.guard.covers(server_time) \
+                and getattr(key, "name", None) not in NEVER_INJECTED:
+            return []                       # our own key (or one blocked while we typed)
+        if kind == CLICK:
+            return [Click()]
+        event = self.converter.press(key, injected=injected, at=at)
+        return [] if event is None else [event]
+
+    @property
+    def running(self) -> bool:
+        return self.hook is not None and self.hook.running
+
+    def stop(self) -> None:
+        hook, self.hook = self.hook, None      # once: a second RECORD disable is an X error
+        if hook is not None:
+            hook.stop()
