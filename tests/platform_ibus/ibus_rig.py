@@ -199,3 +199,74 @@ def start_gtk_app(rig: IBusRig, path: Path, *, mode: str | None = None, **env_ex
         raise
     time.sleep(0.3)          # the IM context's focus-in reaches the engine just after GTK's
     return app
+
+
+# ---------------------------------------------------------------------- hushtype up
+REPO = HERE.parents[1]
+
+
+@dataclass
+class Assistant:
+    process: subprocess.Popen
+    home: Path
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_log(self, needle: str, timeout: float = 60.0, count: int = 1) -> str:
+        return wait_until(lambda: self.log().count(needle) >= count and self.log(), timeout,
+                          message=f"{needle!r} in the hushtype log:\n{self.log()[-3000:]}")
+
+    def history(self) -> list[dict]:
+        import sqlite3
+
+        db = self.home / "history.sqlite3"
+        if not db.exists():
+            return []
+        con = sqlite3.connect(db)
+        con.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in con.execute("select * from commands order by id")]
+        except sqlite3.OperationalError:
+            return []
+        finally:
+            con.close()
+
+    def stop(self) -> None:
+        kill(self.process, timeout=20)
+
+
+def start_assistant(rig: IBusRig, home: Path, ollama_host: str, config: str, *,
+                    args: tuple = ("--no-voice", "--no-settings"), env_extra: dict | None = None,
+                    wait_for: str = "listening for") -> Assistant:
+    """`hushtype up` in the rig's desktop session (it finds IBus by itself, as on a desktop)."""
+    import sys
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(config)
+    env = rig.env()
+    env.pop("OLLAMA_MODELS", None)
+    env.update(env_extra or {})
+    env.update({"HUSHTYPE_HOME": str(home), "OLLAMA_HOST": ollama_host, "PYTHONUNBUFFERED": "1"})
+    log_path = home / "up.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "up", *args], cwd=REPO,
+                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    up = Assistant(proc, home, log_path)
+    try:
+        up.wait_log(wait_for, 90)
+    except AssertionError:
+        up.stop()
+        raise
+    return up
+
+
+# gen: keeps its sampling with a fixed seed, so each answer (its length too) is the same on
+# every run: the streaming and Esc tests need answers that outlast their keystrokes.
+TEST_CONFIG = """
+[server]
+keep_alive = "30m"
+[commands.gen.options]
+seed = 7
+"""

@@ -19,13 +19,13 @@ def decode_item(item: tuple) -> list:
     """One raw engine item -> the events it means (pure)."""
     kind = item[0]
     if kind == PRESS:
-        _, name, char, _keycode, state, _at = item
-        event = keyvals.key_event(name, char, state)
+        _, name, char, _keycode, state, at = item
+        event = keyvals.key_event(name, char, state, at=at)
         return [event] if event is not None else []
     if kind == FOCUS:
         return [FocusChange(item[1], item[2])]
     if kind == RESET:
-        return [Click()]
+        return [Click()]              # the caret moved (a click, or the app moved it)
     if kind == SECURE:
         return [SecureField(secure=bool(item[1]))]
     return []                                   # releases: modifiers come with each press

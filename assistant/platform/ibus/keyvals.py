@@ -49,14 +49,15 @@ def is_forwarded(state: int) -> bool:
     return bool(state & FORWARD_MASK)
 
 
-def key_event(name: str | None, char: str, state: int) -> KeyEvent | None:
+def key_event(name: str | None, char: str, state: int, at: float = 0.0) -> KeyEvent | None:
     """One key press: ``name`` is the keyval's name ("a", "BackSpace", "dead_acute"),
-    ``char`` what it types ("" for none). None for a keyval that means nothing here."""
+    ``char`` what it types ("" for none), ``at`` when it reached the engine. None for a
+    keyval that means nothing here."""
     ctrl = bool(state & CONTROL_MASK)
     alt = bool(state & (MOD1_MASK | META_MASK))
     sup = bool(state & (MOD4_MASK | SUPER_MASK))
     shift = bool(state & SHIFT_MASK)
-    mods = {"ctrl": ctrl, "alt": alt, "super": sup, "shift": shift}
+    mods = {"ctrl": ctrl, "alt": alt, "super": sup, "shift": shift, "at": at}
     if name in DEAD_ACCENTS:
         return KeyEvent(dead=DEAD_ACCENTS[name], **mods)
     if name in ("Return", "KP_Enter", "ISO_Enter"):

@@ -14,6 +14,7 @@ import time
 from typing import Any, Callable
 
 from assistant.platform.ibus import keyvals
+from assistant.platform.select import PlatformError
 
 log = logging.getLogger("hushtype.ibus")
 
@@ -21,7 +22,7 @@ PRESS, RELEASE, FOCUS, RESET, SECURE = 1, 2, 3, 4, 5
 FALLBACK_ENGINE = "xkb:us::eng"
 
 
-class IBusUnavailable(RuntimeError):
+class IBusUnavailable(PlatformError):
     """No IBus daemon to talk to (or PyGObject/IBus typelib missing)."""
 
 
