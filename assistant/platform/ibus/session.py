@@ -20,6 +20,11 @@ log = logging.getLogger("hushtype.ibus")
 
 PRESS, RELEASE, FOCUS, RESET, SECURE = 1, 2, 3, 4, 5
 FALLBACK_ENGINE = "xkb:us::eng"
+# GTK resets its input method right after some keys it handles itself (Backspace, Enter): a
+# reset this soon after a key is that key's doing (the key itself is seen), not a click.
+KEY_RESET_S = 0.3
+SELF_RESETTING_KEYS = frozenset({"BackSpace", "Delete", "KP_Delete", "Return", "KP_Enter",
+                                 "ISO_Enter"})
 
 
 class IBusUnavailable(PlatformError):
@@ -41,6 +46,7 @@ class IBusSession:
         self.hotkeys = None                # IBusHotkeys: claims its chords' keys
         self.quiet_until = 0.0             # resets before this (our own output) are ours
         self.output_busy = 0               # output steps running on the GLib thread
+        self.last_key_at = 0.0             # when a self-resetting key last passed through
         self._thread: threading.Thread | None = None
         self._loop = None
         self._bus = None
@@ -239,7 +245,10 @@ class IBusSession:
                 put((RELEASE, None, "", keycode, state, 0.0))
             else:
                 name, char = self.describe(keyval)
-                put((PRESS, name, char, keycode, state, time.monotonic()))
+                now = time.monotonic()
+                if name in SELF_RESETTING_KEYS:
+                    self.last_key_at = now
+                put((PRESS, name, char, keycode, state, now))
         return False
 
     def on_focus_in(self, engine, context: str | None, client: str | None) -> None:
@@ -268,8 +277,12 @@ class IBusSession:
             self.engine = None
 
     def on_reset(self, engine) -> None:
-        if self.output_busy or time.monotonic() < self.quiet_until:
+        now = time.monotonic()
+        if self.output_busy or now < self.quiet_until:
             return                             # our own commit made the app reset us
+        if now - self.last_key_at < KEY_RESET_S:
+            self.last_key_at = 0.0
+            return                             # the app resets on its own after Backspace/Enter
         self._emit((RESET, time.monotonic()))
 
     def on_content_type(self, engine, purpose: int, hints: int) -> None:
