@@ -144,9 +144,12 @@ class IBusRig:
 
     def set_engine(self, name: str) -> None:
         # On Wayland the CLI then fails to run setxkbmap (no X): the engine is set all the same.
-        proc = self.ibus("engine", name)
-        assert proc.returncode == 0 or "setxkbmap" in proc.stderr, proc.stderr
-        wait_until(lambda: self.engine() == name, 10, message=f"IBus engine {name}")
+        # Right after start the daemon may not take clients yet: try again.
+        def attempt():
+            self.ibus("engine", name)
+            return self.engine() == name
+
+        wait_until(attempt, 20, interval=0.3, message=f"IBus engine {name}")
 
     def stop(self) -> None:
         kill(self.daemon)

@@ -142,6 +142,7 @@ class IBusSession:
             return
         self._stopped = True
         done = threading.Event()
+        restored_to: dict = {}
 
         def restore():
             bus = self._bus
@@ -149,14 +150,33 @@ class IBusSession:
                 done.set()
                 return False
             target = self.previous_engine or self._fallback_engine(bus)
+            restored_to["name"] = target
+
+            deadline = time.monotonic() + timeout / 2
+
+            def settled():
+                # The daemon switches engines in the background: leave only once it has.
+                current = b_engine_name(bus)
+                if current == target or time.monotonic() > deadline:
+                    if current == target:
+                        log.info("IBus: input method %s restored", target)
+                    else:
+                        log.warning("IBus: the input method is %s, not %s", current, target)
+                    done.set()
+                    return False
+                return True
 
             def finished(b, result):
                 try:
                     b.set_global_engine_async_finish(result)
-                    log.info("IBus: input method %s restored", target)
                 except Exception as exc:
                     log.warning("IBus: could not restore the input method %s: %s", target, exc)
-                done.set()
+                    done.set()
+                    return
+                from gi.repository import GLib
+
+                if settled():
+                    GLib.timeout_add(50, settled)
 
             bus.set_global_engine_async(target, -1, None, finished)
             return False
@@ -171,7 +191,10 @@ class IBusSession:
             if self._factory is not None:
                 self._factory.destroy()
                 self._factory = None
-            self._loop.quit()
+            try:
+                self._reassert(restored_to.get("name"))
+            finally:
+                self._loop.quit()
             return False
 
         if self._loop is not None and self._thread.is_alive():
@@ -179,6 +202,32 @@ class IBusSession:
             done.wait(timeout)
             self._idle(finish)
         self._thread.join(timeout)
+
+    def _reassert(self, target: str | None, settle: float = 0.3, tries: int = 10) -> None:
+        """Close our connection, then set ``target`` again from a fresh one.
+
+        When a registered component's connection goes, ibus-daemon forgets the global engine
+        (whichever it is); so the component's connection is closed first and the engine we
+        restored is set once more over a connection that registered nothing."""
+        from gi.repository import IBus
+
+        bus, self._bus = self._bus, None
+        if bus is None or target is None:
+            return
+        bus.destroy()                           # IBus.Bus is one per process: a new one next
+        fresh = IBus.Bus()
+        try:
+            for _ in range(tries):
+                if not fresh.is_connected():
+                    return
+                if b_engine_name(fresh) != target:
+                    fresh.set_global_engine(target)
+                time.sleep(settle)
+                if b_engine_name(fresh) == target:
+                    return
+            log.warning("IBus: the input method %s did not stay restored", target)
+        finally:
+            fresh.destroy()
 
     def _fallback_engine(self, bus) -> str:
         """The engine to go back to when there was none: the first other preloaded one."""
@@ -309,6 +358,15 @@ class IBusSession:
 
     def app_class(self) -> str | None:
         return _app_class(self.client)
+
+
+def b_engine_name(bus) -> str | None:
+    """The global engine's name (None when none is set)."""
+    try:
+        desc = bus.get_global_engine()
+    except Exception:
+        return None
+    return desc.get_name() if desc is not None else None
 
 
 def _app_class(client: str | None) -> str | None:
