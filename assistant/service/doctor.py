@@ -136,6 +136,9 @@ def run_checks(settings: dict) -> list[Check]:
     checks = [check_display()]
     checks += check_x11()
     checks += check_tools()
+    from assistant.platform.ibus.doctor import ibus_checks     # IBus backend (Wayland, X11)
+
+    checks += ibus_checks()
     checks += check_server(settings)
     checks.append(check_microphone())
     return checks
