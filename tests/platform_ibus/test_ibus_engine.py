@@ -165,3 +165,19 @@ def test_voice_chord_is_claimed_with_press_and_release(platform, ibus_env, gtk_f
     app.wait_text(lambda t: t == "abc", 10)       # the chord's space never reached the app
     events = drain(platform.keys, q)
     assert " " not in typed(events)
+
+
+def test_doctor_sees_the_daemon_and_the_active_engine(ibus_env):
+    import os
+
+    from assistant.platform.ibus import open_ibus
+    from assistant.platform.ibus.doctor import ibus_checks
+
+    checks = {c.name: c for c in ibus_checks(os.environ)}
+    assert checks["IBus daemon"].ok and "xkb:us::eng" in checks["IBus engine"].detail
+    plat = open_ibus({})
+    try:
+        checks = {c.name: c for c in ibus_checks(os.environ)}
+        assert "hushtype engine is active" in checks["IBus engine"].detail
+    finally:
+        plat.close()

@@ -12,6 +12,8 @@ from assistant.hooks.keys import ChordError, parse_chord
 from assistant.platform.ibus import keyvals
 
 log = logging.getLogger("hushtype.ibus")
+_CHORD_MASK = (keyvals.CONTROL_MASK | keyvals.MOD1_MASK | keyvals.MOD4_MASK | keyvals.SUPER_MASK
+               | keyvals.META_MASK)
 
 
 class IBusHotkeys:
@@ -19,6 +21,7 @@ class IBusHotkeys:
         self.session = session
         self._chords: dict = {}
         self._down: dict[int, str] = {}          # keycode held -> chord name
+        self._needs_modifier = True
         self._calls: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.on_down = self.on_up = None
@@ -31,6 +34,7 @@ class IBusHotkeys:
             except ChordError as exc:
                 log.warning("hotkey %s: %s", name, exc)
         self._chords, self.on_down, self.on_up = bound, on_down, on_up
+        self._needs_modifier = all(c.modifiers - {"shift"} for c in bound.values())
         if self._thread is None:
             self._thread = threading.Thread(target=self._dispatch, name="hushtype-ibus-hotkeys",
                                             daemon=True)
@@ -57,8 +61,8 @@ class IBusHotkeys:
             return True
         if keycode in self._down:
             return True                          # auto-repeat of a held chord
-        if not self._chords:
-            return False
+        if not self._chords or (self._needs_modifier and not state & _CHORD_MASK):
+            return False                         # plain typing: no chord can match
         event = keyvals.key_event(*session.describe(keyval), state)
         if event is None or event.is_modifier:
             return False

@@ -27,6 +27,9 @@ SELF_RESETTING_KEYS = frozenset({"BackSpace", "Delete", "KP_Delete", "Return", "
                                  "ISO_Enter"})
 
 
+_DESCRIBED: dict[int, tuple] = {}       # keyval -> (name, char): fixed by IBus, not the layout
+
+
 class IBusUnavailable(PlatformError):
     """No IBus daemon to talk to (or PyGObject/IBus typelib missing)."""
 
@@ -275,10 +278,14 @@ class IBusSession:
     # ------------------------------------------------------------------ engine callbacks
     @staticmethod
     def describe(keyval: int) -> tuple[str | None, str]:
-        """(keyval name, the character it types or "") - the layout is already applied."""
-        from gi.repository import IBus
+        """(keyval name, the character it types or "") - the layout is already applied.
+        Remembered per keyval: a key then costs one dict lookup on the GLib thread."""
+        known = _DESCRIBED.get(keyval)
+        if known is None:
+            from gi.repository import IBus
 
-        return IBus.keyval_name(keyval), IBus.keyval_to_unicode(keyval)
+            known = _DESCRIBED[keyval] = (IBus.keyval_name(keyval), IBus.keyval_to_unicode(keyval))
+        return known
 
     def on_key(self, engine, keyval: int, keycode: int, state: int) -> bool:
         if state & keyvals.FORWARD_MASK:
