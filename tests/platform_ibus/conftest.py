@@ -40,6 +40,12 @@ def _start_xvfb():
     pytest.fail("Xvfb did not start")
 
 
+# Each wtype run is a new virtual keyboard: sway moves the keyboard focus away and back as it
+# connects, and GTK drops a key that arrives meanwhile. A human's keyboard stays connected;
+# wtype waits this long before its first key.
+WTYPE_SETTLE_MS = "200"
+
+
 @dataclass
 class Desktop:
     """One desktop session with IBus: ``kind`` "x11" or "wayland"; keys in its own tool."""
@@ -56,7 +62,7 @@ class Desktop:
         if self.kind == "x11":
             self._run(["xdotool", "type", "--delay", str(delay_ms), "--", text])
         else:
-            self._run(["wtype", "-d", str(delay_ms), "--", text])
+            self._run(["wtype", "-s", WTYPE_SETTLE_MS, "-d", str(delay_ms), "--", text])
 
     def key(self, *names: str) -> None:
         """xdotool-style key names, "ctrl+a" chords too."""
@@ -65,7 +71,7 @@ class Desktop:
                 self._run(["xdotool", "key", "--delay", "40", name])
                 continue
             *mods, key = name.split("+")
-            args = ["wtype"]
+            args = ["wtype", "-s", WTYPE_SETTLE_MS]
             for mod in mods:
                 args += ["-M", mod]
             args += ["-k", key]
@@ -82,7 +88,7 @@ class Desktop:
             self._run(["xdotool", "keyup", key])
             self._run(["xdotool", "keyup", "+".join(mods)])
             return
-        args = ["wtype"]
+        args = ["wtype", "-s", WTYPE_SETTLE_MS]
         for mod in mods:
             args += ["-M", mod]
         args += ["-P", key, "-s", str(int(seconds * 1000)), "-p", key]
