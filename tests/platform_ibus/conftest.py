@@ -41,8 +41,8 @@ def _start_xvfb():
 
 
 # Each wtype run is a new virtual keyboard: sway moves the keyboard focus away and back as it
-# connects, and GTK drops a key that arrives meanwhile. A human's keyboard stays connected;
-# wtype waits this long before its first key.
+# connects and goes, and GTK drops a key that is still on its way through IBus meanwhile. A
+# human's keyboard stays connected; wtype waits this long before its first and after its last key.
 WTYPE_SETTLE_MS = "200"
 
 
@@ -62,7 +62,9 @@ class Desktop:
         if self.kind == "x11":
             self._run(["xdotool", "type", "--delay", str(delay_ms), "--", text])
         else:
-            self._run(["wtype", "-s", WTYPE_SETTLE_MS, "-d", str(delay_ms), "--", text])
+            assert not text.startswith("-")      # (text and options mix on wtype's line)
+            self._run(["wtype", "-s", WTYPE_SETTLE_MS, "-d", str(delay_ms), text, "-s",
+                       WTYPE_SETTLE_MS])
 
     def key(self, *names: str) -> None:
         """xdotool-style key names, "ctrl+a" chords too."""
@@ -77,8 +79,7 @@ class Desktop:
             args += ["-k", key]
             for mod in reversed(mods):
                 args += ["-m", mod]
-            self._run(args)
-            time.sleep(0.04)
+            self._run(args + ["-s", WTYPE_SETTLE_MS])
 
     def hold_chord(self, mods: list[str], key: str, seconds: float) -> None:
         """Press mods+key, hold, release key then mods (the voice hotkey)."""

@@ -31,6 +31,11 @@ def window(gtk_factory, desktop):
     return gtk_factory()
 
 
+WTYPE_BACKSPACE = ("on headless sway, GTK3 does not apply Backspaces that wtype's short-lived "
+                   "virtual keyboards send through IBus (the engine sees them, the window drops "
+                   "them: its keymap is gone when GTK hands the key back); X11 covers this case")
+
+
 def last_done(assistant, prefix: str, before: int) -> dict:
     rows = wait_until(lambda: [r for r in assistant.history()[before:]
                                if r["prefix"] == prefix and r["status"] != "running"], 90,
@@ -79,6 +84,8 @@ def test_gen_output_is_streamed_in(assistant, window, desktop):
 
 
 def test_backspace_corrected_prefix_still_triggers(assistant, window, desktop):
+    if desktop.kind == "wayland":
+        pytest.skip(WTYPE_BACKSPACE)
     before = len(assistant.history())
     desktop.type("fox")
     desktop.key("BackSpace", "BackSpace")
@@ -140,6 +147,8 @@ def test_non_ascii_is_typed_and_inserted(assistant, french_layout, window, deskt
 
 
 def test_backspace_right_after_undoes(assistant, window, desktop):
+    if desktop.kind == "wayland":
+        pytest.skip(WTYPE_BACKSPACE)
     before = len(assistant.history())
     desktop.type(FIX_INPUT + ";;")
     row = last_done(assistant, "fix:", before)
