@@ -97,6 +97,22 @@ class Desktop:
             args += ["-m", mod]
         self._run(args)
 
+    def hold_chord_while(self, mods: list[str], key: str, seconds: float):
+        """Start holding mods+key for ``seconds`` (then release); returns the process."""
+        env = self.rig.env()
+        if self.kind == "x11":
+            chord = "+".join(mods + [key])
+            return subprocess.Popen(["sh", "-c", f"xdotool keydown {chord}; sleep {seconds}; "
+                                     f"xdotool keyup {key}; xdotool keyup {'+'.join(mods)}"],
+                                    env=env, start_new_session=True)
+        args = ["wtype", "-s", WTYPE_SETTLE_MS]
+        for mod in mods:
+            args += ["-M", mod]
+        args += ["-P", key, "-s", str(int(seconds * 1000)), "-p", key]
+        for mod in reversed(mods):
+            args += ["-m", mod]
+        return subprocess.Popen(args + ["-s", WTYPE_SETTLE_MS], env=env, start_new_session=True)
+
     def click(self) -> None:
         """A left click in the window's text area (the caret moves: IBus resets)."""
         if self.kind == "x11":
