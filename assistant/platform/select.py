@@ -59,8 +59,10 @@ def choose_backend(requested: str | None, env: Mapping[str, str],
 
 
 def ibus_daemon_reachable(env: Mapping[str, str] | None = None, timeout: float = 3.0) -> bool:
-    """Whether an IBus daemon answers on this session's bus (``ibus address`` names a socket
-    that exists and the daemon's pid is alive)."""
+    """Whether this session's IBus daemon answers: ``ibus address`` (which reads the address
+    file of this display) names a D-Bus socket, and it accepts a connection."""
+    import socket
+
     env = dict(os.environ if env is None else env)
     ibus = shutil.which("ibus")
     if not ibus:
@@ -70,17 +72,22 @@ def ibus_daemon_reachable(env: Mapping[str, str] | None = None, timeout: float =
                              env=env).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return False
-    if not out or out == "(null)":
+    if not out.startswith("unix:"):
         return False
-    for part in out.split(":", 1)[-1].split(","):
-        key, _, value = part.partition("=")
-        if key == "path" and not os.path.exists(value):
-            return False
+    fields = dict(part.partition("=")[::2] for part in out[len("unix:"):].split(","))
+    if "path" in fields:
+        target = fields["path"]
+    elif "abstract" in fields:
+        target = "\0" + fields["abstract"]
+    else:
+        return False
     try:
-        daemon = subprocess.run(["pgrep", "-x", "ibus-daemon"], capture_output=True, timeout=timeout)
-        return daemon.returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(target)
         return True
+    except OSError:
+        return False
 
 
 def default_probes(env: Mapping[str, str]) -> dict[str, Callable[[], bool]]:
@@ -126,8 +133,9 @@ def open_platform(settings: dict, requested: str | None = None, *, env: Mapping[
         return open_wayland(settings, reason, env=env)
     from assistant.platform.notify import desktop_notify
 
-    return Platform(name="none", reason=reason, notify=desktop_notify,
-                    sees="nothing: no desktop session, so no keys, windows or clipboard")
+    from assistant.platform.visibility import BACKEND_SEES
+
+    return Platform(name="none", reason=reason, notify=desktop_notify, sees=BACKEND_SEES["none"])
 
 
 def _open_ibus(settings: dict, reason: str) -> Platform:

@@ -189,3 +189,30 @@ def request(payload: dict, *, timeout: float = 10.0, path: Path | None = None) -
         return json.loads(data)
     except ValueError:
         raise ControlError("the running assistant gave no answer") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m assistant.service.control voice start|stop|toggle [--command]``: the same as
+    `hushtype voice ...` without loading the whole CLI (a desktop shortcut answers faster)."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = "--command" in args
+    args = [a for a in args if a != "--command"]
+    if len(args) != 2 or args[0] != "voice" or args[1] not in ("start", "stop", "toggle"):
+        print("usage: python -m assistant.service.control voice start|stop|toggle [--command]", file=sys.stderr)
+        return 2
+    try:
+        reply = request({"voice": args[1], "mode": "command" if command else "dictate"})
+    except ControlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not reply.get("ok"):
+        print(f"error: {reply.get('error', 'refused')}", file=sys.stderr)
+        return 1
+    print("recording" if reply.get("recording") else "stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

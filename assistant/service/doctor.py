@@ -24,9 +24,41 @@ def check_display(env=None) -> Check:
         return Check("display server", True, text)
     if kind == "xwayland":
         return Check("display server", True, text, "log in with an X11 session for all apps", required=False)
-    fix = ("start hushtype inside your X11 desktop session (DISPLAY must be set)" if kind == "none"
-           else "choose an X11 session at the login screen")
+    if kind == "wayland":
+        return Check("display server", False, text, "for typed commands start IBus (the ibus backend) "
+                     "or log in with an X11 session; voice works through `hushtype voice toggle`",
+                     required=False)
+    fix = ("start hushtype inside your X11 desktop session (DISPLAY must be set) or a Wayland "
+           "session (WAYLAND_DISPLAY)")
     return Check("display server", False, text, fix)
+
+
+def check_platform(settings: dict, env=None) -> list[Check]:
+    """The backend `hushtype up` would use here, and why (plus the tools it needs)."""
+    from assistant.platform.select import choose_backend, default_probes, requested_backend
+
+    env = os.environ if env is None else env
+    try:
+        name, reason = choose_backend(requested_backend(settings), env, default_probes(env))
+    except ValueError as exc:
+        return [Check("platform backend", False, str(exc), "set [platform] backend to auto, x11, ibus or wayland")]
+    checks = [Check("platform backend", name != "none", f"{name}: {reason}",
+                    "run inside a desktop session", required=False)]
+    if name == "wayland":
+        from assistant.platform.wayland import insert_method
+
+        method = insert_method(settings, env, bool(shutil.which("wtype")))
+        checks.append(Check("wayland text output", True,
+                            "wtype types the transcript (wlroots compositor)" if method == "wtype" else
+                            "the transcript goes on the clipboard with a \"press Ctrl+V\" notification "
+                            "(this compositor lets no program type; wtype works on sway/Hyprland)",
+                            required=False))
+        for tool, pkg, job in (("wl-copy", "wl-clipboard", "the clipboard on Wayland"),
+                               ("wtype", "wtype", "typing on wlroots compositors")):
+            path = shutil.which(tool)
+            checks.append(Check(tool, bool(path), f"{path} ({job})" if path else f"not installed ({job})",
+                                f"sudo apt install {pkg}", required=False))
+    return checks
 
 
 def check_x11() -> list[Check]:
@@ -134,8 +166,14 @@ def check_microphone() -> Check:
 
 def run_checks(settings: dict) -> list[Check]:
     checks = [check_display()]
-    checks += check_x11()
-    checks += check_tools()
+    platform = check_platform(settings)
+    checks += platform
+    x11 = check_x11() + check_tools()
+    if platform and platform[0].detail.split(":", 1)[0] in ("wayland", "ibus"):
+        for check in x11:                    # X11 tools matter only to the X11 backend there
+            if check.name != "notify-send":
+                check.required = False
+    checks += x11
     from assistant.platform.ibus.doctor import ibus_checks     # IBus backend (Wayland, X11)
 
     checks += ibus_checks()

@@ -158,8 +158,8 @@ class TypedCommands:
     def _event(self, event) -> None:
         if isinstance(event, SecureField):
             self._secure = event.secure
-            with self._lock:
-                self.engine.reset(boundary=False)
+            with self._lock:                  # a new (normal) field: a prefix may start at once
+                self.engine.reset(boundary=not event.secure)
             return
         at = getattr(event, "at", 0.0) or time.monotonic()
         if isinstance(event, Click):

@@ -101,6 +101,10 @@ class SettingsBackend:
         return CommandPipeline(settings=self.settings(), history=False)
 
     # ------------------------------------------------------------------ model server
+    def platform(self):
+        """The running assistant's Platform (None when the page runs alone)."""
+        return getattr(self.ctx, "platform", None)
+
     def server_url(self) -> str:
         from assistant.ollama_client import resolve_base_url
 

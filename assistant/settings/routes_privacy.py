@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 
 from assistant.config import ConfigError
+from assistant.platform.visibility import backend_rows
 from assistant.settings import autostart, forms, runtime_file, web
 from assistant.settings.forms import FormError
 
@@ -34,7 +35,9 @@ async def _page(request: Request, *, status_code=200, error=None, deny_text=None
     report = await run_in_threadpool(_report)
     entry = autostart.entry_path()
     deny = backend.settings().get("privacy", {}).get("deny_apps", [])
+    platform = backend.platform()
     return web.render(request, "privacy.html", page="privacy", status_code=status_code, report=report,
+                      platform=platform, backends=backend_rows(getattr(platform, "name", None)),
                       autostart_path=str(entry), autostart_on=entry.exists(),
                       page_port=request.app.state.port, server_url=backend.server_url(),
                       deny_text=deny_text if deny_text is not None else "\n".join(deny), error=error,

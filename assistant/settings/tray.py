@@ -1,8 +1,12 @@
-"""The tray icon (pystray, Xlib backend): pause/resume, settings, wipe history, quit.
+"""The tray icon (pystray): pause/resume, settings, wipe history, quit.
 
-The menu and the icon's look are pure functions of the assistant's state (``menu_model``,
-``icon_state``, ``draw_icon``) so they are tested directly; :class:`TrayActions` does what the
-items say on the AssistantContext; :class:`Tray` is the thin pystray adapter.
+pystray's backend is picked by :func:`tray_backend`: AppIndicator (StatusNotifierItem over
+D-Bus, a real menu on GNOME/KDE/most panels) or GTK (an XEmbed status icon with a real GTK menu)
+when PyGObject can load them, else the plain Xlib icon (left click opens the settings; its
+menu cannot be shown). The menu and the icon's look are pure functions of the assistant's
+state (``menu_model``, ``icon_state``, ``draw_icon``) so they are tested directly;
+:class:`TrayActions` does what the items say on the AssistantContext; :class:`Tray` is the thin
+pystray adapter.
 """
 
 from __future__ import annotations
@@ -142,11 +146,41 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY"))
 
 
+def tray_backend(env, *, gtk: bool, appindicator: bool) -> str:
+    """pystray backend name: the user's PYSTRAY_BACKEND; AppIndicator when it loads and a
+    session bus is there to publish it on; GTK when it loads; else the plain Xlib icon."""
+    if env.get("PYSTRAY_BACKEND"):
+        return env["PYSTRAY_BACKEND"]
+    if appindicator and env.get("DBUS_SESSION_BUS_ADDRESS"):
+        return "appindicator"
+    if gtk:
+        return "gtk"
+    return "xorg"
+
+
+def _gi_loads(namespace: str, version: str) -> bool:
+    try:
+        import gi
+
+        gi.require_version(namespace, version)
+        __import__(f"gi.repository.{namespace}")
+        return True
+    except (ImportError, ValueError):
+        return False
+
+
+def pick_backend() -> str:
+    gtk = bool(os.environ.get("DISPLAY")) and _gi_loads("Gtk", "3.0")
+    return tray_backend(os.environ, gtk=gtk,
+                        appindicator=gtk and _gi_loads("AyatanaAppIndicator3", "0.1"))
+
+
 class Tray:
     """The pystray icon in its own thread; follows the state every ``poll`` seconds."""
 
-    def __init__(self, ctx, actions: TrayActions, poll: float = 0.3):
-        os.environ.setdefault("PYSTRAY_BACKEND", "xorg")
+    def __init__(self, ctx, actions: TrayActions, poll: float = 0.3, backend: str | None = None):
+        if "pystray" not in __import__("sys").modules:
+            os.environ["PYSTRAY_BACKEND"] = backend or pick_backend()
         import pystray
 
         self._pystray = pystray
@@ -157,6 +191,8 @@ class Tray:
         self._paused = is_paused(ctx)
         self._icons = {state: draw_icon(state) for state in STATES}
         self.icon = pystray.Icon("hushtype", self._icons[self.state], TITLES[self.state], menu=self._menu())
+        # the backend pystray really loaded (once per process): "xorg", "gtk", "appindicator"
+        self.backend = type(self.icon).__module__.rsplit("._", 1)[-1]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._watcher: threading.Thread | None = None
@@ -273,6 +309,8 @@ class Tray:
             except Exception:
                 log.warning("the tray icon could not be shown", exc_info=True)
                 return
+            if self.backend == "gtk":
+                self._name_gtk_icon()
             self.ready.set()
 
         self._enable_clicks_on_x11()
@@ -282,6 +320,35 @@ class Tray:
         self._watcher = threading.Thread(target=self._watch, name="hushtype-tray-state", daemon=True)
         self._watcher.start()
         return self
+
+    def _name_gtk_icon(self) -> None:
+        """GTK's status icon: give its tray window our name and title (WM_CLASS/WM_NAME, as the
+        Xlib icon has), on GTK's loop; and keep pystray's shutdown from failing where no
+        notification service runs (it hides a notification it never showed)."""
+        status = getattr(self.icon, "_status_icon", None)
+        notifier = getattr(self.icon, "_notifier", None)
+        if notifier is not None:
+            hide = notifier.hide
+
+            def quiet_hide():
+                try:
+                    hide()
+                except Exception:
+                    log.debug("no notification service to hide a notification from")
+
+            notifier.hide = quiet_hide
+        if status is None:
+            return
+        from gi.repository import GLib
+
+        title = TITLES[self.state]
+
+        def name():
+            status.set_name("hushtype")
+            status.set_title(title)
+            return False
+
+        GLib.idle_add(name)
 
     def _enable_clicks_on_x11(self) -> None:
         """pystray's Xlib backend handles ButtonPress but never asks X for it (its window's event

@@ -109,3 +109,18 @@ def test_clipboard_output_leaves_the_text_for_ctrl_v_and_says_so(sway_process_en
     assert PyperclipClipboard().read_text() == "Grüße aus Köln – “hi”"
     with pytest.raises(OutputError, match="delete text"):
         out.replace(3, "x")                  # it cannot take the command back: it refuses
+
+
+def test_doctor_names_the_backend_and_why_on_sway(sway, live_server, tmp_path):
+    import sys
+
+    from desktop_helpers import REPO
+
+    env = dict(sway, HUSHTYPE_HOME=str(tmp_path / "home"), OLLAMA_HOST=live_server.host)
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", "doctor"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    out = done.stdout
+    assert "[  ok] platform backend: wayland: Wayland session without an IBus daemon: voice only" in out, out
+    assert "[  ok] wayland text output: wtype types the transcript" in out, out
+    assert "[warn] keyboard hook: no X display" in out, out     # X11 parts: not needed here
+    assert done.returncode == 0, out

@@ -22,6 +22,15 @@ def test_menu_model_offers_pause_or_resume_settings_wipe_and_quit():
     assert [e.action for e in running if e.default] == ["open_settings"]  # left click
 
 
+def test_tray_backend_prefers_appindicator_then_gtk_then_the_plain_x11_icon():
+    bus = {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/user/1000/bus"}
+    assert tray.tray_backend(bus, gtk=True, appindicator=True) == "appindicator"
+    assert tray.tray_backend({}, gtk=True, appindicator=True) == "gtk"      # no bus to publish on
+    assert tray.tray_backend(bus, gtk=True, appindicator=False) == "gtk"
+    assert tray.tray_backend(bus, gtk=False, appindicator=False) == "xorg"  # GTK does not load
+    assert tray.tray_backend({**bus, "PYSTRAY_BACKEND": "xorg"}, gtk=True, appindicator=True) == "xorg"
+
+
 def test_icon_state_follows_paused_and_busy():
     assert tray.icon_state(paused=False, busy=False) == "listening"
     assert tray.icon_state(paused=False, busy=True) == "working"
@@ -69,9 +78,12 @@ def test_actions_pause_resume_open_wipe_confirmation_and_quit():
 def test_icon_docks_in_a_real_tray_shows_state_and_a_click_opens_the_settings(x_tray):
     ctx = _context()
     opened = []
+    # today's plain Xlib icon (GTK binds a process to its first X display, and each test here
+    # has its own Xvfb: the GTK menu is tested in a process of its own, below)
     icon = tray.Tray(ctx, tray.TrayActions(ctx, lambda path: f"http://127.0.0.1:1{path}", opened.append),
-                     poll=0.05).start()
+                     poll=0.05, backend="xorg").start()
     try:
+        assert icon.backend == "xorg"
         assert icon.ready.wait(10)
         box = icon_window(x_tray)
 
@@ -102,7 +114,8 @@ def test_icon_docks_in_a_real_tray_shows_state_and_a_click_opens_the_settings(x_
 def test_icon_docks_when_the_tray_appears_after_hushtype_started(x_desktop):
     # `hushtype up` often starts at login before the desktop's panel and its tray
     ctx = _context()
-    icon = tray.Tray(ctx, tray.TrayActions(ctx, lambda path: path, lambda url: None), poll=0.05).start()
+    icon = tray.Tray(ctx, tray.TrayActions(ctx, lambda path: path, lambda url: None), poll=0.05,
+                     backend="xorg").start()
     try:
         assert icon.ready.wait(10)
         time.sleep(0.5)
@@ -153,3 +166,65 @@ def test_the_running_assistant_shows_the_tray_and_a_click_opens_the_page(x_tray,
         running.stop()
         history.close()
 
+
+
+# ----------------------------------------------------------------------------- GTK menu
+@pytest.mark.x11
+def test_gtk_tray_has_a_real_menu_pause_resume_settings_wipe_quit(x_tray, tmp_path):
+    """pystray's GTK backend (PyGObject in the venv): a right click on the docked icon opens a
+    real GTK menu; its entries, picked with the keyboard, pause, resume, open the settings,
+    open the wipe confirmation and quit. (Own process: GTK stays bound to its first display.)"""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("gi", reason="PyGObject is not installed (pip install -e .)")
+    events_path = tmp_path / "events.jsonl"
+    env = {k: v for k, v in os.environ.items() if k not in ("DBUS_SESSION_BUS_ADDRESS", "PYSTRAY_BACKEND")}
+    env["DISPLAY"] = x_tray          # no session bus: AppIndicator has no host here, GTK's icon docks
+    probe = subprocess.Popen([sys.executable, str(Path(__file__).with_name("gtk_tray_probe.py")),
+                              str(events_path)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def events():
+        text = events_path.read_text() if events_path.exists() else ""
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def wait_event(event, timeout=20):
+        deadline = time.monotonic() + timeout
+        while event not in events():
+            assert probe.poll() is None or event in events(), probe.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, f"{event} not among {events()}"
+            time.sleep(0.05)
+
+    def pick(position: int, event) -> None:
+        """Right-click the icon, walk down to the entry, press Enter; again until it happened
+        (a loaded machine may take the first click before the menu is ready)."""
+        for _ in range(4):
+            x, y, w, h = icon_window(x_tray)
+            xenv = {**os.environ, "DISPLAY": x_tray}
+            subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "3"],
+                           env=xenv, check=True)
+            time.sleep(0.6)
+            subprocess.run(["xdotool", "key", "--delay", "80", *(["Down"] * position), "Return"],
+                           env=xenv, check=True)
+            try:
+                wait_event(event, timeout=5)
+                return
+            except AssertionError:
+                subprocess.run(["xdotool", "key", "Escape"], env=xenv)
+        wait_event(event, timeout=1)
+
+    try:
+        wait_event({"ready": "gtk"}, timeout=30)
+        pick(1, {"notify": "hushtype paused"})                       # Pause hushtype
+        pick(1, {"notify": "hushtype resumed"})                      # now: Resume hushtype
+        pick(2, {"opened": "http://127.0.0.1:1/history"})            # Open settings
+        pick(3, {"opened": "http://127.0.0.1:1/history/wipe"})       # Wipe history… (confirmation)
+        pick(4, {"quit": True})                                      # Quit hushtype
+        assert probe.wait(timeout=15) == 0
+    finally:
+        if probe.poll() is None:
+            probe.kill()
+            probe.wait()

@@ -14,10 +14,10 @@ log = logging.getLogger("hushtype.wayland")
 
 WLROOTS_DESKTOPS = ("sway", "hyprland", "river", "wayfire", "labwc", "niri", "dwl", "qtile", "wlroots")
 
-SEES_WTYPE = ("Wayland (voice only): no keys and no window names; hushtype types the transcript "
-              "into the focused app with wtype")
-SEES_CLIPBOARD = ("Wayland (voice only): no keys and no window names; the transcript is put on the "
-                  "clipboard for you to paste")
+SEES_WTYPE = ("no keys and no window names (voice only): it hears the microphone only between "
+              "`hushtype voice start` and `stop`, and types the transcript with wtype")
+SEES_CLIPBOARD = ("no keys and no window names (voice only): it hears the microphone only between "
+                  "`hushtype voice start` and `stop`, and leaves the transcript on the clipboard")
 
 
 def is_wlroots(env: Mapping[str, str]) -> bool:

@@ -17,6 +17,14 @@ import time
 
 log = logging.getLogger("hushtype.wayland")
 
+# Each wtype run brings its own virtual keyboard and keymap. Under load, GTK3 on sway was seen
+# dropping the first characters of a run ("nd so my fellow ..."): wtype waits this long after
+# announcing its keyboard before the first key.
+KEYMAP_SETTLE_MS = 100
+# And keys sent back to back were lost or garbled there under CPU load ("america S NOT what"),
+# while 8 ms between keys arrived intact every time (a 100-character dictation: ~1 s).
+KEY_DELAY_MS = 8
+
 
 class OutputError(RuntimeError):
     pass
@@ -33,11 +41,11 @@ class WtypeOutput:
         self.update_settings(settings or {})
 
     def update_settings(self, settings: dict) -> None:
-        injection = settings.get("injection", {}) if "injection" in settings else settings
-        self.key_delay_ms = int(injection.get("key_delay_ms", 0) or 0)
+        platform = settings.get("platform", {})
+        self.key_delay_ms = int(platform.get("wtype_key_delay_ms", KEY_DELAY_MS))
 
     def _run(self, args: list[str], text: str | None = None) -> None:
-        cmd = [self.wtype] + (["-d", str(self.key_delay_ms)] if self.key_delay_ms else []) + args
+        cmd = [self.wtype, "-d", str(self.key_delay_ms), "-s", str(KEYMAP_SETTLE_MS)] + args
         proc = subprocess.run(cmd, input=None if text is None else text.encode("utf-8"),
                               capture_output=True, timeout=120, env=self.env)
         if proc.returncode != 0:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from assistant.platform.base import Platform
 
-SEES = ("X11: every key typed into any app (X RECORD) and the focused window's class; "
-        "keys are only matched against your command prefixes, never stored or logged; "
-        "password fields cannot be told apart on X11, so add password managers to the deny list")
+from assistant.platform.visibility import BACKEND_SEES
+
+SEES = BACKEND_SEES["x11"]
 
 
 def open_x11(settings: dict, reason: str) -> Platform:
