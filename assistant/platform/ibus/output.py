@@ -19,7 +19,7 @@ log = logging.getLogger("hushtype.ibus")
 
 BACKSPACE_KEYVAL = 0xFF08
 BACKSPACE_KEYCODE = 14          # evdev code: IBus key codes are X key codes minus 8
-DEFAULTS = {"forward_gap_ms": 60, "forward_key_gap_ms": 8, "quiet_ms": 300}
+DEFAULTS = {"forward_gap_ms": 60, "forward_key_gap_ms": 8, "quiet_ms": 300, "settle_ms": 80}
 
 
 class InjectionError(RuntimeError):
@@ -46,6 +46,7 @@ class IBusOutput:
         if delete_chars < 0:
             raise ValueError("delete_chars must be >= 0")
         with self._lock:
+            self._settle()
             self._delete(delete_chars)
             if text:
                 self._commit(text)
@@ -68,6 +69,14 @@ class IBusOutput:
         if engine is None:
             raise InjectionError("no text field has the keyboard focus")
         return engine
+
+    def _settle(self) -> None:
+        """A key we just passed on may not be in the app yet (it gets the key back from IBus
+        and applies it on its own time); our delete must not overtake it (undo right after
+        a Backspace, a command fired by its terminator key)."""
+        wait = self.options["settle_ms"] / 1000 - (time.monotonic() - self.session.last_pass_at)
+        if wait > 0:
+            time.sleep(wait)
 
     def _quiet(self) -> None:
         self.session.quiet_until = time.monotonic() + self.options["quiet_ms"] / 1000
@@ -155,6 +164,7 @@ class IBusStream:
             try:
                 with self.output._lock:
                     if not self._started:
+                        self.output._settle()
                         self.output._delete(self.delete_chars)
                         self._started = True
                     self.output._commit(text)
@@ -185,6 +195,7 @@ class IBusStream:
         if not self._started or not restore:
             return
         with self.output._lock:
+            self.output._settle()
             self.output._delete(len(self.typed))
             if self.original:
                 self.output._commit(self.original)

@@ -50,6 +50,7 @@ class IBusSession:
         self.quiet_until = 0.0             # resets before this (our own output) are ours
         self.output_busy = 0               # output steps running on the GLib thread
         self.last_key_at = 0.0             # when a self-resetting key last passed through
+        self.last_pass_at = 0.0            # when any key last passed through to the app
         self._thread: threading.Thread | None = None
         self._loop = None
         self._bus = None
@@ -220,14 +221,22 @@ class IBusSession:
         bus.destroy()                           # IBus.Bus is one per process: a new one next
         fresh = IBus.Bus()
         try:
-            for _ in range(tries):
-                if not fresh.is_connected():
-                    return
+            # First the daemon must have dropped our component (our engine leaves its list);
+            # only then is the engine set again, and seen to stay.
+            deadline = time.monotonic() + tries * settle
+            while time.monotonic() < deadline and fresh.is_connected() and \
+                    self.engine_name in _engine_names(fresh):
+                time.sleep(0.05)
+            steady = 0
+            while time.monotonic() < deadline + tries * settle and fresh.is_connected():
                 if b_engine_name(fresh) != target:
+                    steady = 0
                     fresh.set_global_engine(target)
-                time.sleep(settle)
-                if b_engine_name(fresh) == target:
-                    return
+                else:
+                    steady += 1
+                    if steady >= 2:
+                        return
+                time.sleep(settle / 3)
             log.warning("IBus: the input method %s did not stay restored", target)
         finally:
             fresh.destroy()
@@ -295,6 +304,7 @@ class IBusSession:
             return True                        # the voice chord: the app never sees it
         if self.secure:
             return False                       # a password field: nothing is read
+        self.last_pass_at = time.monotonic()
         put = self.put
         if put is not None:
             if state & keyvals.RELEASE_MASK:
@@ -365,6 +375,13 @@ class IBusSession:
 
     def app_class(self) -> str | None:
         return _app_class(self.client)
+
+
+def _engine_names(bus) -> set[str]:
+    try:
+        return {desc.get_name() for desc in bus.list_engines() or []}
+    except Exception:
+        return set()
 
 
 def b_engine_name(bus) -> str | None:
