@@ -22,10 +22,10 @@ if (( with_tests )); then
   apt_pkgs+=(xvfb xterm espeak-ng sox libsndfile1 pulseaudio pulseaudio-utils alsa-utils
              libasound2-plugins chromium fonts-dejavu-core desktop-file-utils trayer python3-tk
              iproute2)
-  # Wayland tests: headless sway (run as an ordinary user), a terminal, GTK3 for Debian's python3.
-  apt_pkgs+=(sway foot python3-gi)
+  # Wayland tests: headless sway (run as an ordinary user), GTK3 for Debian's python3 (test window).
+  apt_pkgs+=(sway python3-gi)
   # IBus backend tests: a GTK3 window through IBus on Xvfb and on headless sway.
-  apt_pkgs+=(ibus-gtk3 gir1.2-gtk-3.0 sway wtype wl-clipboard foot dbus-x11)
+  apt_pkgs+=(ibus-gtk3 gir1.2-gtk-3.0 wtype wl-clipboard dbus-x11)
 fi
 
 missing=()

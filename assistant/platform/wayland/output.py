@@ -24,6 +24,7 @@ KEYMAP_SETTLE_MS = 100
 # And keys sent back to back were lost or garbled there under CPU load ("america S NOT what"),
 # while 8 ms between keys arrived intact every time (a 100-character dictation: ~1 s).
 KEY_DELAY_MS = 8
+TAIL_SETTLE_MS = 50
 
 
 class OutputError(RuntimeError):
@@ -45,7 +46,10 @@ class WtypeOutput:
         self.key_delay_ms = int(platform.get("wtype_key_delay_ms", KEY_DELAY_MS))
 
     def _run(self, args: list[str], text: str | None = None) -> None:
-        cmd = [self.wtype, "-d", str(self.key_delay_ms), "-s", str(KEYMAP_SETTLE_MS)] + args
+        # ... and keeps its keyboard a moment after the last key (the last character of a run
+        # was seen lost once: the keyboard goes away as wtype exits).
+        cmd = [self.wtype, "-d", str(self.key_delay_ms), "-s", str(KEYMAP_SETTLE_MS)] + args + \
+            ["-s", str(TAIL_SETTLE_MS)]
         proc = subprocess.run(cmd, input=None if text is None else text.encode("utf-8"),
                               capture_output=True, timeout=120, env=self.env)
         if proc.returncode != 0:
