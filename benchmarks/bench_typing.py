@@ -334,6 +334,10 @@ def run() -> dict:
             results.update(bench_latency(host))
             results.update(bench_idle(host))
             results.update(bench_idle(host, args=("--no-voice", "--no-settings"), label="up_typed_only"))
+            from benchmarks import typing_ibus  # the input-method path (Wayland and X11)
+
+            results.update(typing_ibus.bench_keystroke())
+            results.update(typing_ibus.bench_latency(host))
     for key, value in results.items():
         print(f"{key}: {value}")
     return results

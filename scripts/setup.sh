@@ -15,6 +15,8 @@ apt_pkgs=(build-essential cmake python3-venv libportaudio2 xdotool xclip x11-uti
 # Wayland text output and clipboard; PyGObject's build deps and GTK/AppIndicator for the tray menu.
 apt_pkgs+=(wtype wl-clipboard libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0
            gir1.2-ayatanaappindicator3-0.1)
+# IBus backend: PyGObject builds in the venv against GObject-introspection 1.0; IBus at run time.
+apt_pkgs+=(libgirepository1.0-dev libcairo2-dev pkg-config ibus gir1.2-ibus-1.0)
 if (( with_tests )); then
   # Tests: a real X server and X apps, real speech and audio devices, a real browser.
   apt_pkgs+=(xvfb xterm espeak-ng sox libsndfile1 pulseaudio pulseaudio-utils alsa-utils
@@ -22,6 +24,8 @@ if (( with_tests )); then
              iproute2)
   # Wayland tests: headless sway (run as an ordinary user), GTK3 for Debian's python3 (test window).
   apt_pkgs+=(sway python3-gi)
+  # IBus backend tests: a GTK3 window through IBus on Xvfb and on headless sway.
+  apt_pkgs+=(ibus-gtk3 gir1.2-gtk-3.0 wtype wl-clipboard dbus-x11)
 fi
 
 missing=()

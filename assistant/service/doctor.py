@@ -232,6 +232,9 @@ def run_checks(settings: dict) -> list[Check]:
             if check.name != "notify-send":
                 check.required = False
     checks += x11
+    from assistant.platform.ibus.doctor import ibus_checks     # IBus backend (Wayland, X11)
+
+    checks += ibus_checks()
     checks += check_server(settings)
     checks.append(check_microphone())
     return checks
