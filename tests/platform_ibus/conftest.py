@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ibus_rig import IBusRig, GtkApp, gtk_missing, kill, missing_tools, start_gtk_app  # noqa: E402
-from sway_rig import SwayRig  # noqa: E402
+from ibus_sway_rig import SwayRig  # noqa: E402
 
 
 def _start_xvfb():
