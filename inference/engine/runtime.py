@@ -256,7 +256,7 @@ class LoadOptions:
     use_mlock: bool = False
     embedding: bool = False
     num_parallel: int = 1  # OLLAMA_NUM_PARALLEL: requests decoded at once, each with num_ctx
-
+    num_gpu: int = -1      # layers offloaded to a GPU: -1 all that fit (Ollama), 0 none
 
     @classmethod
     def from_options(cls, options: dict | None, *, embedding: bool = False) -> "LoadOptions":
@@ -270,12 +270,13 @@ class LoadOptions:
             use_mlock=bool(o.get("use_mlock") or False),
             embedding=bool(embedding),
             num_parallel=1 if embedding else num_parallel_from_env(),
+            num_gpu=int(o["num_gpu"]) if o.get("num_gpu") is not None else -1,
         )
 
     def key(self) -> tuple:
         # The embedding flag stays last: the scheduler looks for it there.
         return (self.num_ctx, self.num_batch, self.num_thread, self.use_mmap, self.use_mlock, self.num_parallel,
-                self.embedding)
+                self.num_gpu, self.embedding)
 
 
 
@@ -441,7 +442,7 @@ class ModelRunner:
         self.load_options = lo = load or LoadOptions()
         started = time.perf_counter_ns()
         mparams = llama_cpp.llama_model_default_params()
-        mparams.n_gpu_layers = 0
+        mparams.n_gpu_layers = _gpu_layers(self.model_path, lo)   # 0 on a CPU-only build
         # llama.cpp's load modes: mmap (the default, pages shared with the file cache) or read
         # into memory; mlock keeps either resident.
         if lo.use_mmap:
@@ -1013,6 +1014,19 @@ class ModelRunner:
     def closed(self) -> bool:
         return self.model is None
 
+
+
+def _gpu_layers(path: Path, lo: "LoadOptions") -> int:
+    """``num_gpu`` -> llama.cpp's ``n_gpu_layers`` (inference.engine.gpu decides what fits)."""
+    from inference.engine import gpu
+
+    if lo.num_gpu == 0 or not gpu.supports_gpu_offload():
+        return 0
+    from inference.models import gguf_info
+
+    md = gguf_info.read_metadata(path)
+    layers = int(md.get(f"{md.get('general.architecture', '')}.block_count", 0) or 0)
+    return gpu.offload_layers(lo.num_gpu, layers, path.stat().st_size) if layers else 0
 
 
 def _peek_architecture(path: Path) -> str | None:
