@@ -14,6 +14,7 @@ import threading
 import time
 
 from assistant.platform.ibus import keyvals
+from assistant.platform.stream import ChunkStream
 
 log = logging.getLogger("hushtype.ibus")
 
@@ -123,63 +124,22 @@ class IBusOutput:
         self.session.call(run)
 
 
-class IBusStream:
+class IBusStream(ChunkStream):
     """Commits chunks as they arrive, from its own thread so the model is never held up."""
+
+    thread_name = "hushtype-ibus-stream"
 
     def __init__(self, output: IBusOutput, delete_chars: int, original: str | None):
         self.output = output
-        self.delete_chars = delete_chars
-        self.original = original
-        self.typed = ""
-        self.first_char_at: float | None = None
-        self.error: Exception | None = None
-        self._pending: list[str] = []
-        self._cond = threading.Condition()
-        self._closing = False
-        self._started = False
-        self._thread = threading.Thread(target=self._run, name="hushtype-ibus-stream", daemon=True)
-        self._thread.start()
+        super().__init__(delete_chars, original)
 
-    @property
-    def started(self) -> bool:
-        return self._started
-
-    def feed(self, chunk: str) -> None:
-        if not chunk:
-            return
-        with self._cond:
-            self._pending.append(chunk)
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._closing:
-                    self._cond.wait()
-                if not self._pending and self._closing:
-                    return
-                text, self._pending = "".join(self._pending), []
-            if self.error is not None:
-                continue
-            try:
-                with self.output._lock:
-                    if not self._started:
-                        self.output._settle()
-                        self.output._delete(self.delete_chars)
-                        self._started = True
-                    self.output._commit(text)
-                if self.first_char_at is None:
-                    self.first_char_at = time.monotonic()
-                self.typed += text
-            except Exception as exc:
-                self.error = exc
-                log.warning("streaming into the app failed: %s", exc)
-
-    def _drain(self) -> None:
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
-        self._thread.join(timeout=120)
+    def _write(self, text: str) -> None:
+        with self.output._lock:
+            if not self._started:
+                self.output._settle()
+                self.output._delete(self.delete_chars)
+                self._started = True
+            self.output._commit(text)
 
     def finish(self) -> str:
         self._drain()
@@ -189,9 +149,7 @@ class IBusStream:
 
     def abort(self, restore: bool = True) -> None:
         """Stop; with ``restore``, remove what was committed and put the command back."""
-        with self._cond:
-            self._pending.clear()
-        self._drain()
+        self._drain(discard=True)
         if not self._started or not restore:
             return
         with self.output._lock:

@@ -18,6 +18,7 @@ import threading
 import time
 
 from assistant.hooks.keys import parse_chord, xdotool_chord
+from assistant.platform.stream import ChunkStream
 from assistant.platform.x11 import clipboard
 from assistant.platform.x11.guard import InjectionGuard
 from assistant.platform.x11.xdotool import Xdotool
@@ -270,65 +271,25 @@ class Injector:
                 offer.release()
 
 
-class StreamSession:
+class StreamSession(ChunkStream):
     """Types chunks as they arrive, from its own thread so the model is never held up."""
 
     def __init__(self, injector: Injector, delete_chars: int, original: str | None):
         self.injector = injector
-        self.delete_chars = delete_chars
-        self.original = original
-        self.typed = ""
-        self.first_char_at: float | None = None   # time.monotonic() of the first typed output
-        self.error: Exception | None = None
-        self._pending: list[str] = []
-        self._cond = threading.Condition()
-        self._closing = False
-        self._started = False
         self._block = None
-        self._thread = threading.Thread(target=self._run, name="hushtype-stream", daemon=True)
-        self._thread.start()
+        super().__init__(delete_chars, original)
 
-    def feed(self, chunk: str) -> None:
-        if not chunk:
-            return
-        with self._cond:
-            self._pending.append(chunk)
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._closing:
-                    self._cond.wait()
-                if not self._pending and self._closing:
-                    return
-                text, self._pending = "".join(self._pending), []
-            if self.error is not None:
-                continue
-            try:
-                if not self._started:
-                    with self.injector._lock:
-                        self.injector.x11.wait_keys_released()
-                        self._block = self.injector.hold_user_keys()   # until the stream ends
-                # spare keys are given back once per stream (in _unblock), not per chunk
-                with self.injector._session(hold_keys=False, wait_release=False,
-                                            restore_keys=False):
-                    if not self._started:
-                        self.injector._backspace(self.delete_chars)
-                        self._started = True
-                    self.injector._type_lines(text)
-                if self.first_char_at is None:
-                    self.first_char_at = time.monotonic()
-                self.typed += text
-            except Exception as exc:
-                self.error = exc
-                log.warning("streaming into the app failed: %s", exc)
-
-    def _drain(self) -> None:
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
-        self._thread.join(timeout=120)
+    def _write(self, text: str) -> None:
+        if not self._started:
+            with self.injector._lock:
+                self.injector.x11.wait_keys_released()
+                self._block = self.injector.hold_user_keys()   # until the stream ends
+        # spare keys are given back once per stream (in _unblock), not per chunk
+        with self.injector._session(hold_keys=False, wait_release=False, restore_keys=False):
+            if not self._started:
+                self.injector._backspace(self.delete_chars)
+                self._started = True
+            self.injector._type_lines(text)
 
     def _unblock(self) -> None:
         block, self._block = self._block, None
@@ -338,10 +299,6 @@ class StreamSession:
         finally:
             if block is not None:
                 self.injector.replay_user_keys(block.release())
-
-    @property
-    def started(self) -> bool:
-        return self._started
 
     def finish(self) -> str:
         """Wait until everything fed is typed; the text typed into the app."""
@@ -354,9 +311,7 @@ class StreamSession:
     def abort(self, restore: bool = True) -> None:
         """Stop typing; with ``restore``, remove what was streamed and put the original text
         back (without: the caret moved elsewhere, so the partial output is left alone)."""
-        with self._cond:
-            self._pending.clear()
-        self._drain()
+        self._drain(discard=True)
         try:
             if not self._started or not restore:
                 return
