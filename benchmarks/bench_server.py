@@ -94,10 +94,12 @@ def _stop(proc: subprocess.Popen) -> None:
 class Ours:
     name = "hushtype"
 
-    def __init__(self, home: Path, parallel: int):
+    def __init__(self, home: Path, parallel: int, wait_policy: str | None = None):
         port = _free_port()
         env = dict(os.environ, HUSHTYPE_HOME=str(home), OLLAMA_HOST=f"127.0.0.1:{port}",
                    OLLAMA_NUM_PARALLEL=str(parallel))
+        if wait_policy:                 # what a user sets on a dedicated box (default: ours)
+            env["OMP_WAIT_POLICY"] = wait_policy
         env.pop("OLLAMA_MODELS", None)
         log = home / f"server-{parallel}.log"
         self.proc = subprocess.Popen([sys.executable, "-m", "inference", "serve"], cwd=REPO, env=env,
@@ -135,7 +137,8 @@ class LlamaServer:
         log = home / f"llama-server-{parallel}.log"
         args = [str(binary), "-m", str(gguf), "--host", "127.0.0.1", "--port", str(port),
                 "-c", str(NUM_CTX * parallel), "-np", str(parallel), "--no-webui", "-ngl", "0"]
-        self.proc = subprocess.Popen(args, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(args, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
+                                     env=_baseline_env())
         self.url = f"http://127.0.0.1:{port}"
         _wait(self.url, self.proc, log, "/health")
 
@@ -158,6 +161,16 @@ class LlamaServer:
 
     def close(self):
         _stop(self.proc)
+
+
+def _baseline_env() -> dict:
+    """llama-server as a user runs it: llama.cpp's own OpenMP policy, not the one our engine's
+    import put into this process (``BENCH_BASELINE_OMP`` sets one on purpose)."""
+    env = dict(os.environ)
+    env.pop("OMP_WAIT_POLICY", None)
+    if os.environ.get("BENCH_BASELINE_OMP"):
+        env["OMP_WAIT_POLICY"] = os.environ["BENCH_BASELINE_OMP"]
+    return env
 
 
 def _timing(start: float, stamps: list[float], tokens: int) -> dict:
@@ -267,9 +280,18 @@ def run() -> dict:
             o, t = _paired(ours, theirs, lambda s, i: s.stream(client, _prompt(i), TOKENS), REPEATS)
         idle_ours, idle_theirs = _idle_cpu([ours.proc.pid, theirs.proc.pid])
         rss_ours, rss_theirs = _rss_mb(ours.proc.pid), _rss_mb(theirs.proc.pid)
-        for side in (ours, theirs):
+        ours.close()
+        sides.remove(ours)
+        active = Ours(home, 1, wait_policy="ACTIVE")
+        sides.append(active)
+        with httpx.Client(timeout=600) as client:
+            active.stream(client, _prompt(99), 8)
+            oa, ta = _paired(active, theirs, lambda s, i: s.stream(client, _prompt(i), TOKENS), REPEATS)
+        for side in (active, theirs):
             side.close()
         sides.clear()
+        active_ratio = statistics.median(b["rate"] / a["rate"] for a, b in zip(ta, oa))
+        active_ttft_diff = statistics.median((a["ttft"] - b["ttft"]) * 1000 for a, b in zip(oa, ta))
 
         decode_ratio = statistics.median(b["rate"] / a["rate"] for a, b in zip(t, o))
         o_rate, t_rate = statistics.median(r["rate"] for r in o), statistics.median(r["rate"] for r in t)
@@ -279,9 +301,14 @@ def run() -> dict:
         bench = _llama_bench(tools / "llama-bench", gguf, cores, passive=False)
         bench_passive = _llama_bench(tools / "llama-bench", gguf, cores, passive=True)
         model_mb = gguf.stat().st_size / 2**20
-        print(f"{'':34}{'hushtype':>12}{'llama-server':>14}{'ratio':>8}")
+        print(f"{'':34}{'hushtype':>12}{'llama-server':>14}{'ratio':>8}   (llama-server: OpenMP policy "
+              f"{os.environ.get('BENCH_BASELINE_OMP') or 'llama.cpp default'}; hushtype: "
+              f"{os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')})")
         print(f"{'single-stream decode tok/s':34}{o_rate:12.1f}{t_rate:14.1f}{decode_ratio:8.3f}   goal >= 1.0")
         print(f"{'time to first token ms':34}{o_ttft:12.1f}{t_ttft:14.1f}{'':8}   paired difference {ttft_diff:+.1f} ms, goal <= 0")
+        print(f"{'  same, ours OMP_WAIT_POLICY=ACTIVE':34}{statistics.median(r['rate'] for r in oa):12.1f}"
+              f"{statistics.median(r['rate'] for r in ta):14.1f}{active_ratio:8.3f}   decode; TTFT paired "
+              f"difference {active_ttft_diff:+.1f} ms")
         print(f"{'llama-bench tg{} tok/s'.format(TOKENS):34}{'':12}{bench:14.1f}{o_rate / bench:8.3f}"
               f"   (with OMP_WAIT_POLICY=PASSIVE: {bench_passive:.1f})")
         print(f"{'resident MB (model loaded)':34}{rss_ours:12.0f}{rss_theirs:14.0f}{'':8}   goal <= model file "
@@ -293,7 +320,9 @@ def run() -> dict:
                       llama_bench_tg128_tok_s=round(bench, 1), llama_bench_tg128_passive_tok_s=round(bench_passive, 1),
                       decode_vs_llama_bench=round(o_rate / bench, 3), rss_mb=round(rss_ours),
                       llama_server_rss_mb=round(rss_theirs), rss_goal_met=rss_ours <= model_mb + 200,
-                      idle_cpu_cores=round(idle_ours, 3), llama_server_idle_cpu_cores=round(idle_theirs, 3))
+                      idle_cpu_cores=round(idle_ours, 3), llama_server_idle_cpu_cores=round(idle_theirs, 3),
+                      decode_ratio_active_policy=round(active_ratio, 3),
+                      ttft_paired_difference_active_policy_ms=round(active_ttft_diff, 1))
 
         for n in CLIENTS:
             ours = Ours(home, n)
