@@ -66,6 +66,7 @@ def test_real_word_confusions_and_grammar_rules(fixer, typed, wanted):
     "a university, an hour, a one-off, an umbrella",
     "See section b) and c) of the relicensing terms for licensors and their defenses.",
     "They are not by their nature extensions, and its resulting copyright is not used.",
+    "The café is naïve about the façade of the Müller résumé.",  # accents the lists lack
 ])
 def test_correct_text_is_left_alone(fixer, text):
     out = fix(fixer, text)
@@ -75,6 +76,10 @@ def test_correct_text_is_left_alone(fixer, text):
 def test_capitals_punctuation_and_line_breaks_stay(fixer):
     text = "  Teh REPORT!!\n\nsee   teh notes...\n\tThanks, Bob"
     assert fix(fixer, text).text == "  The REPORT!!\n\nsee   the notes...\n\tThanks, Bob"
+
+
+def test_a_misspelling_beside_accented_words_is_fixed_and_the_accents_stay(fixer):
+    assert fix(fixer, "teh café is naïve").text == "the café is naïve"
 
 
 def test_typing_model_prefers_the_usual_slips():

@@ -125,6 +125,8 @@ class Fixer:
                 continue  # a name
             if len(low) <= 2:  # list markers "b)", initials, "ok": too short to guess
                 continue
+            if not low.isascii():  # the English lists have no accents: "café", "naïve" stay
+                continue
             cands = self.d.candidates(low)
             # "defenses" is not "defense" misspelt: never strip a regular ending
             cands = [c for c in cands if low not in (c.word + "s", c.word + "es", c.word + "d",
