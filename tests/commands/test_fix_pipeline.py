@@ -113,6 +113,12 @@ def test_refused_model_changes_fall_back_to_the_safe_correction_and_say_so(fixer
     assert out.note and "partly corrected" in out.note and "Tuesday" in out.note
 
 
+def test_the_model_may_not_change_words_with_accents(fixer):
+    # what the embedded model answered for this line in the desktop test
+    out = fix(fixer, "teh café is naïve", rewrite=lambda line: "the car is nave")
+    assert out.text == "the café is naïve"
+
+
 def test_the_model_may_fix_grammar_the_rules_miss(fixer):
     out = fix(fixer, "Two cat sat on the mat.", rewrite=lambda line: "Two cats sat on the mat.")
     assert out.text == "Two cats sat on the mat." and out.note is None

@@ -215,7 +215,9 @@ class Fixer:
                 continue
             lead = line[: len(line) - len(line.lstrip())]
             body = line.strip()
-            locked = {t.start for t in tokens.words(body) if t.lower in changed_words}
+            # The model may not undo the rules' fixes, nor touch words with accents (the
+            # dictionary cannot judge them: a small model "fixes" café to car, naïve to nave).
+            locked = {t.start for t in tokens.words(body) if t.lower in changed_words or not t.lower.isascii()}
             res = guard.check(body, answer, self.d.knows, locked)
             real_word = [(o, n) for o, n in res.accepted if self.d.knows(o) and o.lower() != n.lower()]
             if real_word and self._lm_ok():
