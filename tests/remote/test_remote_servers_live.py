@@ -87,9 +87,10 @@ def test_a_command_runs_through_the_openai_api(warm, hushtype_home):
     pipeline = CommandPipeline(settings)
     try:
         assert pipeline.client.api == "openai"
-        result = pipeline.run("fix: she go to school yesterday.")
+        # gen: always asks the model (fix: may answer from its dictionary alone)
+        result = pipeline.run("gen: one sentence about the sea")
         assert result.status == "ok", result.error
-        assert result.output and result.output != "she go to school yesterday."
+        assert result.output and result.output.strip()
     finally:
         pipeline.client.close()
 

@@ -123,7 +123,7 @@ def test_dictation_with_base_records_the_language_in_history(voice_xserver, voic
                                                             base_engine, speech, monkeypatch, tmp_path):
     from assistant.config import load_settings
     from assistant.history.store import HistoryStore
-    from assistant.injection import Injector
+    from assistant.platform.x11.output import Injector
     from assistant.service.context import AssistantContext
     from assistant.voice.service import VoiceService
     from desktop_helpers import wait_until
