@@ -1,8 +1,9 @@
 """The dictionary: symspellpy with its shipped English frequency (82,765 words) and bigram
 (242,342 pairs) dictionaries; candidate corrections for a non-word, ranked by a small typing
 error model (dropped, doubled and transposed letters and neighbouring keys are the usual
-slips) and word frequency. The lists load once per process in under a second; symspellpy's
-index is built in the background (:func:`warm_up`) and used once ready.
+slips) and word frequency. The lists load once per process in under a second (in the
+background: :func:`warm_up`); candidates come from a C scan of the list (rapidfuzz), or from
+symspellpy's index where something built it (the benchmark does).
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ class Dictionary:
     """symspellpy's shipped word and bigram lists, with candidate look-ups.
 
     The lists load in well under a second; symspellpy's ``SymSpell`` index (its precomputed
-    deletes make look-ups instant but take seconds to build) is built on first need of it or
-    in the background by :func:`warm_up`. Until it is ready, candidates come from a scan of
+    deletes make look-ups instant but take seconds of GIL-holding work to build) is built only
+    on first use of :attr:`symspell`. Until then, candidates come from a scan of
     the same word list by the same distance (optimal string alignment, at most 2 edits), so
     the answers are the same either way."""
 
@@ -200,11 +201,14 @@ def dictionary() -> Dictionary:
 
 
 def warm_up() -> threading.Thread:
-    """Load the lists and build symspellpy's index in a background thread (idempotent)."""
+    """Load the lists in a background thread (idempotent). symspellpy's index is not built
+    here: that is seconds of pure-Python work holding the GIL, and inside `hushtype up` it
+    starved the X11 keyboard hook, which must turn each key into a symbol while xdotool's
+    temporary key map still holds it (typed é and ï were lost). The rapidfuzz scan gives the
+    same candidates meanwhile."""
     global _loader
     with _lock:
         if _loader is None:
-            _loader = threading.Thread(target=lambda: dictionary().symspell, name="fix-dictionary",
-                                       daemon=True)
+            _loader = threading.Thread(target=dictionary, name="fix-dictionary", daemon=True)
             _loader.start()
         return _loader
