@@ -269,7 +269,7 @@ def run() -> dict:
     result: dict = {}
     sides: list = []
     try:
-        ours = Ours(home, 1)
+        ours = Ours(home, 1, wait_policy=os.environ.get("BENCH_OURS_OMP"))  # e.g. ACTIVE on a dedicated box
         sides.append(ours)
         gguf = ModelStore(home / "models").get(MODEL).model_path
         theirs = LlamaServer(tools / "llama-server", gguf, home, 1)
@@ -280,18 +280,9 @@ def run() -> dict:
             o, t = _paired(ours, theirs, lambda s, i: s.stream(client, _prompt(i), TOKENS), REPEATS)
         idle_ours, idle_theirs = _idle_cpu([ours.proc.pid, theirs.proc.pid])
         rss_ours, rss_theirs = _rss_mb(ours.proc.pid), _rss_mb(theirs.proc.pid)
-        ours.close()
-        sides.remove(ours)
-        active = Ours(home, 1, wait_policy="ACTIVE")
-        sides.append(active)
-        with httpx.Client(timeout=600) as client:
-            active.stream(client, _prompt(99), 8)
-            oa, ta = _paired(active, theirs, lambda s, i: s.stream(client, _prompt(i), TOKENS), REPEATS)
-        for side in (active, theirs):
+        for side in (ours, theirs):
             side.close()
         sides.clear()
-        active_ratio = statistics.median(b["rate"] / a["rate"] for a, b in zip(ta, oa))
-        active_ttft_diff = statistics.median((a["ttft"] - b["ttft"]) * 1000 for a, b in zip(oa, ta))
 
         decode_ratio = statistics.median(b["rate"] / a["rate"] for a, b in zip(t, o))
         o_rate, t_rate = statistics.median(r["rate"] for r in o), statistics.median(r["rate"] for r in t)
@@ -306,9 +297,6 @@ def run() -> dict:
               f"{os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')})")
         print(f"{'single-stream decode tok/s':34}{o_rate:12.1f}{t_rate:14.1f}{decode_ratio:8.3f}   goal >= 1.0")
         print(f"{'time to first token ms':34}{o_ttft:12.1f}{t_ttft:14.1f}{'':8}   paired difference {ttft_diff:+.1f} ms, goal <= 0")
-        print(f"{'  same, ours OMP_WAIT_POLICY=ACTIVE':34}{statistics.median(r['rate'] for r in oa):12.1f}"
-              f"{statistics.median(r['rate'] for r in ta):14.1f}{active_ratio:8.3f}   decode; TTFT paired "
-              f"difference {active_ttft_diff:+.1f} ms")
         print(f"{'llama-bench tg{} tok/s'.format(TOKENS):34}{'':12}{bench:14.1f}{o_rate / bench:8.3f}"
               f"   (with OMP_WAIT_POLICY=PASSIVE: {bench_passive:.1f})")
         print(f"{'resident MB (model loaded)':34}{rss_ours:12.0f}{rss_theirs:14.0f}{'':8}   goal <= model file "
@@ -320,9 +308,7 @@ def run() -> dict:
                       llama_bench_tg128_tok_s=round(bench, 1), llama_bench_tg128_passive_tok_s=round(bench_passive, 1),
                       decode_vs_llama_bench=round(o_rate / bench, 3), rss_mb=round(rss_ours),
                       llama_server_rss_mb=round(rss_theirs), rss_goal_met=rss_ours <= model_mb + 200,
-                      idle_cpu_cores=round(idle_ours, 3), llama_server_idle_cpu_cores=round(idle_theirs, 3),
-                      decode_ratio_active_policy=round(active_ratio, 3),
-                      ttft_paired_difference_active_policy_ms=round(active_ttft_diff, 1))
+                      idle_cpu_cores=round(idle_ours, 3), llama_server_idle_cpu_cores=round(idle_theirs, 3))
 
         for n in CLIENTS:
             ours = Ours(home, n)
