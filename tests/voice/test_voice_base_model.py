@@ -23,6 +23,7 @@ GERMAN = "Guten Morgen, ich komme heute etwas später ins Büro, weil der Zug Ve
 # espeak-ng's robotic voices cost Whisper base a word or two per sentence ("oficia",
 # "versteht und"); 0.35 still fails on the wrong language, a dropped half or English words.
 OTHER_LANGUAGE_MAX_WER = 0.35
+MICROPHONE_MAX_WER = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +140,10 @@ def test_dictation_with_base_records_the_language_in_history(voice_xserver, voic
         _, audio, text = speech["es"]
         speak(service, pulse_env, trim(audio))
         typed = voice_text_app.wait_text(lambda t: t.rstrip().endswith("."), 60, "the dictation")
-        assert wer(text, typed) <= OTHER_LANGUAGE_MAX_WER, typed
+        # through the microphone and VAD segments a phrase or two more goes astray than in the
+        # batch tests above (0.35 there); this test is about the dictation landing and the
+        # history recording model and language
+        assert wer(text, typed) <= MICROPHONE_MAX_WER, typed
         wait_until(lambda: ctx.history.list(), 10, message="the history entry")
         row = ctx.history.list()[0]
         assert row["model"] == "whisper:base" and row["note"] == "language: es", row
