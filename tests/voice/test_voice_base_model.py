@@ -13,17 +13,19 @@ import time
 import numpy as np
 import pytest
 
-from voice_helpers import JFK, JFK_MAX_WER, espeak_wav, trim, wer
+from voice_helpers import JFK, JFK_MAX_WER, cer, espeak_wav, trim, wer
 
 # Sentences espeak-ng's Spanish and German voices pronounce so that Whisper base detects the
 # language reliably (measured: es 0.98, de 0.94). French is left out on purpose: espeak-ng's
 # French comes out detected as Thai by Whisper base (and by plain faster-whisper alike).
 SPANISH = "Buenos días, hoy voy a llegar un poco tarde a la oficina porque el tren tiene retraso."
 GERMAN = "Guten Morgen, ich komme heute etwas später ins Büro, weil der Zug Verspätung hat."
-# espeak-ng's robotic voices cost Whisper base a word or two per sentence ("oficia",
-# "versteht und"); 0.35 still fails on the wrong language, a dropped half or English words.
-OTHER_LANGUAGE_MAX_WER = 0.35
-MICROPHONE_MAX_WER = 0.5
+# Scored by character error rate: espeak-ng's robotic voices cost Whisper base a letter or two
+# in several words ("oficia", "ten", "me trazo" for "retraso"), and how many varies with the
+# CPU's int8 kernels (WER 0.39 on CI's machine, CER 0.13). 0.25 CER still fails on the wrong
+# language (0.76), English words or a dropped half (0.5).
+OTHER_LANGUAGE_MAX_CER = 0.25
+MICROPHONE_MAX_CER = 0.35
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +75,7 @@ def test_base_detects_and_transcribes_another_language(base_engine, speech, lang
     _, audio, text = speech[lang]
     result = transcribe_audio(base_engine, audio)
     assert result.language == lang, result.text
-    assert wer(text, result.text) <= OTHER_LANGUAGE_MAX_WER, result.text
+    assert cer(text, result.text) <= OTHER_LANGUAGE_MAX_CER, result.text
 
 
 def test_incremental_push_to_talk_path_detects_the_language(base_engine, speech):
@@ -85,7 +87,7 @@ def test_incremental_push_to_talk_path_detects_the_language(base_engine, speech)
     for i in range(0, len(audio), 480):
         session.feed(audio[i:i + 480])
     result = session.finish()
-    assert result.language == "es" and wer(text, result.text) <= OTHER_LANGUAGE_MAX_WER, result.text
+    assert result.language == "es" and cer(text, result.text) <= OTHER_LANGUAGE_MAX_CER, result.text
 
 
 def test_a_fixed_language_is_used_as_set(base_engine, speech):
@@ -95,7 +97,7 @@ def test_a_fixed_language_is_used_as_set(base_engine, speech):
     german._model = base_engine.load()  # the same loaded model, another language setting
     _, audio, text = speech["de"]
     out, language = german.transcribe_detailed(audio)
-    assert language == "de" and wer(text, out) <= OTHER_LANGUAGE_MAX_WER, out
+    assert language == "de" and cer(text, out) <= OTHER_LANGUAGE_MAX_CER, out
 
 
 def test_transcribe_cli_with_model_base(speech, tmp_path):
@@ -105,7 +107,7 @@ def test_transcribe_cli_with_model_base(speech, tmp_path):
         [sys.executable, "-m", "assistant.cli", "transcribe", "--model", "base", "--language", "auto",
          "--stats", str(path)], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert wer(text, proc.stdout) <= OTHER_LANGUAGE_MAX_WER, proc.stdout
+    assert cer(text, proc.stdout) <= OTHER_LANGUAGE_MAX_CER, proc.stdout
     assert "model base" in proc.stderr and "language es" in proc.stderr
     assert (tmp_path / "home" / "whisper" / "base" / "model.bin").is_file()
     # jfk.flac with the English-only default
@@ -141,9 +143,9 @@ def test_dictation_with_base_records_the_language_in_history(voice_xserver, voic
         speak(service, pulse_env, trim(audio))
         typed = voice_text_app.wait_text(lambda t: t.rstrip().endswith("."), 60, "the dictation")
         # through the microphone and VAD segments a phrase or two more goes astray than in the
-        # batch tests above (0.35 there); this test is about the dictation landing and the
+        # batch tests above (0.25 there); this test is about the dictation landing and the
         # history recording model and language
-        assert wer(text, typed) <= MICROPHONE_MAX_WER, typed
+        assert cer(text, typed) <= MICROPHONE_MAX_CER, typed
         wait_until(lambda: ctx.history.list(), 10, message="the history entry")
         row = ctx.history.list()[0]
         assert row["model"] == "whisper:base" and row["note"] == "language: es", row

@@ -55,6 +55,21 @@ def wer(reference: str | list[str], hypothesis: str | list[str]) -> float:
     return jiwer.wer([normalise(r) for r in reference], [normalise(h) for h in hypothesis])
 
 
+def normalise_any_language(text: str) -> str:
+    """Lower case, letters and digits of any script kept (``normalise`` keeps ASCII only)."""
+    return " ".join(re.sub(r"[^\w']+", " ", text.casefold().replace("_", " ")).split())
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    """Character error rate, for languages other than English: espeak-ng's robotic voices make
+    Whisper base miss a letter or two in many words ("oficia", "me trazo" for "retraso"), which
+    costs a whole word each in WER but little in CER, while a wrong language, English words or a
+    dropped half still cost 0.5 or more."""
+    import jiwer
+
+    return jiwer.cer(normalise_any_language(reference), normalise_any_language(hypothesis))
+
+
 def espeak_wav(text: str, path: Path, voice: str = "en-us") -> Path:
     """espeak-ng speech (``voice``: en-us, de, es ...) resampled to 16 kHz mono with sox."""
     raw = path.with_suffix(".22k.wav")
