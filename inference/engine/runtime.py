@@ -46,7 +46,8 @@ import llama_cpp  # noqa: E402
 from inference.engine.grammar import FormatError, grammar_for_format  # noqa: E402,F401
 from inference.engine.sequence import GenerationResult, Piece, Sequence  # noqa: E402,F401
 from inference.engine.stops import StopMatcher  # noqa: E402,F401
-from inference.engine.threads import thread_counts  # noqa: E402
+from inference.engine.cpu_share import CpuMeter, choose_threads  # noqa: E402
+from inference.engine.threads import adaptive_threads, thread_counts  # noqa: E402
 
 log = logging.getLogger("inference.runtime")
 _llama_log = logging.getLogger("inference.llama")
@@ -470,6 +471,10 @@ class ModelRunner:
         self.decode_threads, self.batch_threads = thread_counts(lo.num_thread)
         cparams.n_threads = self.decode_threads
         cparams.n_threads_batch = self.batch_threads
+        # Fewer threads while other programs keep cores busy (see cpu_share); a thread count
+        # the user chose (num_thread, HUSHTYPE_DECODE_THREADS) stays as set.
+        self._meter = CpuMeter() if adaptive_threads(lo.num_thread) else None
+        self.threads_now = max(self.decode_threads, self.batch_threads)
         if lo.embedding:
             cparams.embeddings = True
             # Non-causal pooling needs the whole input in one micro-batch.
@@ -515,6 +520,22 @@ class ModelRunner:
                   self.load_duration / 1e9)
 
     # -- sizes -------------------------------------------------------------------------------
+
+    def _fit_threads(self) -> None:
+        """Before a decode: the thread count that suits the cores free right now."""
+        if self._meter is None:
+            return
+        most = max(self.decode_threads, self.batch_threads)
+        wanted = choose_threads(self.threads_now, most, self._meter.free_cores())
+        if wanted != self.threads_now:
+            log.debug("decoding with %d thread(s): %.1f core(s) free", wanted, self._meter.free_cores())
+            self.threads_now = wanted
+            llama_cpp.llama_set_n_threads(self.ctx, min(wanted, self.decode_threads),
+                                          min(wanted, self.batch_threads))
+
+    def _decode(self, batch: "_Batch") -> int:
+        self._fit_threads()
+        return batch.decode(self.ctx)
 
     def _estimate_size(self) -> int:
         """Bytes of memory the model uses: weights + KV cache (f16) of every slot."""
@@ -876,7 +897,7 @@ class ModelRunner:
                 members.append((seq, gen))
         if not batch.n:
             return
-        rc = batch.decode(self.ctx)
+        rc = self._decode(batch)
         if rc != 0:
             error = RuntimeError(f"llama_decode failed with status {rc}")
             log.error("%s (%d sequences in the batch)", error, len(members))
@@ -933,7 +954,7 @@ class ModelRunner:
                 chunk = tokens[start: start + SCORE_CHUNK]
                 batch.clear()
                 batch.add(chunk, start, slot, "all")
-                rc = batch.decode(ctx)
+                rc = self._decode(batch)
                 if rc != 0:
                     raise RuntimeError(f"llama_decode failed with status {rc}")
                 self._slot_tokens[slot].extend(chunk)
@@ -976,7 +997,7 @@ class ModelRunner:
         batch.clear()
         batch.add(tokens, 0, slot, "all")
         try:
-            rc = batch.decode(self.ctx)
+            rc = self._decode(batch)
             if rc != 0:
                 raise RuntimeError(f"llama_decode failed with status {rc}")
             n_embd = int(llama_cpp.llama_model_n_embd(self.model))

@@ -43,3 +43,14 @@ def thread_counts(num_thread: int | None, env: dict | None = None) -> tuple[int,
     if raw.isdigit() and int(raw) > 0:
         decode = int(raw)
     return decode, cores
+
+
+def adaptive_threads(num_thread: int | None, env: dict | None = None) -> bool:
+    """Whether the engine may lower its thread count while the machine is busy: not when the
+    user set one (``num_thread``, ``HUSHTYPE_DECODE_THREADS``) or ``HUSHTYPE_ADAPTIVE_THREADS=0``."""
+    env = os.environ if env is None else env
+    if num_thread and num_thread > 0:
+        return False
+    if str(env.get("HUSHTYPE_DECODE_THREADS", "")).strip():
+        return False
+    return str(env.get("HUSHTYPE_ADAPTIVE_THREADS", "1")).strip().lower() not in ("0", "false", "no", "off")

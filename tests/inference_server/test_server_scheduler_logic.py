@@ -151,18 +151,28 @@ def test_one_request_at_a_time_in_fifo_order():
         order: list[str] = []
         active = 0
         peak = 0
+        release = asyncio.Event()
 
-        async def job(tag: str, delay: float):
+        async def job(tag: str):
             nonlocal active, peak
-            await asyncio.sleep(delay)
             async with sched.use(rec(1), {}, 300):
                 active += 1
                 peak = max(peak, active)
                 order.append(tag)
+                if tag == "0":
+                    await release.wait()  # the others queue behind the first
                 await asyncio.sleep(0.02)
                 active -= 1
 
-        await asyncio.gather(*(job(str(i), i * 0.005) for i in range(5)))
+        tasks = [asyncio.create_task(job("0"))]
+        while order != ["0"]:
+            await asyncio.sleep(0.001)
+        for i in range(1, 5):
+            tasks.append(asyncio.create_task(job(str(i))))
+            while sched.pending < i:  # request i is queued before request i + 1 arrives
+                await asyncio.sleep(0.001)
+        release.set()
+        await asyncio.gather(*tasks)
         return order, peak
 
     order, peak = run(main())
