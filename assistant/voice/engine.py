@@ -50,7 +50,7 @@ class WhisperEngine:
         model: str | os.PathLike | None = "",
         *,
         language: str | None = "en",
-        beam_size: int = 1,
+        beam_size: int = 5,
         compute_type: str = "int8",
         cpu_threads: int = 0,
         idle_unload_seconds: float = 600.0,

@@ -34,7 +34,7 @@ def engine_from_settings(voice: dict, *, model: str | None = None) -> WhisperEng
     return WhisperEngine(
         model if model else choice_from_settings(voice),
         language=voice.get("language", "en") or None,  # "auto" = detect (multilingual models)
-        beam_size=int(_num(voice, "beam_size", 1, minimum=1)),
+        beam_size=int(_num(voice, "beam_size", 5, minimum=1)),
         cpu_threads=int(_num(voice, "cpu_threads", 0)),
         idle_unload_seconds=float(_num(voice, "unload_after_idle_seconds", 600)),
         short_window_s=_short_window(voice),
