@@ -40,9 +40,9 @@ def test_an_invented_number_or_name_in_a_summary_is_caught(summary, invented):
 
 
 def test_summary_budget_is_relative_to_the_source():
-    b = extract.summary_budget(SOURCE)   # 6 sentences, 10 facts: dense
+    b = extract.summary_budget(SOURCE)   # 6 sentences
     assert b.sentences == 4 and b.max_chars == int(len(SOURCE) * 0.6)
-    assert b.target_chars == int(len(SOURCE) * 0.5)
+    assert b.target_chars == int(len(SOURCE) * 0.55)   # 1.67 facts a sentence: the most room
     summary = extract.extractive_summary(SOURCE)
     assert len(summary) <= b.target_chars and len(checks.sentences(summary)) <= 4
     assert all(s in SOURCE for s in checks.sentences(summary))   # the source's own sentences

@@ -36,7 +36,8 @@ SPREAD_FACTS = ["22 Harbour Road", "17 June", "14 June", "8 am", "5 euros", "fou
     ("Sara Lindqvist reported that the beta had 1,200 testers.", None),
     ("About 2,300 payments failed (roughly 4 percent of the day's total).", None),
     ("The main issue is the bank sync, which still fails for two of the five banks.", None),
-    ("Please bring a salad to share, if you can, and something to drink.", None),
+    ("Please bring a salad to share, if you can, and something to drink.",
+     "Bring a salad to share, if you can, and something to drink."),      # "if you can," stays
 ])
 def test_compress_drops_only_parts_that_state_no_fact(sentence, compressed):
     assert extract.compress(sentence, sentence) == (compressed or sentence)
@@ -119,5 +120,6 @@ def test_a_budget_scales_with_the_texts_fact_density():
     sparse = ("The garden looks lovely this year. The roses are doing well. The lawn needs work. "
               "We should plant more herbs. The shed could use some paint. Birds visit often.")
     assert extract.summary_budget(sparse).target_chars == int(len(sparse) * 0.4)
-    assert extract.summary_budget(SPREAD).target_chars == int(len(SPREAD) * 0.5)
+    dense = extract.summary_budget(SPREAD)      # 6 content sentences, 13 facts
+    assert dense.target_chars == int(len(SPREAD) * 0.55)
     assert extract.summary_budget(sparse).max_chars == int(len(sparse) * 0.6)
