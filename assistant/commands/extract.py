@@ -18,10 +18,12 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from assistant.commands.checks import _WORD, _norm_number, facts, names, sentences
 
@@ -49,19 +51,22 @@ _GREETING = re.compile(r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening
                        re.IGNORECASE)
 # openers that frame a sentence without stating a fact or a condition
 _OPENER = re.compile(
-    r"^(?:(?:after|following|despite|although|though|thanks to|according to|to|as|in|at)\s+[^,;:]{1,50}"
+    r"^(?:(?:after|following|despite|although|though|thanks to|according to|to|as)\s+[^,;:]{1,50}"
     r"|overall|still|unfortunately|fortunately|however|meanwhile|finally|also|luckily|sadly|honestly|"
     r"in the end|in addition|as a result|as expected|all in all|in short|in general|of course|"
     r"a quick update on [^,;:]{1,40})\s*,\s+", re.IGNORECASE)
 _BARE_OPENER = re.compile(r"^(?:overall|honestly|unfortunately|fortunately|all in all|in short|in general)\s+(?=[a-z]|I\b)",
                           re.IGNORECASE)
-_TRAILING = re.compile(r",?\s+(?:because|since|as|while|whereas|so that)\s+[^,;:]+(?=[.!?]?$)"
+_TRAILING = re.compile(r",\s+(?:because|since|as|while|whereas|so that)\s+[^,;:]+(?=[.!?]?$)"
+                       r"|\s+(?:because|while|whereas|so that)\s+[^,;:]+(?=[.!?]?$)"
                        r"|,\s+(?:which|who|whose)\s+[^,;:]+(?=[.!?]?$)", re.IGNORECASE)
 # a trailing aside: ", with no change", ", a known issue with...", ", the blue house at..."
-_ASIDE = re.compile(r",\s+(?:with|without|a|an|the|mostly|especially|including|apart from|according to|[a-z]{3,}ing)\s+[^,;:]+(?=[.!?]?$)",
+_ASIDE = re.compile(r",\s+(?:with|without|a|an|the|mostly|especially|including|apart from|according to|(?!\w*thing\b)[a-z]{3,}ing)\s+[^,;:]+(?=[.!?]?$)",
                     re.IGNORECASE)
 # a reporting clause whose subject states no fact: "our supplier has told us that ..."
-_REPORTED = re.compile(r"^(?:[\w'’-]+\s+){1,4}(?:has |have |had )?(?:said|says|told us|tells us|"
+_REPORTED = re.compile(r"^(?!.*\b(?:no|not|nobody|none|never|neither|nor|no one)\b.*\b(?:said|says|told|tells|"
+                       r"reported|reports|writes|wrote|explained|confirmed|added|noted|found)\b)"
+                       r"(?:[\w'’-]+\s+){1,4}(?:has |have |had )?(?:said|says|told us|tells us|"
                        r"reported|reports|writes|wrote|explained|confirmed|added|noted|found)"
                        r"(?:\s+that)?\s+(?=\w)", re.IGNORECASE)
 # a sentence that opens on a subordinate part: what follows its first comma is the main clause
@@ -185,6 +190,7 @@ _TITLES = {"mr", "mrs", "ms", "dr", "prof", "sir", "madam"}
 _SMALL = {str(n) for n in range(0, 11)}
 
 
+@lru_cache(maxsize=4096)
 def _weight(unit: str) -> float:
     """Amounts, percentages, dates and names weigh most; small counts ("two carrots"), the
     text's key terms and decision words less; titles ("Mrs") nothing."""
@@ -231,29 +237,39 @@ def _candidates(source: str, terms: set[str]) -> list[tuple]:
 
 def _greedy(cands: list[tuple], budget: Budget, limit: int, covered: set[str], used: int,
             exponent: float) -> tuple[list[tuple], float]:
-    """Budgeted greedy cover: the piece with the most new weight per length^exponent joins
-    while it fits; returns the pieces and the weight they add."""
-    chosen: list[tuple] = []
+    """Budgeted greedy cover: the piece with the most new weight (less a quarter of what it
+    repeats) per length^exponent joins while it fits; returns the pieces and their gain.
+    Lazy: a piece's value only falls as more is covered, so a popped value still above the
+    next one's stale value is the best (a long text stays fast)."""
     covered = set(covered)
+
+    def value(c: tuple) -> tuple[float, float]:
+        gain = sum(_weight(u) for u in c[4] - covered) + (0.3 if c[0] == 0 and c[1] == 0 else 0)
+        repeats = sum(_weight(u) for u in c[4] & covered if not u.startswith("~"))
+        return (gain - 0.25 * repeats) / (len(c[2]) + 20) ** exponent, gain
+
+    heap = [(-value(c)[0], k) for k, c in enumerate(cands)]
+    heapq.heapify(heap)
+    chosen: list[tuple] = []
+    sents: set[int] = set()
     length, total = used, 0.0
-    while True:
-        best, best_value, best_gain = None, 0.0, 0.0
-        for c in cands:
-            if c in chosen or length + len(c[2]) + 1 > limit:
-                continue
-            if len({x[0] for x in chosen} | {c[0]}) > budget.sentences:
-                continue
-            gain = sum(_weight(u) for u in c[4] - covered) + (0.3 if c[0] == 0 and c[1] == 0 else 0)
-            repeats = sum(_weight(u) for u in c[4] & covered if not u.startswith("~"))
-            value = (gain - 0.25 * repeats) / (len(c[2]) + 20) ** exponent
-            if gain > 0 and value > best_value:
-                best, best_value, best_gain = c, value, gain
-        if best is None:
-            return chosen, total
-        chosen.append(best)
-        covered |= best[4]
-        length += len(best[2]) + 1
-        total += best_gain
+    while heap:
+        _, k = heapq.heappop(heap)
+        c = cands[k]
+        if length + len(c[2]) + 1 > limit or (c[0] not in sents and len(sents) >= budget.sentences):
+            continue  # it will not fit later either
+        now, gain = value(c)
+        if gain <= 0 or now <= 0:
+            continue
+        if heap and now < -heap[0][0]:
+            heapq.heappush(heap, (-now, k))
+            continue
+        chosen.append(c)
+        sents.add(c[0])
+        covered |= c[4]
+        length += len(c[2]) + 1
+        total += gain
+    return chosen, total
 
 
 _EXACT_UP_TO = 18  # pieces: beyond, the greedy cover alone (2^18 subsets are pruned hard)
@@ -270,7 +286,7 @@ def _exact(cands: list[tuple], budget: Budget, limit: int, covered: set[str], us
     on a tie), by depth-first search with a bound; ``start`` (the greedy answer) is the
     first best."""
     useful = [c for c in cands if c[4] - covered]
-    best = [_gain(start, covered), -sum(len(c[2]) + 1 for c in start), start]
+    best = [_gain(start, covered), -(used + sum(len(c[2]) + 1 for c in start)), start]
     rest = [0.0] * (len(useful) + 1)
     for k in range(len(useful) - 1, -1, -1):
         rest[k] = rest[k + 1] + sum(_weight(u) for u in useful[k][4] - covered) + 0.3

@@ -36,6 +36,12 @@ SPREAD_FACTS = ["22 Harbour Road", "17 June", "14 June", "8 am", "5 euros", "fou
     ("Sara Lindqvist reported that the beta had 1,200 testers.", None),
     ("About 2,300 payments failed (roughly 4 percent of the day's total).", None),
     ("The main issue is the bank sync, which still fails for two of the five banks.", None),
+    ("The lights blink for two minutes while the router starts.", "The lights blink for two minutes."),
+    # meaning-bearing parts stay: a negated reporter, "such as", a scope, a clause after a comma
+    ("Nobody told us that the fee was waived for this year.", None),
+    ("We sell fresh fruit and vegetables such as apples and pears.", None),
+    ("In rural areas, customers were much less satisfied than before.", None),
+    ("We tried a lot of fixes over the week, nothing worked for the customer.", None),
     ("Please bring a salad to share, if you can, and something to drink.",
      "Bring a salad to share, if you can, and something to drink."),      # "if you can," stays
 ])
