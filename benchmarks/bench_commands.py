@@ -209,7 +209,7 @@ def bench_sum(pipeline, name: str, label: str) -> dict:
                          "median_s": statistics.median(r["seconds"] for r in rows)}
         m = metrics[side]
         print(f"  {side:<8} key facts kept {m['facts_kept']:.0%}, invented numbers/names {m['invented']}, "
-              f"length {m['length_ratio']:.2f} of the source (max {m['length_ratio_max']:.2f}), "
+              f"length {m['length_ratio']:.2f} of the source on average (max {m['length_ratio_max']:.2f}), "
               f"median {m['median_s']:.2f}s")
     ours, old = metrics["checked"], metrics["prompt"]
     print(f"  ratio checked/prompt: facts kept {ours['facts_kept'] / max(old['facts_kept'], 1e-9):.2f}x")

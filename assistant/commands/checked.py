@@ -18,8 +18,8 @@ def summarise(body: str, ask: Ask, clean: Callable[[Completion], str], *, num_pr
               temperature: float, timings: dict) -> tuple[Completion, str, str | None]:
     """``sum:`` faithful by construction: the model's summary is kept only if every
     number, date and name in it occurs in the text and it fits the length budget; else
-    one retry with another seed, then an extractive summary of the text's own sentences.
-    A faithful summary that leaves facts out (numbers, dates, names, the text's key terms)
+    one retry with another seed, then an extractive summary of the text's own sentences,
+    shortened (:mod:`assistant.commands.extract`). A faithful summary that leaves facts out (numbers, dates, names, the text's key terms)
     is completed with the text's own clauses that state them while it stays short, or gives
     way to the extractive summary when that keeps more."""
     budget = summary_budget(body)
@@ -46,7 +46,7 @@ def summarise(body: str, ask: Ask, clean: Callable[[Completion], str], *, num_pr
     timings["sum_extractive"] = True
     return completion, extractive_summary(body, budget), (
         "the model's summary failed the faithfulness check (" + "; ".join(problems)
-        + "); this summary is made of the text's own sentences")
+        + "); this summary is made of the text's own sentences, shortened")
 
 
 def _best_faithful(body: str, output: str, budget, attempt: int, timings: dict
@@ -66,7 +66,7 @@ def _best_faithful(body: str, output: str, budget, attempt: int, timings: dict
                                              "the text's own clauses that state them were added") if x)
     timings["sum_extractive"] = True
     return extract, ("the model's summary left out facts of the text; "
-                     "this summary is made of the text's own sentences")
+                     "this summary is made of the text's own sentences, shortened")
 
 
 def generate_checked(body: str, c: Constraints, ask: Ask, clean: Callable[[Completion], str], *,
