@@ -129,3 +129,11 @@ def test_a_budget_scales_with_the_texts_fact_density():
     dense = extract.summary_budget(SPREAD)      # 6 content sentences, 13 facts
     assert dense.target_chars == int(len(SPREAD) * 0.55)
     assert extract.summary_budget(sparse).max_chars == int(len(sparse) * 0.6)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "Hello", "no punctuation at all here just words",
+                                  "Thanks, Julia", "- milk\n- eggs\n- bread"])
+def test_odd_input_gives_a_short_faithful_answer_and_no_error(text):
+    summary = extract.extractive_summary(text)
+    assert len(summary) <= max(len(text.strip()), 1)
+    assert checks.unsupported(summary, text) == []
