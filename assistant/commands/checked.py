@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from assistant.commands.checks import (Constraints, addressee, coverage, extractive_summary,
-                                       fix_form, greet, summary_budget, unmet, unsupported)
+from assistant.commands.checks import Constraints, addressee, fix_form, greet, unmet, unsupported
+from assistant.commands.extract import extractive_summary, summary_budget, weighted_coverage
 from assistant.ollama_client import Completion
 
 Ask = Callable[[str, dict, str], Completion]
@@ -18,9 +18,10 @@ def summarise(body: str, ask: Ask, clean: Callable[[Completion], str], *, num_pr
               temperature: float, timings: dict) -> tuple[Completion, str, str | None]:
     """``sum:`` faithful by construction: the model's summary is kept only if every
     number, date and name in it occurs in the text and it fits the length budget; else
-    one retry with another seed, then an extractive summary of the text's own sentences.
-    A faithful summary that keeps fewer of the text's facts (numbers, dates, names) than
-    the extractive one gives way to it too."""
+    one retry with another seed, then an extractive summary of the text's own sentences,
+    shortened (:mod:`assistant.commands.extract`). A faithful summary that leaves facts out (numbers, dates, names, the text's key terms)
+    is completed with the text's own clauses that state them while it stays short, or gives
+    way to the extractive summary when that keeps more."""
     budget = summary_budget(body)
     problems: list[str] = []
     invented_all: list[str] = []
@@ -41,16 +42,31 @@ def summarise(body: str, ask: Ask, clean: Callable[[Completion], str], *, num_pr
             problems.append("empty")
         timings["sum_attempts"] = attempt + 1
         if not problems:
-            extract = extractive_summary(body, budget)
-            if coverage(extract, body) > coverage(output, body):
-                timings["sum_extractive"] = True
-                return completion, extract, ("the model's summary left out facts of the text; "
-                                             "this summary is made of the text's own sentences")
-            return completion, output, ("checked on a second try" if attempt else None)
+            return (completion, *_best_faithful(body, output, budget, attempt, timings))
     timings["sum_extractive"] = True
     return completion, extractive_summary(body, budget), (
         "the model's summary failed the faithfulness check (" + "; ".join(problems)
-        + "); this summary is made of the text's own sentences")
+        + "); this summary is made of the text's own sentences, shortened")
+
+
+def _best_faithful(body: str, output: str, budget, attempt: int, timings: dict
+                   ) -> tuple[str, str | None]:
+    """The faithful model summary, the same completed with the text's clauses for what it
+    left out, or the extract alone: whichever keeps most (ties to the model's own)."""
+    extract = extractive_summary(body, budget)
+    merged = extractive_summary(body, budget, lead=output) if len(output) < budget.target_chars else output
+    scores = {name: weighted_coverage(text, body) for name, text in
+              (("model", output), ("merged", merged), ("extract", extract))}
+    retried = "checked on a second try" if attempt else None
+    if scores["model"] >= max(scores["merged"], scores["extract"]):
+        return output, retried
+    if scores["merged"] >= scores["extract"]:
+        timings["sum_completed"] = True
+        return merged, "; ".join(x for x in (retried, "the model's summary left out facts of the text; "
+                                             "the text's own clauses that state them were added") if x)
+    timings["sum_extractive"] = True
+    return extract, ("the model's summary left out facts of the text; "
+                     "this summary is made of the text's own sentences, shortened")
 
 
 def generate_checked(body: str, c: Constraints, ask: Ask, clean: Callable[[Completion], str], *,

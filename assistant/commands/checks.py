@@ -2,9 +2,8 @@
 
 * :func:`facts` — the numbers, amounts, dates, times and names a text states.
 * :func:`unsupported` — facts of a summary that its source does not state (an invented
-  number or name); :func:`summary_budget` — how long a summary of a text may be.
-* :func:`extractive_summary` — a fallback made only of the source's own sentences, chosen
-  by a small frequency scorer that favours sentences carrying facts and decisions.
+  number or name). The summary's budget and the extractive summary are in
+  :mod:`assistant.commands.extract`.
 * :func:`constraints` / :func:`unmet` / :func:`fix_form` — what a ``gen:`` request asks for
   (names, numbers, a number of lines, list items, sentences or words) and whether an answer
   does it, with the safe repairs (splitting, trimming) applied when it does not.
@@ -12,9 +11,7 @@
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 NUMBER_WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -140,85 +137,6 @@ def unsupported(summary: str, source: str) -> list[str]:
         if not all(p in src_words for p in parts):
             bad.append(name)
     return bad
-
-
-def coverage(summary: str, source: str) -> float:
-    """Share of the source's facts (numbers and names) that the summary keeps."""
-    wanted = facts(source)
-    if not wanted:
-        return 1.0
-    have = facts(summary) | {w.lower() for w in _WORD.findall(summary)}
-    return sum(1 for f in wanted if f in have) / len(wanted)
-
-
-@dataclass(frozen=True)
-class Budget:
-    sentences: int
-    max_chars: int
-
-
-def summary_budget(source: str) -> Budget:
-    """About one summary sentence per three to four source sentences, and never more than
-    60 % of the source's length."""
-    n = len(sentences(source))
-    return Budget(sentences=max(1, math.ceil(n / 3)), max_chars=max(20, int(len(source) * 0.6)))
-
-
-_STOP = {"the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with",
-         "is", "are", "was", "were", "be", "been", "it", "this", "that", "as", "by", "from",
-         "will", "would", "can", "could", "has", "have", "had", "we", "they", "he", "she",
-         "you", "i", "our", "their", "its", "his", "her", "not", "so", "if", "also", "there",
-         "which", "who", "all", "about", "into", "than", "then", "more", "very", "just"}
-_KEY_WORDS = re.compile(r"\b(?:decid\w*|agree\w*|approv\w*|recommend\w*|conclu\w*|must|"
-                        r"should|will|deadline|due|because|result\w*|vot\w*|chose|select\w*|"
-                        r"cancel\w*|postpon\w*|delay\w*|increas\w*|decreas\w*|rais\w*|cut|"
-                        r"launch\w*|announc\w*|plan\w*|cost\w*|budget|price)\b", re.IGNORECASE)
-
-
-def extractive_summary(source: str, budget: Budget | None = None) -> str:
-    """The source's own best sentences, in their order, within the budget. A sentence scores
-    by the facts it adds (numbers, dates, names not yet chosen), its decision words
-    ("decided", "recommend", "will", "due"...) and the frequency of its content words in the
-    text; the first sentence gets a small bonus (it usually says the topic)."""
-    budget = budget or summary_budget(source)
-    sents = sentences(source)
-    if len(sents) <= 1:
-        return sents[0] if sents else source.strip()
-    words = [w.lower() for w in _WORD.findall(source) if w.lower() not in _STOP]
-    freq = Counter(words)
-    top = max(freq.values()) if freq else 1
-    seen_facts: set[str] = set()
-    scored = []
-    for i, s in enumerate(sents):
-        content = [w.lower() for w in _WORD.findall(s) if w.lower() not in _STOP]
-        base = sum(freq[w] / top for w in content) / math.sqrt(len(content) + 1)
-        scored.append((i, s, base, facts(s), len(_KEY_WORDS.findall(s))))
-    chosen: list[tuple[int, str]] = []
-    length = 0
-    remaining = list(scored)
-    while remaining and len(chosen) < budget.sentences:
-        def value(item):
-            i, s, base, fs, keys = item
-            new = fs - seen_facts
-            nums = sum(1 for f in new if not f.isalpha())
-            named = len(new) - nums
-            # diminishing returns: a phone number or a list of figures is not many facts
-            return (0.5 * base + math.sqrt(nums) * 1.2 + math.sqrt(named) * 0.6 + 0.75 * keys
-                    + (0.3 if i == 0 else 0))
-        best = max(remaining, key=value)
-        remaining.remove(best)
-        if length + len(best[1]) + 1 > budget.max_chars and chosen:
-            continue
-        if length + len(best[1]) > budget.max_chars:
-            continue
-        chosen.append((best[0], best[1]))
-        seen_facts |= best[3]
-        length += len(best[1]) + 1
-    if not chosen:  # every sentence is longer than the budget: cut the best at a word
-        best = max(scored, key=lambda it: it[2] + 0.6 * len(it[3]))[1]
-        cut = best[: budget.max_chars].rsplit(" ", 1)[0].rstrip(",;:")
-        return cut + "…"
-    return " ".join(s for _, s in sorted(chosen))
 
 
 # ------------------------------------------------------------------ gen: constraints

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.commands import checks
+from assistant.commands import checks, extract
 from assistant.commands.pipeline import CommandPipeline
 from assistant.config import load_settings
 from assistant.ollama_client import Completion
@@ -40,13 +40,14 @@ def test_an_invented_number_or_name_in_a_summary_is_caught(summary, invented):
 
 
 def test_summary_budget_is_relative_to_the_source():
-    b = checks.summary_budget(SOURCE)
-    assert b.sentences == 2 and b.max_chars == int(len(SOURCE) * 0.6)
-    extract = checks.extractive_summary(SOURCE)
-    assert len(extract) <= b.max_chars and len(checks.sentences(extract)) <= 2
-    assert all(s in SOURCE for s in checks.sentences(extract))   # the source's own sentences
-    assert checks.unsupported(extract, SOURCE) == []
-    assert "$48,000" in extract                                   # the facts weigh in
+    b = extract.summary_budget(SOURCE)   # 6 sentences
+    assert b.sentences == 4 and b.max_chars == int(len(SOURCE) * 0.6)
+    assert b.target_chars == int(len(SOURCE) * 0.55)   # 1.67 facts a sentence: the most room
+    summary = extract.extractive_summary(SOURCE)
+    assert len(summary) <= b.target_chars and len(checks.sentences(summary)) <= 4
+    assert all(s in SOURCE for s in checks.sentences(summary))   # the source's own sentences
+    assert checks.unsupported(summary, SOURCE) == []
+    assert "$48,000" in summary and "20 April" in summary          # the facts weigh in
 
 
 @pytest.mark.parametrize("request_text, expected", [
@@ -110,11 +111,28 @@ def test_a_summary_with_an_invented_number_is_retried_then_replaced():
     assert result.timings["sum_extractive"] is True
 
 
-def test_a_faithful_summary_is_kept():
-    p, model = _pipeline(["The board approved $48,000 for a library wing led by Ana Ruiz."])
+FULL = ("On Monday 4 March the board approved a budget of $48,000 for a library wing; Ana Ruiz "
+        "leads the work planned from May, and a public meeting is on 20 April.")
+
+
+def test_a_faithful_summary_that_keeps_the_facts_is_kept():
+    p, model = _pipeline([FULL])
     result = p.run_spec(p.specs["sum"], SOURCE)
-    assert result.output == "The board approved $48,000 for a library wing led by Ana Ruiz."
+    assert result.output == FULL
     assert result.note is None and len(model.prompts) == 1
+
+
+def test_a_faithful_but_partial_summary_is_completed_with_the_texts_own_clauses():
+    partial = "Ana Ruiz leads the $48,000 library wing."
+    p, model = _pipeline([partial])
+    result = p.run_spec(p.specs["sum"], SOURCE)
+    assert len(model.prompts) == 1 and result.output.startswith(partial + " ")
+    added = result.output[len(partial) + 1:]
+    assert all(s in SOURCE for s in checks.sentences(added))      # what was added is the text's
+    assert "20 April" in added and "4 March" in added              # the facts the model left out
+    assert len(result.output) <= extract.summary_budget(SOURCE).target_chars
+    assert checks.unsupported(result.output, SOURCE) == []
+    assert result.timings["sum_completed"] is True and "were added" in result.note
 
 
 def test_a_missing_name_in_gen_triggers_a_retry_that_spells_it_out():

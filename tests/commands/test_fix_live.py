@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.commands import checks
+from assistant.commands import checks, extract
 from assistant.commands.fix import guard
 from assistant.commands.fix.spelling import dictionary
 from assistant.commands.pipeline import CommandPipeline
@@ -78,6 +78,10 @@ def test_sum_is_faithful_and_within_its_budget(pipeline):
     assert checks.unsupported(result.output, REPORT) == []
     assert len(result.output) <= 0.6 * len(REPORT)
     assert result.timings["sum_attempts"] >= 1
+    # whichever of the model's summary, it completed or the extract won, it keeps at least
+    # as much of the report's facts as the extract alone
+    alone = extract.extractive_summary(REPORT)
+    assert extract.weighted_coverage(result.output, REPORT) >= extract.weighted_coverage(alone, REPORT)
 
 
 def test_gen_mentions_the_name_asked_for(pipeline):

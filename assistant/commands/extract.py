@@ -1,0 +1,355 @@
+"""The extractive ``sum:`` summary (pure, no I/O): the text's own words, never new ones.
+
+* :func:`summary_budget` — how long a summary of a text may be: about one sentence per two
+  source sentences (compressed ones), never more than 60 % of the source;
+  the extract aims at :attr:`Budget.target_chars`, 40-55 % of it by fact density.
+* :func:`compress` — a sentence without the parts that carry no fact: a greeting, a
+  discourse opener ("After a long discussion,", "Unfortunately,"), a parenthesis, a trailing
+  "which..." or "because..." clause. Only whole parts are dropped, and never one that holds a
+  number, a name or one of the text's key terms; conditions ("If...", "When...") stay.
+* :func:`pieces` — a compressed sentence cut into independent clauses at ";", at ":" and at
+  ", and" / ", but" / ", so" before a new subject, so one clause can be kept without its
+  neighbour.
+* :func:`extractive_summary` — a greedy weighted set cover: the piece that adds the most
+  not-yet-covered facts (numbers, dates, names), key terms (content words the text repeats,
+  decision words) per character joins until the budget is spent; what is covered counts no
+  more (no redundancy), and pieces come out in the text's order, rejoined as written.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from assistant.commands.checks import _WORD, _norm_number, facts, names, sentences
+
+_STOP = {"the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with",
+         "is", "are", "was", "were", "be", "been", "it", "this", "that", "as", "by", "from",
+         "will", "would", "can", "could", "has", "have", "had", "we", "they", "he", "she",
+         "you", "i", "our", "their", "its", "his", "her", "not", "so", "if", "also", "there",
+         "which", "who", "all", "about", "into", "than", "then", "more", "very", "just", "me",
+         "my", "your", "them", "him", "us", "do", "does", "did", "after", "before", "until",
+         "every", "each", "any", "some", "one", "two", "new", "old", "get", "gets", "got",
+         "please", "when", "what", "where", "how", "should", "must", "may", "need", "needs",
+         "still", "now", "out", "up", "over", "same", "other", "only", "most", "much", "many",
+         "been", "being", "no", "too", "again", "per", "last", "next", "first", "second"}
+_DECISION = re.compile(r"\b(?:decid\w*|agree\w*|approv\w*|recommend\w*|conclu\w*|deadline|due|"
+                       r"vot\w*|chose|choose|select\w*|cancel\w*|postpon\w*|delay\w*|moved?|"
+                       r"launch\w*|announc\w*|propos\w*|plan(?:s|ned)?|budget|cost\w*|price|"
+                       r"refund\w*|warranty|fix(?:ed)?|cause[ds]?|clos\w*|dropp\w*|worth|choice|"
+                       r"(?:would|wouldn't|would not) (?:buy|recommend|choose))\b", re.IGNORECASE)
+# list lines of minutes that name who was there, not what was said
+_ROLL_CALL = re.compile(r"^(?:present|attendees|attending|absent|apologies|cc|bcc)\s*:", re.IGNORECASE)
+_SIGN_OFF = re.compile(r"^(?:thanks|thank you|cheers|best|regards|kind regards|best wishes|"
+                       r"many thanks|sincerely|yours(?: sincerely| faithfully)?|love|all the best)"
+                       r"\b[,!.]?(?:\s+\S+){0,4}\s*$", re.IGNORECASE)
+_GREETING = re.compile(r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))\b[^,.!?]{0,40},\s+",
+                       re.IGNORECASE)
+# openers that frame a sentence without stating a fact or a condition
+_OPENER = re.compile(
+    r"^(?:(?:after|following|despite|although|though|thanks to|according to|to|as)\s+[^,;:]{1,50}"
+    r"|overall|still|unfortunately|fortunately|however|meanwhile|finally|also|luckily|sadly|honestly|"
+    r"in the end|in addition|as a result|as expected|all in all|in short|in general|of course|"
+    r"a quick update on [^,;:]{1,40})\s*,\s+", re.IGNORECASE)
+_BARE_OPENER = re.compile(r"^(?:overall|honestly|unfortunately|fortunately|all in all|in short|in general)\s+(?=[a-z]|I\b)",
+                          re.IGNORECASE)
+_TRAILING = re.compile(r",\s+(?:because|since|as|while|whereas|so that)\s+[^,;:]+(?=[.!?]?$)"
+                       r"|\s+(?:because|while|whereas|so that)\s+[^,;:]+(?=[.!?]?$)"
+                       r"|,\s+(?:which|who|whose)\s+[^,;:]+(?=[.!?]?$)", re.IGNORECASE)
+# a trailing aside: ", with no change", ", a known issue with...", ", the blue house at..."
+_ASIDE = re.compile(r",\s+(?:with|without|a|an|the|mostly|especially|including|apart from|according to|(?!\w*thing\b)[a-z]{3,}ing)\s+[^,;:]+(?=[.!?]?$)",
+                    re.IGNORECASE)
+# a reporting clause whose subject states no fact: "our supplier has told us that ..."
+_REPORTED = re.compile(r"^(?!.*\b(?:no|not|nobody|none|never|neither|nor|no one)\b.*\b(?:said|says|told|tells|"
+                       r"reported|reports|writes|wrote|explained|confirmed|added|noted|found)\b)"
+                       r"(?:[\w'’-]+\s+){1,4}(?:has |have |had )?(?:said|says|told us|tells us|"
+                       r"reported|reports|writes|wrote|explained|confirmed|added|noted|found)"
+                       r"(?:\s+that)?\s+(?=\w)", re.IGNORECASE)
+# a sentence that opens on a subordinate part: what follows its first comma is the main clause
+_SUBORDINATE = re.compile(r"^(?:to|after|before|if|when|whenever|while|as|since|because|although|though|"
+                          r"once|until|unless|in|on|at|for|with|without|by|during|from|despite)\b[^,]*$",
+                          re.IGNORECASE)
+_PLEASE = re.compile(r"^please\s+(?=[a-z])", re.IGNORECASE)
+_PAREN = re.compile(r"\s*\([^()]{0,120}\)")
+_CLAUSE_START = (r"(?:the|a|an|this|that|these|those|it|he|she|we|they|i|you|our|his|her|their|its|"
+                 r"my|your|no|every|each|all|some|most|about|only|[A-Z][\w'-]*|\d[\d,.]*)")
+_SPLIT = re.compile(rf";\s+|,\s+(?:and|but|so)\s+(?={_CLAUSE_START}\s+\w+)|,\s+so\s+(?=please\s)"
+                    rf"|:\s+(?={_CLAUSE_START}\s+\w+)")
+
+
+@dataclass(frozen=True)
+class Budget:
+    sentences: int
+    max_chars: int
+    target_chars: int = 0  # what the extract aims at (0: max_chars)
+
+
+def _stem(word: str) -> str:
+    w = word.lower().replace("’", "'")
+    w = w[:-2] if w.endswith("'s") else w
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(w) > len(suffix) + 2 and w.endswith(suffix):
+            return w[: -len(suffix)]
+    return w
+
+
+def key_terms(source: str) -> set[str]:
+    """Stems of the content words the text uses more than once (what it is about)."""
+    counts = Counter(_stem(w) for w in _WORD.findall(source) if w.lower() not in _STOP and len(w) > 2)
+    return {w for w, n in counts.items() if n >= 2}
+
+
+def _units(text: str, terms: set[str], names: frozenset[str] = frozenset()) -> set[str]:
+    """What a piece of text covers: its facts (with the ``names`` of the whole text that it
+    mentions, "Julia" at a piece's start included), its key terms and decision words."""
+    out = set(facts(text))
+    for w in _WORD.findall(text):
+        s = _stem(w)
+        if w.lower() in names:
+            out.add(w.lower())
+        elif s in terms:
+            out.add("~" + s)
+    out |= {"!" + _stem(m.group(0)) for m in _DECISION.finditer(text)}
+    out |= {"=" + _norm_number(m.group(1) or m.group(2)) for m in _AMOUNT.finditer(text)}
+    return out
+
+
+def _carries(part: str, terms: set[str]) -> bool:
+    return bool(_units(part, terms))
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def compress(sentence: str, source: str, terms: set[str] | None = None) -> str:
+    """``sentence`` without its parts that carry no fact or key term of ``source``."""
+    terms = key_terms(source) if terms is None else terms
+    s = sentence.strip()
+    m = _GREETING.match(s)
+    if m and len(s) > m.end() + 10:
+        s = _capital(s[m.end():])
+    for pattern in (_OPENER, _BARE_OPENER):
+        m = pattern.match(s)
+        if m and not _carries(m.group(0), terms) and len(s) > m.end() + 10:
+            s = _capital(s[m.end():])
+    for m in reversed(list(_PAREN.finditer(s))):
+        if not facts(m.group(0)):
+            s = s[:m.start()] + s[m.end():]
+    m = _REPORTED.match(s)
+    if m and not _carries(m.group(0), terms) and len(s) > m.end() + 20:
+        s = _capital(s[m.end():])
+    s = _capital(_PLEASE.sub("", s))
+    for pattern in (_TRAILING, _ASIDE):
+        m = pattern.search(s.rstrip(".!?"))
+        before = s[:m.start()] if m else ""
+        if (m and not _carries(m.group(0), terms) and len(before.split()) >= 3
+                and not re.search(r"(?:^|,)\s*(?:if|when|unless|and|or)\b[^,]*$", before, re.IGNORECASE)
+                and not _SUBORDINATE.match(before)):
+            end = s[len(s.rstrip(".!?")):] or "."
+            s = before.rstrip(" ,") + end
+    return s
+
+
+def pieces(sentence: str) -> list[tuple[str, str]]:
+    """``sentence`` cut into independent clauses: ``(clause, separator before it)``."""
+    out, start, sep = [], 0, ""
+    for m in _SPLIT.finditer(sentence):
+        if m.start() - start < 12 or len(sentence) - m.end() < 12:
+            continue
+        out.append((sentence[start:m.start()], sep))
+        start, sep = m.end(), m.group(0)
+    out.append((sentence[start:], sep))
+    return out
+
+
+def _fact_density(source: str) -> float:
+    return len(facts(source)) / max(1, len(sentences(source)))
+
+
+def summary_budget(source: str) -> Budget:
+    """At most one summary sentence per two source sentences, one more from four on (the
+    extract's are compressed), never more than 60 % of the source's length. The extract aims
+    at 40 % of the source plus 10 % per fact a sentence states, up to 55 %: a text dense with
+    dates, amounts and names needs the room to keep them."""
+    n = len(_content(source)) or 1
+    share = min(0.55, max(0.4, 0.4 + 0.1 * _fact_density(source)))
+    max_chars = max(20, int(len(source) * 0.6))
+    return Budget(sentences=max(1, math.ceil(n / 2) + (1 if n >= 4 else 0)), max_chars=max_chars,
+                  target_chars=min(max_chars, max(20, int(len(source) * share))))
+
+
+_AMOUNT = re.compile(r"(?<![\w.])[$€£¥]\s?(\d[\d,]*(?:\.\d+)?)|(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s?"
+                     r"(?:%|percent|per cent|(?:million |billion |thousand )?(?:euros?|dollars?|pounds?|"
+                     r"francs?|yen|kr|usd|eur|gbp))(?!\w)", re.IGNORECASE)
+_TITLES = {"mr", "mrs", "ms", "dr", "prof", "sir", "madam"}
+_SMALL = {str(n) for n in range(0, 11)}
+
+
+@lru_cache(maxsize=4096)
+def _weight(unit: str) -> float:
+    """Amounts, percentages, dates and names weigh most; small counts ("two carrots"), the
+    text's key terms and decision words less; titles ("Mrs") nothing."""
+    if unit.startswith("~"):
+        return 0.45
+    if unit.startswith("!"):
+        return 0.5
+    if unit.startswith("="):  # an amount or a percentage, on top of its number
+        return 0.5
+    if unit in _TITLES:
+        return 0.0
+    if unit.isalpha():
+        return 0.8
+    return 0.3 if unit in _SMALL else 1.0
+
+
+def weighted_coverage(summary: str, source: str) -> float:
+    """Share of the source's weighted facts, key terms and decision words that ``summary``
+    keeps (the measure the extract maximises; 1.0 for a text without any)."""
+    terms = key_terms(source)
+    known = frozenset(names(source))
+    wanted = _units(source, terms, known)
+    total = sum(_weight(u) for u in wanted)
+    if not total:
+        return 1.0
+    have = _units(summary, terms, known) | {w.lower() for w in _WORD.findall(summary)}
+    return sum(_weight(u) for u in wanted & have) / total
+
+
+def _content(source: str) -> list[tuple[int, str]]:
+    """The sentences that say something: not a closing sign-off, not a roll-call line."""
+    sents = sentences(source)
+    return [(i, s) for i, s in enumerate(sents)
+            if not ((i == len(sents) - 1 and i > 0 and _SIGN_OFF.match(s)) or _ROLL_CALL.match(s))]
+
+
+def _candidates(source: str, terms: set[str]) -> list[tuple]:
+    """``(sentence index, piece index, text, separator, units)`` of every compressed piece."""
+    known = frozenset(names(source))
+    return [(i, j, text, sep, _units(text, terms, known))
+            for i, s in _content(source)
+            for j, (text, sep) in enumerate(pieces(compress(s, source, terms)))]
+
+
+def _greedy(cands: list[tuple], budget: Budget, limit: int, covered: set[str], used: int,
+            exponent: float) -> tuple[list[tuple], float]:
+    """Budgeted greedy cover: the piece with the most new weight (less a quarter of what it
+    repeats) per length^exponent joins while it fits; returns the pieces and their gain.
+    Lazy: a piece's value only falls as more is covered, so a popped value still above the
+    next one's stale value is the best (a long text stays fast)."""
+    covered = set(covered)
+
+    def value(c: tuple) -> tuple[float, float]:
+        gain = sum(_weight(u) for u in c[4] - covered) + (0.3 if c[0] == 0 and c[1] == 0 else 0)
+        repeats = sum(_weight(u) for u in c[4] & covered if not u.startswith("~"))
+        return (gain - 0.25 * repeats) / (len(c[2]) + 20) ** exponent, gain
+
+    heap = [(-value(c)[0], k) for k, c in enumerate(cands)]
+    heapq.heapify(heap)
+    chosen: list[tuple] = []
+    sents: set[int] = set()
+    length, total = used, 0.0
+    while heap:
+        _, k = heapq.heappop(heap)
+        c = cands[k]
+        if length + len(c[2]) + 1 > limit or (c[0] not in sents and len(sents) >= budget.sentences):
+            continue  # it will not fit later either
+        now, gain = value(c)
+        if gain <= 0 or now <= 0:
+            continue
+        if heap and now < -heap[0][0]:
+            heapq.heappush(heap, (-now, k))
+            continue
+        chosen.append(c)
+        sents.add(c[0])
+        covered |= c[4]
+        length += len(c[2]) + 1
+        total += gain
+    return chosen, total
+
+
+_EXACT_UP_TO = 18  # pieces: beyond, the greedy cover alone (2^18 subsets are pruned hard)
+
+
+def _gain(chosen: list[tuple], covered: set[str]) -> float:
+    units = set().union(*(c[4] for c in chosen)) - covered if chosen else set()
+    return sum(_weight(u) for u in units) + (0.3 if any(c[0] == 0 and c[1] == 0 for c in chosen) else 0)
+
+
+def _exact(cands: list[tuple], budget: Budget, limit: int, covered: set[str], used: int,
+           start: list[tuple]) -> list[tuple]:
+    """The set of pieces that covers the most weight within the budget (fewest characters
+    on a tie), by depth-first search with a bound; ``start`` (the greedy answer) is the
+    first best."""
+    useful = [c for c in cands if c[4] - covered]
+    best = [_gain(start, covered), -(used + sum(len(c[2]) + 1 for c in start)), start]
+    rest = [0.0] * (len(useful) + 1)
+    for k in range(len(useful) - 1, -1, -1):
+        rest[k] = rest[k + 1] + sum(_weight(u) for u in useful[k][4] - covered) + 0.3
+
+    def walk(k: int, chosen: list[tuple], length: int, have: set[str], value: float) -> None:
+        if (value, -length) > (best[0], best[1]):
+            best[:] = [value, -length, list(chosen)]
+        if k == len(useful) or value + rest[k] <= best[0]:
+            return
+        c = useful[k]
+        if length + len(c[2]) + 1 <= limit and len({x[0] for x in chosen} | {c[0]}) <= budget.sentences:
+            new = c[4] - have
+            bonus = 0.3 if c[0] == 0 and c[1] == 0 else 0
+            chosen.append(c)
+            walk(k + 1, chosen, length + len(c[2]) + 1, have | c[4],
+                 value + sum(_weight(u) for u in new) + bonus)
+            chosen.pop()
+        walk(k + 1, chosen, length, have, value)
+
+    walk(0, [], used, set(covered), 0.0)
+    return best[2]
+
+
+def extractive_summary(source: str, budget: Budget | None = None, lead: str = "") -> str:
+    """The source's own words, in their order, within the budget (see the module doc).
+    ``lead`` (a faithful summary, e.g. the model's) opens the result; the pieces then add
+    what it left out, within what is left of the budget."""
+    budget = budget or summary_budget(source)
+    limit = budget.target_chars or budget.max_chars
+    lead = lead.strip()
+    sents = sentences(source)
+    if len(sents) <= 1 and not lead:
+        return sents[0] if sents else source.strip()
+    terms = key_terms(source)
+    cands = _candidates(source, terms)
+    covered = _units(lead, terms, frozenset(names(source))) if lead else set()
+    budget_left = replace(budget, sentences=budget.sentences - len(sentences(lead))) if lead else budget
+    chosen, _ = _greedy(cands, budget_left, limit, covered, len(lead), 0.7)
+    if len(cands) <= _EXACT_UP_TO:
+        chosen = _exact(cands, budget_left, limit, covered, len(lead), chosen)
+    if lead:
+        return " ".join(x for x in (lead, _join(sorted(chosen))) if x)
+    if not chosen:  # no piece fits: the best one cut at a word
+        best = max(cands or [(0, 0, sents[0], "", set())], key=lambda c: len(c[4]))[2]
+        cut = best[: budget.max_chars].rsplit(" ", 1)[0].rstrip(",;:")
+        return cut + "…"
+    return _join(sorted(chosen))
+
+
+def _join(chosen: list[tuple]) -> str:
+    """Pieces back into sentences: neighbours of one sentence with their separator, a piece
+    alone capitalised and closed with a full stop."""
+    out: list[str] = []
+    prev = None
+    for i, j, text, sep, _ in chosen:
+        text = text.strip()
+        if prev is not None and prev[0] == i and prev[1] == j - 1:
+            out[-1] = out[-1].rstrip(".!?") + sep + text
+        else:
+            if out and not out[-1].endswith((".", "!", "?", "…")):
+                out[-1] += "."
+            out.append(_capital(text))
+        prev = (i, j)
+    if out and not out[-1].endswith((".", "!", "?", "…", ")", '"')):
+        out[-1] += "."
+    return " ".join(out)

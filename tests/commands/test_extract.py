@@ -1,0 +1,139 @@
+"""The extractive sum: summary (assistant/commands/extract.py, pure): compression that drops
+only parts without facts, clause pieces, the greedy fact cover within the budget, and the
+model's faithful summary completed with the text's own clauses."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.commands import checks, extract
+
+# facts spread over every sentence, each sentence padded with words that state none
+SPREAD = ("Hi all, a quick update on the office move. Unfortunately our landlord has told us "
+          "that the new office at 22 Harbour Road will only open on Monday 17 June. The movers "
+          "will come on Friday 14 June at 8 am, which is earlier than we had hoped. Each person "
+          "gets four boxes (they are the sturdy ones from last time), and Julia has put them in "
+          "the kitchen. After a long discussion with the building manager, parking will cost 5 "
+          "euros a day. Please label every box with your name and your new desk number, because "
+          "the movers will not sort them. Thanks, Julia")
+SPREAD_FACTS = ["22 Harbour Road", "17 June", "14 June", "8 am", "5 euros", "four boxes"]
+
+
+@pytest.mark.parametrize("sentence, compressed", [
+    ("After a long discussion, the team decided to move the launch to 17 March.",
+     "The team decided to move the launch to 17 March."),                  # a framing opener
+    ("It costs $189, which is cheaper than most cordless models.", "It costs $189."),
+    ("Unfortunately our supplier has told us that the black model is out of stock until 15 April.",
+     "The black model is out of stock until 15 April."),                   # who said it, no fact
+    ("He tried reinstalling the app and clearing the cache, with no change.",
+     "He tried reinstalling the app and clearing the cache."),
+    ("Hi all, the movers come on Friday 14 June.", "The movers come on Friday 14 June."),
+    ("The bin is small (sadly) and fills after every room.", "The bin is small and fills after every room."),
+    # kept: a condition, a reporter with a name, a parenthesis or clause holding a fact
+    ("If the light stays red after ten minutes, call 0345 600 7788.", None),
+    ("Sara Lindqvist reported that the beta had 1,200 testers.", None),
+    ("About 2,300 payments failed (roughly 4 percent of the day's total).", None),
+    ("The main issue is the bank sync, which still fails for two of the five banks.", None),
+    ("The lights blink for two minutes while the router starts.", "The lights blink for two minutes."),
+    # meaning-bearing parts stay: a negated reporter, "such as", a scope, a clause after a comma
+    ("Nobody told us that the fee was waived for this year.", None),
+    ("We sell fresh fruit and vegetables such as apples and pears.", None),
+    ("In rural areas, customers were much less satisfied than before.", None),
+    ("We tried a lot of fixes over the week, nothing worked for the customer.", None),
+    ("Please bring a salad to share, if you can, and something to drink.",
+     "Bring a salad to share, if you can, and something to drink."),      # "if you can," stays
+])
+def test_compress_drops_only_parts_that_state_no_fact(sentence, compressed):
+    assert extract.compress(sentence, sentence) == (compressed or sentence)
+
+
+def test_compress_keeps_a_part_with_a_key_term_of_the_text():
+    source = "The sync fails often. To fix the sync, the team rewrote the client."
+    assert extract.compress("To fix the sync, the team rewrote the client.", source) == \
+        "To fix the sync, the team rewrote the client."
+
+
+def test_a_sentence_is_cut_into_independent_clauses_only():
+    assert [p for p, _ in extract.pieces("Shop sales were flat, and the store in Lyon lost money.")] == \
+        ["Shop sales were flat", "the store in Lyon lost money."]
+    assert len(extract.pieces("Connect the grey cable, and then plug in the power adapter.")) == 1
+    assert len(extract.pieces("We grill burgers; please bring a salad to share.")) == 2
+
+
+def _kept(summary: str, wanted: list[str]) -> list[str]:
+    return [f for f in wanted if f.lower() in summary.lower()]
+
+
+def test_the_extract_keeps_facts_spread_over_the_whole_text_within_half_its_length():
+    summary = extract.extractive_summary(SPREAD)
+    assert _kept(summary, SPREAD_FACTS) == SPREAD_FACTS
+    assert len(summary) <= len(SPREAD) * 0.5
+    assert len(checks.sentences(summary)) <= extract.summary_budget(SPREAD).sentences
+    assert "Thanks, Julia" not in summary and not summary.startswith("Hi all")
+    assert checks.unsupported(summary, SPREAD) == []
+
+
+def test_the_extract_is_made_of_the_texts_own_words_in_its_order():
+    summary = extract.extractive_summary(SPREAD)
+    words = [w.lower() for w in re.findall(r"[\w']+", summary)]
+    source_words = [w.lower() for w in re.findall(r"[\w']+", SPREAD)]
+    it = iter(source_words)
+    assert all(w in it for w in words)   # a subsequence: nothing added, nothing reordered
+
+
+def test_roll_call_and_sign_off_lines_are_not_chosen():
+    minutes = ("Parents' association meeting, 12 February. Present: eleven members, Mrs Patel, "
+               "Tom Reed and Ana Diaz. The head teacher thanked the volunteers for their hard work "
+               "on the day. The spring fair raised £3,450. Members agreed to spend £2,000 on "
+               "library books. Several parents asked about the summer trip, which will be discussed "
+               "next time. The next meeting is on 18 March. Best wishes, Ana Diaz")
+    summary = extract.extractive_summary(minutes)
+    assert "Present" not in summary and "Best wishes" not in summary
+    assert _kept(summary, ["£3,450", "£2,000", "18 March"]) == ["£3,450", "£2,000", "18 March"]
+
+
+def test_a_text_in_another_language_is_summarised_with_its_own_sentences():
+    text = ("Das Team hat sich am Mittwoch getroffen. Der Start der App wird auf den 17. März "
+            "verschoben. Die Beta hatte 1.200 Tester. Das Budget bleibt bei 25.000 Euro. Tom "
+            "Okoro kümmert sich um die Bankanbindung. Das nächste Treffen ist am Freitag.")
+    summary = extract.extractive_summary(text)
+    assert summary and len(summary) <= len(text) * 0.5
+    assert all(s in text for s in checks.sentences(summary))
+    assert checks.unsupported(summary, text) == []
+
+
+def test_a_faithful_lead_is_completed_with_what_it_left_out():
+    lead = "The office moves to 22 Harbour Road on Monday 17 June."
+    merged = extract.extractive_summary(SPREAD, lead=lead)
+    assert merged.startswith(lead + " ")
+    assert extract.weighted_coverage(merged, SPREAD) > extract.weighted_coverage(lead, SPREAD)
+    assert len(merged) <= extract.summary_budget(SPREAD).target_chars
+    assert "will only open" not in merged        # a sentence that adds nothing new is not added
+    assert "14 June" in merged and "5 euros" in merged
+    assert checks.unsupported(merged, SPREAD) == []
+
+
+def test_weighted_coverage_favours_amounts_dates_and_names():
+    text = "The board approved $48,000 on Monday. The room was painted blue and the room looks nice."
+    assert extract.weighted_coverage("The board approved $48,000 on Monday.", text) > 0.8
+    assert extract.weighted_coverage("The room was painted blue.", text) < 0.2
+    assert extract.weighted_coverage("Anything.", "no facts here at all") == 1.0
+
+
+def test_a_budget_scales_with_the_texts_fact_density():
+    sparse = ("The garden looks lovely this year. The roses are doing well. The lawn needs work. "
+              "We should plant more herbs. The shed could use some paint. Birds visit often.")
+    assert extract.summary_budget(sparse).target_chars == int(len(sparse) * 0.4)
+    dense = extract.summary_budget(SPREAD)      # 6 content sentences, 13 facts
+    assert dense.target_chars == int(len(SPREAD) * 0.55)
+    assert extract.summary_budget(sparse).max_chars == int(len(sparse) * 0.6)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "Hello", "no punctuation at all here just words",
+                                  "Thanks, Julia", "- milk\n- eggs\n- bread"])
+def test_odd_input_gives_a_short_faithful_answer_and_no_error(text):
+    summary = extract.extractive_summary(text)
+    assert len(summary) <= max(len(text.strip()), 1)
+    assert checks.unsupported(summary, text) == []
