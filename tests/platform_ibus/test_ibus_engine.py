@@ -12,7 +12,7 @@ import pytest
 
 from assistant.hooks.keys import Click, FocusChange, KeyEvent
 from assistant.platform.base import SecureField
-from ibus_rig import wait_until
+from rigs.procs import wait_until
 
 
 
