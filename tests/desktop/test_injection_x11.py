@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from desktop_helpers import wait_until
+from rigs.procs import wait_until
 
 pytestmark = pytest.mark.x11
 

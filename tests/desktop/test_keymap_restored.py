@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-from desktop_helpers import TEST_CONFIG, _kill, start_assistant, wait_until
+from desktop_helpers import TEST_CONFIG
+from rigs.assistant import start_assistant
+from rigs.procs import kill, wait_until
 
 pytestmark = pytest.mark.x11
 
@@ -122,7 +124,7 @@ def test_up_leaves_the_key_map_as_it_found_it(xserver, text_app, live_server, tm
                    message="the key map to be given back while up runs "
                            f"({changed_keys(before, keymap_state(xserver.display))})")
     finally:
-        _kill(up.process)
+        kill(up.process)
     assert up.process.returncode == 0, up.log()[-2000:]
     assert keymap_state(xserver.display) == before
     assert "X protocol error" not in up.log(), up.log()[-2000:]

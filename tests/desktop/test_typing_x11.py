@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from desktop_helpers import _kill, wait_until
+from rigs.procs import kill, wait_until
 
 pytestmark = [pytest.mark.x11, pytest.mark.live]
 
@@ -183,7 +183,7 @@ def xterm_cat(xserver, tmp_path):
         time.sleep(0.5)
         yield out
     finally:
-        _kill(proc)
+        kill(proc)
 
 
 def test_terminal_paste_chord_in_xterm(assistant, xserver, xterm_cat):

@@ -13,7 +13,8 @@ import time
 import httpx
 import pytest
 
-from desktop_helpers import REPO, _kill, start_assistant
+from rigs.assistant import start_assistant
+from rigs.procs import REPO, kill
 
 
 def free_host() -> str:
@@ -40,7 +41,7 @@ def test_server_down_leaves_the_text_untouched(xserver, text_app, tmp_path):
         # never the keys: the typed words are nowhere in the log
         assert "teh cat" not in up.log()
     finally:
-        _kill(up.process)
+        kill(up.process)
 
 
 def test_up_without_display_explains_and_keeps_the_bundled_server(live_server, tmp_path):
@@ -72,7 +73,7 @@ def test_up_without_display_explains_and_keeps_the_bundled_server(live_server, t
             httpx.get(f"http://{host}/api/version", timeout=2, trust_env=False)
     finally:
         if proc is not None:
-            _kill(proc)
+            kill(proc)
 
 
 def _doctor(env: dict) -> subprocess.CompletedProcess:
@@ -127,4 +128,4 @@ def test_missing_model_leaves_the_text_and_records_why(xserver, text_app, live_s
         row = up.history()[-1]
         assert row["status"] == "failed" and "nosuch:1b" in row["error"] and "pull" in row["error"]
     finally:
-        _kill(up.process)
+        kill(up.process)

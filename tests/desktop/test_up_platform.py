@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from desktop_helpers import REPO, _kill, start_assistant
+from rigs.assistant import start_assistant
+from rigs.procs import REPO, kill
 
 
 def test_unknown_platform_is_refused_with_the_choices(tmp_path):
@@ -33,7 +34,7 @@ def test_x11_asked_for_without_a_display_says_why_and_the_server_stays(how, live
         assert "run `hushtype doctor`" in log
         assert up.process.poll() is None                            # `hushtype do` still works
     finally:
-        _kill(up.process)
+        kill(up.process)
 
 
 @pytest.mark.x11
@@ -42,4 +43,4 @@ def test_up_names_the_x11_backend_and_why(xserver, live_server, tmp_path):
     try:
         assert f"platform: x11 (X11 session (DISPLAY={xserver.display}))" in up.log()
     finally:
-        _kill(up.process)
+        kill(up.process)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from desktop_helpers import SYSTEM_PYTHON, _kill, _need, wait_until
-from sway_rig import sway_session
+from rigs.procs import SYSTEM_PYTHON, kill, need, wait_until
+from rigs.sway import sway_session
+from rigs.windows import SavedText
 
 GTK_APP = Path(__file__).with_name("gtk_textapp.py")
 
@@ -23,29 +23,21 @@ def sway():
         yield env
 
 
-class GtkApp:
+class GtkApp(SavedText):
     def __init__(self, path: Path, proc: subprocess.Popen):
         self.path, self.proc = path, proc
-
-    def text(self) -> str:
-        return self.path.read_text(encoding="utf-8") if self.path.exists() else ""
-
-    def wait_text(self, predicate, timeout: float = 20.0, message: str = "the window's text") -> str:
-        wait_until(lambda: predicate(self.text()), timeout,
-                   message=f"{message} (now {self.text()!r})")
-        return self.text()
 
 
 @pytest.fixture
 def gtk_app(sway, tmp_path):
     """A GTK3 text window on sway (GDK_BACKEND=wayland), focused, that saves its text."""
-    _need("wtype")
+    need("wtype")
     path = tmp_path / "gtk.txt"
     proc = subprocess.Popen([SYSTEM_PYTHON, str(GTK_APP), str(path)], env=sway,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     wait_until(lambda: Path(str(path) + ".ready").exists(), 30, message="the GTK window to take the focus")
     yield GtkApp(path, proc)
-    _kill(proc)
+    kill(proc)
 
 
 @pytest.fixture
@@ -98,7 +90,7 @@ def test_clipboard_output_leaves_the_text_for_ctrl_v_and_says_so(sway_process_en
     from assistant.platform.wayland.clipboard import PyperclipClipboard
     from assistant.platform.wayland.output import ClipboardOutput, OutputError
 
-    _need("wl-copy", "wl-paste")
+    need("wl-copy", "wl-paste")
     notes = []
     out = ClipboardOutput(PyperclipClipboard(), lambda title, message: notes.append(message))
     out.insert("Grüße aus Köln – “hi”")
@@ -114,7 +106,7 @@ def test_clipboard_output_leaves_the_text_for_ctrl_v_and_says_so(sway_process_en
 def test_doctor_names_the_backend_and_why_on_sway(sway, live_server, tmp_path):
     import sys
 
-    from desktop_helpers import REPO
+    from rigs.procs import REPO
 
     env = dict(sway, HUSHTYPE_HOME=str(tmp_path / "home"), OLLAMA_HOST=live_server.host)
     done = subprocess.run([sys.executable, "-m", "assistant.cli", "doctor"], cwd=REPO, env=env,

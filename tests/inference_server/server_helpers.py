@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 MODEL = "gemma3:270m"
 # Greedy and short: fast and deterministic.
 GREEDY = {"temperature": 0, "num_predict": 12}
@@ -13,13 +11,3 @@ FEW_SHOT = (
     "Text: she go to school yesterday.\nCorrected:"
 )
 
-
-def wait_until(predicate, timeout: float = 5.0, interval: float = 0.05):
-    """Poll ``predicate`` until it is truthy or ``timeout`` passes; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()

@@ -8,7 +8,8 @@ import jsonschema
 import ollama
 import pytest
 
-from server_helpers import FEW_SHOT, GREEDY, MODEL, wait_until
+from rigs.procs import wait_until
+from server_helpers import FEW_SHOT, GREEDY, MODEL
 
 pytestmark = pytest.mark.live
 
@@ -127,7 +128,7 @@ def test_format_json_schema_is_enforced(client):
 
 def test_keep_alive_zero_unloads_and_empty_prompt_loads(client):
     client.generate(MODEL, "Hi", options={"num_predict": 1}, keep_alive=0)
-    assert wait_until(lambda: not client.ps().models), client.ps()
+    wait_until(lambda: not client.ps().models, 5, message="the model to unload")
     loaded = client.generate(MODEL, "")
     assert loaded.done_reason == "load"
     ps = client.ps().models
@@ -135,7 +136,7 @@ def test_keep_alive_zero_unloads_and_empty_prompt_loads(client):
     assert ps[0].size > 200_000_000 and ps[0].context_length == 4096 and ps[0].expires_at is not None
     unloaded = client.generate(MODEL, "", keep_alive=0)
     assert unloaded.done_reason == "unload"
-    assert wait_until(lambda: not client.ps().models)
+    wait_until(lambda: not client.ps().models, 5, message="the model to unload")
     client.generate(MODEL, "", keep_alive=-1)  # leave it loaded for the other tests
 
 
@@ -201,7 +202,7 @@ def test_num_ctx_change_reloads_the_model(client):
 def test_keep_alive_duration_unloads_when_it_expires(client):
     client.generate(MODEL, "Hi", options={"num_predict": 1}, keep_alive="1s")
     assert [m.model for m in client.ps().models] == [MODEL]
-    assert wait_until(lambda: not client.ps().models, timeout=6)
+    wait_until(lambda: not client.ps().models, 6, message="the model to unload")
     client.generate(MODEL, "", keep_alive=-1)
 
 

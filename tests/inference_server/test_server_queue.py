@@ -10,7 +10,8 @@ import time
 import httpx
 import pytest
 
-from server_helpers import MODEL, wait_until
+from rigs.procs import wait_until
+from server_helpers import MODEL
 
 pytestmark = pytest.mark.live
 
@@ -86,7 +87,8 @@ def test_streaming_disconnect_stops_decoding_and_frees_the_model(live_server, wa
                    json={"model": MODEL, "prompt": "Hi", "stream": False, "options": {"num_predict": 1}})
     elapsed = time.perf_counter() - start
     assert r.status_code == 200 and elapsed < 10, elapsed
-    counts = wait_until(lambda: cancelled_counts(live_server.log_text())[before:], timeout=10)
+    counts = wait_until(lambda: cancelled_counts(live_server.log_text())[before:], timeout=10,
+                        message="a cancelled decode in the server log")
     assert counts and counts[0] < 100, counts
 
 
@@ -95,7 +97,8 @@ def test_non_streaming_disconnect_stops_decoding(live_server, warm):
     body = dict(LONG, stream=False)
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(live_server.base_url + "/api/generate", json=body, timeout=httpx.Timeout(60, read=1.5))
-    counts = wait_until(lambda: cancelled_counts(live_server.log_text())[before:], timeout=10)
+    counts = wait_until(lambda: cancelled_counts(live_server.log_text())[before:], timeout=10,
+                        message="a cancelled decode in the server log")
     assert counts and counts[0] < 1000, counts
     r = httpx.post(live_server.base_url + "/api/ps", timeout=10)
     assert r.status_code == 405  # sanity: the server is alive and answering
@@ -122,7 +125,8 @@ def test_queued_request_of_a_client_that_left_is_dropped(server_factory):
     sock = _send_raw(server, b'{"model": "gemma3:270m", "prompt": "queued then gone", "stream": false}')
     time.sleep(0.5)
     sock.close()
-    assert wait_until(lambda: "request dropped" in server.log_text(), timeout=10), server.log_text()[-2000:]
+    wait_until(lambda: "request dropped" in server.log_text(), timeout=10,
+               message=f"'request dropped' in the server log:\n{server.log_text()[-2000:]}")
     stop.set()
     a.join(120)
 

@@ -4,7 +4,6 @@ xdotool (X11) or wtype (Wayland), and the in-process engine pointed at that sess
 
 from __future__ import annotations
 
-import random
 import subprocess
 import sys
 import time
@@ -15,29 +14,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ibus_rig import IBusRig, GtkApp, gtk_missing, kill, missing_tools, start_gtk_app  # noqa: E402
-from ibus_sway_rig import SwayRig  # noqa: E402
-
-
-def _start_xvfb():
-    numbers = list(range(400, 700))
-    random.shuffle(numbers)
-    for number in numbers[:20]:
-        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
-            continue
-        proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten",
-                                 "tcp", "+extension", "XTEST", "+extension", "RECORD", "-noreset"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and proc.poll() is None:
-            ok = subprocess.run(["xdotool", "getmouselocation"], env={"DISPLAY": f":{number}"},
-                                capture_output=True).returncode == 0
-            if ok:
-                return f":{number}", proc
-            time.sleep(0.1)
-        kill(proc)
-    pytest.fail("Xvfb did not start")
+from ibus_rig import IBusRig, GtkApp, gtk_missing, missing_tools, start_gtk_app  # noqa: E402
+from rigs.sway import SwayRig  # noqa: E402
+from rigs.x11 import start_xvfb  # noqa: E402
 
 
 # Each wtype run is a new virtual keyboard: sway moves the keyboard focus away and back as it
@@ -89,13 +68,7 @@ class Desktop:
             self._run(["xdotool", "keyup", key])
             self._run(["xdotool", "keyup", "+".join(mods)])
             return
-        args = ["wtype", "-s", WTYPE_SETTLE_MS]
-        for mod in mods:
-            args += ["-M", mod]
-        args += ["-P", key, "-s", str(int(seconds * 1000)), "-p", key]
-        for mod in reversed(mods):
-            args += ["-m", mod]
-        self._run(args)
+        self._run(self._wtype_hold(mods, key, seconds))
 
     def hold_chord_while(self, mods: list[str], key: str, seconds: float):
         """Start holding mods+key for ``seconds`` (then release); returns the process."""
@@ -105,13 +78,19 @@ class Desktop:
             return subprocess.Popen(["sh", "-c", f"xdotool keydown {chord}; sleep {seconds}; "
                                      f"xdotool keyup {key}; xdotool keyup {'+'.join(mods)}"],
                                     env=env, start_new_session=True)
+        return subprocess.Popen(self._wtype_hold(mods, key, seconds) + ["-s", WTYPE_SETTLE_MS],
+                                env=env, start_new_session=True)
+
+    @staticmethod
+    def _wtype_hold(mods: list[str], key: str, seconds: float) -> list[str]:
+        """wtype's line: press mods, press key, hold, release key, release mods."""
         args = ["wtype", "-s", WTYPE_SETTLE_MS]
         for mod in mods:
             args += ["-M", mod]
         args += ["-P", key, "-s", str(int(seconds * 1000)), "-p", key]
         for mod in reversed(mods):
             args += ["-m", mod]
-        return subprocess.Popen(args + ["-s", WTYPE_SETTLE_MS], env=env, start_new_session=True)
+        return args
 
     def click(self) -> None:
         """A left click in the window's text area (the caret moves: IBus resets)."""
@@ -137,15 +116,15 @@ def desktop(request, tmp_path_factory):
             missing = missing_tools("Xvfb", "xdotool")
             if missing:
                 pytest.skip(f"needs {', '.join(missing)} (scripts/setup.sh --test installs them)")
-            display, xvfb = _start_xvfb()
-            cleanup.append(lambda: kill(xvfb))
-            rig.start({"DISPLAY": display, "XDG_SESSION_TYPE": "x11"}, xim=True)
+            xvfb = start_xvfb()
+            cleanup.append(xvfb.stop)
+            rig.start({"DISPLAY": xvfb.display, "XDG_SESSION_TYPE": "x11"}, xim=True)
             session = Desktop("x11", rig)
         else:
-            why = SwayRig.available()
+            why = SwayRig.available(keep_keyboard=True)
             if why:
                 pytest.skip(why)
-            sway = SwayRig(root / "sway").start()
+            sway = SwayRig(root / "sway", keep_keyboard=True).start()
             cleanup.append(sway.stop)
             rig.start(sway.display_env, xim=False)
             session = Desktop("wayland", rig, sway)

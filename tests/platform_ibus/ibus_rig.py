@@ -15,9 +15,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-GTKAPP = HERE / "gtkapp.py"
-SYSTEM_PYTHON = "/usr/bin/python3"
+from rigs.procs import SYSTEM_PYTHON, group_alive, kill, wait_until
+from rigs.windows import SavedText
+
+GTKAPP = Path(__file__).resolve().with_name("gtkapp.py")
 
 
 def missing_tools(*tools: str) -> list[str]:
@@ -35,46 +36,6 @@ def gtk_missing() -> str | None:
     if not list(Path("/usr/lib").glob("*/gtk-3.0/3.0.0/immodules/im-ibus.so")):
         return "needs ibus-gtk3 (GTK's IBus input module)"
     return None
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
-
-
-def kill(proc: subprocess.Popen | None, timeout: float = 10) -> None:
-    """End the process and its whole group (ibus-daemon forks its worker: the group stays)."""
-    if proc is None:
-        return
-    try:
-        os.killpg(proc.pid, 15)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=timeout)
-        deadline = time.monotonic() + timeout
-        while _group_alive(proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(proc.pid, 9)
-    except ProcessLookupError:
-        pass
-    proc.poll()
-
-
-def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
 
 
 class IBusRig:
@@ -127,9 +88,9 @@ class IBusRig:
                                            start_new_session=True)
         # Debian's ibus-daemon forks its worker even with --daemonize=no: the process group
         # (ours alone) is what we wait on and kill.
-        wait_until(lambda: not _group_alive(self.daemon.pid) or self.ibus("address").returncode == 0
+        wait_until(lambda: not group_alive(self.daemon.pid) or self.ibus("address").returncode == 0
                    and bool(list(self.config.glob("ibus/bus/*"))), 20, message="ibus-daemon")
-        if not _group_alive(self.daemon.pid):
+        if not group_alive(self.daemon.pid):
             raise RuntimeError(f"ibus-daemon exited: {self.log_path.read_text(errors='replace')}")
         return self
 
@@ -157,29 +118,10 @@ class IBusRig:
 
 
 @dataclass
-class GtkApp:
+class GtkApp(SavedText):
     path: Path
     process: subprocess.Popen
     snapshots: list = field(default_factory=list)
-
-    def text(self) -> str:
-        try:
-            return self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return ""
-
-    def wait_text(self, predicate, timeout: float = 60.0, message: str = "the window's text") -> str:
-        found = []
-
-        def check():
-            text = self.text()
-            if predicate(text):
-                found.append(text)
-                return True
-            return False
-
-        wait_until(check, timeout, message=f"{message} (window shows {self.text()!r})")
-        return found[-1]
 
     def stop(self) -> None:
         kill(self.process)
@@ -202,74 +144,3 @@ def start_gtk_app(rig: IBusRig, path: Path, *, mode: str | None = None, **env_ex
         raise
     time.sleep(0.3)          # the IM context's focus-in reaches the engine just after GTK's
     return app
-
-
-# ---------------------------------------------------------------------- hushtype up
-REPO = HERE.parents[1]
-
-
-@dataclass
-class Assistant:
-    process: subprocess.Popen
-    home: Path
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_log(self, needle: str, timeout: float = 60.0, count: int = 1) -> str:
-        return wait_until(lambda: self.log().count(needle) >= count and self.log(), timeout,
-                          message=f"{needle!r} in the hushtype log:\n{self.log()[-3000:]}")
-
-    def history(self) -> list[dict]:
-        import sqlite3
-
-        db = self.home / "history.sqlite3"
-        if not db.exists():
-            return []
-        con = sqlite3.connect(db)
-        con.row_factory = sqlite3.Row
-        try:
-            return [dict(r) for r in con.execute("select * from commands order by id")]
-        except sqlite3.OperationalError:
-            return []
-        finally:
-            con.close()
-
-    def stop(self) -> None:
-        kill(self.process, timeout=20)
-
-
-def start_assistant(rig: IBusRig, home: Path, ollama_host: str, config: str, *,
-                    args: tuple = ("--no-voice", "--no-settings"), env_extra: dict | None = None,
-                    wait_for: str = "listening for") -> Assistant:
-    """`hushtype up` in the rig's desktop session (it finds IBus by itself, as on a desktop)."""
-    import sys
-
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "config.toml").write_text(config)
-    env = rig.env()
-    env.pop("OLLAMA_MODELS", None)
-    env.update(env_extra or {})
-    env.update({"HUSHTYPE_HOME": str(home), "OLLAMA_HOST": ollama_host, "PYTHONUNBUFFERED": "1"})
-    log_path = home / "up.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "up", *args], cwd=REPO,
-                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    up = Assistant(proc, home, log_path)
-    try:
-        up.wait_log(wait_for, 90)
-    except AssertionError:
-        up.stop()
-        raise
-    return up
-
-
-# gen: keeps its sampling with a fixed seed, so each answer (its length too) is the same on
-# every run: the streaming and Esc tests need answers that outlast their keystrokes.
-TEST_CONFIG = """
-[server]
-keep_alive = "30m"
-[commands.gen.options]
-seed = 7
-"""

@@ -12,7 +12,7 @@ import pytest
 
 from assistant.hooks.keys import Click, FocusChange, KeyEvent
 from assistant.platform.base import SecureField
-from ibus_rig import wait_until
+from rigs.procs import wait_until
 
 
 
@@ -39,11 +39,10 @@ def typed(events) -> str:
     return "".join(e.char for e in events if isinstance(e, KeyEvent) and e.char)
 
 
-@pytest.mark.xfail(strict=False, reason="known defect (issue 10's closing note): in the merged tree the "
-                   "in-process restore can take ~30 s and leave IBus with no global engine; restoring "
-                   "the previous engine when `hushtype up` exits is covered on both desktops by "
-                   "test_ibus_up.py::test_the_previous_engine_is_back_after_up_exits")
 def test_engine_becomes_active_and_the_previous_engine_comes_back(ibus_env):
+    """In this process (no exit to tidy up after us): the engine we switched from is the global
+    one again within seconds. (Before the old connection was closed for certain, about one
+    run in four left "No global engine" after a 25 s D-Bus timeout.)"""
     from assistant.platform.ibus import open_ibus
 
     assert ibus_env.rig.engine() == "xkb:us::eng"
@@ -53,7 +52,7 @@ def test_engine_becomes_active_and_the_previous_engine_comes_back(ibus_env):
         assert ibus_env.rig.engine() == "hushtype"
     finally:
         plat.close()
-    wait_until(lambda: ibus_env.rig.engine() == "xkb:us::eng", 60,
+    wait_until(lambda: ibus_env.rig.engine() == "xkb:us::eng", 10,
                message=f"the previous engine back (IBus says {ibus_env.rig.ibus('engine')})")
 
 

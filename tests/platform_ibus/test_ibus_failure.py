@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from ibus_rig import start_assistant, wait_until
+from rigs.assistant import start_assistant
+from rigs.procs import wait_until
 
 
 def _dead_port() -> int:

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from ibus_rig import TEST_CONFIG, start_assistant, wait_until
+from rigs.assistant import TEST_CONFIG, start_assistant
+from rigs.procs import wait_until
 
 pytestmark = [pytest.mark.live]
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ibus_rig import TEST_CONFIG, start_assistant, wait_until
+from rigs.assistant import TEST_CONFIG, start_assistant
+from rigs.procs import wait_until
 
 VOICE = Path(__file__).resolve().parents[1] / "voice"
 if str(VOICE) not in sys.path:

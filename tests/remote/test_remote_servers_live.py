@@ -179,7 +179,8 @@ def test_privacy_tab_and_report_say_where_text_goes(hushtype_home, remote_url):
 
 
 def test_up_logs_that_text_leaves_this_machine(tmp_path, remote_url):
-    from desktop_helpers import _kill, start_assistant
+    from rigs.assistant import start_assistant
+    from rigs.procs import kill
 
     url, where = remote_url
     up = start_assistant(None, tmp_path / "home", url, config='[server]\napi = "openai"\n',
@@ -191,4 +192,4 @@ def test_up_logs_that_text_leaves_this_machine(tmp_path, remote_url):
         os.killpg(up.process.pid, signal.SIGTERM)
         up.process.wait(timeout=30)
     finally:
-        _kill(up.process)
+        kill(up.process)

@@ -70,7 +70,8 @@ def pulse_env(pulse_rig, monkeypatch):
 
 
 # ---------------------------------------------------------------------- X11 + `hushtype up`
-# The desktop area's helpers (XServer, TextApp, start_assistant) are reused by import.
+# The desktop area's Tk text app and config are reused by import (the X server and
+# `hushtype up` come from tests/rigs).
 _DESKTOP = Path(__file__).resolve().parents[1] / "desktop"
 if str(_DESKTOP) not in sys.path:
     sys.path.insert(0, str(_DESKTOP))
@@ -78,59 +79,23 @@ if str(_DESKTOP) not in sys.path:
 
 @pytest.fixture(scope="module")
 def voice_xserver():
-    """Xvfb with RECORD (pynput's key hook) and XTEST (xdotool), killed at the end.
+    """Xvfb with RECORD (pynput's key hook) and XTEST (xdotool), killed at the end."""
+    from rigs.x11 import start_xvfb
 
-    Its display number is picked at random from a high range (not with -displayfd): other
-    test sessions on this machine start Xvfb servers with low numbers at the same time, and
-    a number reused while ours runs would take its socket away."""
-    import random
-    import subprocess
-    import time
-
-    from desktop_helpers import XServer, _kill, _need
-
-    _need("Xvfb", "xdotool")
-    for _attempt in range(8):
-        number = random.randrange(300, 1000)
-        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
-            continue
-        proc = subprocess.Popen(
-            ["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp",
-             "+extension", "RECORD", "+extension", "XTEST", "-noreset"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        server = XServer(f":{number}", proc)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and proc.poll() is None:
-            if server.run("xdotool", "getmouselocation").returncode == 0:
-                break
-            time.sleep(0.1)
-        if proc.poll() is None and server.run("xdotool", "getmouselocation").returncode == 0:
-            yield server
-            _kill(proc)
-            return
-        _kill(proc)
-    pytest.fail("Xvfb did not start")
+    server = start_xvfb()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
 def voice_text_app(voice_xserver, tmp_path):
     """The desktop area's Tk test window, focused."""
-    import subprocess
+    from desktop_helpers import start_text_app
+    from rigs.procs import kill
 
-    from desktop_helpers import SYSTEM_PYTHON, TEXTAPP, TextApp, _kill, wait_until
-
-    path = tmp_path / "voice-app.txt"
-    proc = subprocess.Popen([SYSTEM_PYTHON, str(TEXTAPP), str(path), "Hushvoice"],
-                            env=voice_xserver.env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    wait_until(lambda: Path(str(path) + ".ready").exists(), 20, message="the text app")
-    window = wait_until(lambda: voice_xserver.run("xdotool", "search", "--pid", str(proc.pid),
-                                                  "--class", "Hushvoice").stdout.split(), 10,
-                        message="the text app's window")[-1]
-    app = TextApp(voice_xserver, path, proc, window, "Hushvoice")
-    app.focus()
+    app = start_text_app(voice_xserver, tmp_path / "voice-app.txt", "Hushvoice")
     yield app
-    _kill(proc)
+    kill(app.process)
 
 
 VOICE_UP_CONFIG = """
@@ -143,11 +108,13 @@ max_recording_seconds = 12
 @pytest.fixture(scope="module")
 def voice_up(voice_xserver, pulse_rig, live_server, tmp_path_factory):
     """`hushtype up` (subprocess) on the Xvfb display, recording from the rig's microphone."""
-    from desktop_helpers import TEST_CONFIG, _kill, start_assistant
+    from desktop_helpers import TEST_CONFIG
+    from rigs.assistant import start_assistant
+    from rigs.procs import kill
 
     home = tmp_path_factory.mktemp("voice-up-home")
     up = start_assistant(voice_xserver, home, live_server.host, TEST_CONFIG + VOICE_UP_CONFIG,
                          args=("--no-settings",), env_extra=pulse_rig.env,
                          wait_for="push-to-talk: hold")
     yield up
-    _kill(up.process)
+    kill(up.process)

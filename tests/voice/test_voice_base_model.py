@@ -129,7 +129,7 @@ def test_dictation_with_base_records_the_language_in_history(voice_xserver, voic
     from assistant.platform.x11.output import Injector
     from assistant.service.context import AssistantContext
     from assistant.voice.service import VoiceService
-    from desktop_helpers import wait_until
+    from rigs.procs import wait_until
     from test_voice_service import DirectKeys, speak
 
     monkeypatch.setenv("DISPLAY", voice_xserver.display)

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from desktop_helpers import wait_until
+from rigs.procs import wait_until
 from voice_helpers import ESPEAK_MAX_WER, SENTENCES, silence, trim, wer
 
 pytestmark = [pytest.mark.x11, pytest.mark.audio, pytest.mark.live]

@@ -12,7 +12,7 @@ import pytest
 
 from assistant.config import load_settings
 from assistant.voice.service import VoiceService
-from desktop_helpers import wait_until
+from rigs.procs import wait_until
 from voice_helpers import ESPEAK_MAX_WER, SENTENCES, trim, wer
 
 pytestmark = [pytest.mark.x11, pytest.mark.audio]

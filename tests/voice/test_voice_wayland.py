@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from desktop_helpers import REPO, SYSTEM_PYTHON, TEST_CONFIG, _kill, _need, start_assistant, wait_until
+from desktop_helpers import TEST_CONFIG
+from rigs.assistant import start_assistant
+from rigs.procs import REPO, SYSTEM_PYTHON, kill, need, wait_until
 from voice_helpers import ESPEAK_MAX_WER, SENTENCES, trim, wer
 
 pytestmark = [pytest.mark.audio, pytest.mark.live]
@@ -43,9 +45,9 @@ def recording_streams(rig) -> int:
 
 @pytest.fixture(scope="module")
 def sway():
-    from sway_rig import sway_session
+    from rigs.sway import sway_session
 
-    _need("wtype")
+    need("wtype")
     with sway_session() as env:
         yield env
 
@@ -57,7 +59,7 @@ def wl_app(sway, tmp_path_factory):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     wait_until(lambda: Path(str(path) + ".ready").exists(), 30, message="the GTK window to take the focus")
     yield path
-    _kill(proc)
+    kill(proc)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,7 @@ def wl_up(sway, pulse_rig, live_server, wl_app, tmp_path_factory):
                          args=("--no-settings",), env_extra={**pulse_rig.env, **sway},
                          wait_for="hushtype is up")
     yield up
-    _kill(up.process)
+    kill(up.process)
 
 
 def text_of(path: Path) -> str:

@@ -218,8 +218,18 @@ class IBusSession:
         bus, self._bus = self._bus, None
         if bus is None or target is None:
             return
+        # Closed for certain before the fresh connection's blocking hello: IBus.Bus.destroy()
+        # closes it in the background, and about one stop in four the hello then waited out
+        # D-Bus's 25 s timeout (most likely on the daemon's own blocking call into our engine,
+        # which this very thread answers); the fresh bus came back unconnected and the
+        # daemon, having dropped our component, was left with no global engine.
+        connection = bus.get_connection()
+        if connection is not None and not connection.is_closed():
+            connection.close_sync(None)
         bus.destroy()                           # IBus.Bus is one per process: a new one next
         fresh = IBus.Bus()
+        if not fresh.is_connected():
+            log.warning("IBus: no connection to restore the input method %s from", target)
         try:
             # First the daemon must have dropped our component (our engine leaves its list);
             # only then is the engine set again, and seen to stay.
