@@ -159,7 +159,7 @@ def _is_gguf(path: Path) -> bool:
 
 
 def _check_parameters(params) -> dict:
-    from inference.engine.options import OPTION_TYPES, OptionsError, validate_options
+    from inference.engine.options import OPTION_TYPES, OptionsError, check_load_ranges, validate_options
 
     if params is None:
         return {}
@@ -170,6 +170,9 @@ def _check_parameters(params) -> dict:
         raise ApiError(400, f"unknown parameter {unknown[0]!r}")
     try:
         checked = validate_options({k: v for k, v in params.items() if k in OPTION_TYPES})
+        # num_ctx is capped at the model's trained context when a request loads it; the others
+        # would refuse every request, so refuse them now.
+        check_load_ranges({k: v for k, v in checked.items() if k != "num_ctx"})
     except OptionsError as exc:
         raise ApiError(400, str(exc)) from None
     checked.update({k: v for k, v in params.items() if k in mf._LEGACY_TYPES and v is not None})
