@@ -79,6 +79,10 @@ class InvalidTokens(ValueError):
     """Token ids outside the model's vocabulary (e.g. a ``context`` from another model): 400."""
 
 
+class EmbeddingCancelled(Exception):
+    """The caller cancelled an embedding request (its client went away)."""
+
+
 class ContextError(RuntimeError):
     """llama.cpp could not create a context of this size (memory for the KV cache and the
     compute buffers); the weights themselves loaded."""
@@ -965,11 +969,13 @@ class ModelRunner:
 
     # -- embeddings --------------------------------------------------------------------------
 
-    def embed(self, texts: Seq[str], *, truncate: bool = True) -> tuple[list[list[float]], int]:
+    def embed(self, texts: Seq[str], *, truncate: bool = True,
+              cancel: threading.Event | None = None) -> tuple[list[list[float]], int]:
         """Raw (not normalised) embeddings of ``texts`` and the total number of input tokens.
 
         Needs an instance loaded with ``LoadOptions(embedding=True)``. With ``truncate=False``
-        an input longer than the context raises ``ValueError``.
+        an input longer than the context raises ``ValueError``. ``cancel`` (the client went
+        away) is checked before each input: :class:`EmbeddingCancelled` frees the model.
         """
         if not self.load_options.embedding:
             raise RuntimeError("this model instance was not loaded in embedding mode")
@@ -981,7 +987,15 @@ class ModelRunner:
                     raise ValueError("input length exceeds the context length")
                 tokens = tokens[: self.n_ctx]
             inputs.append(tokens)
-        vectors = self._call(lambda slot: [self._embed_on(slot, t) for t in inputs])
+        def run(slot):
+            out = []
+            for tokens in inputs:
+                if cancel is not None and cancel.is_set():
+                    raise EmbeddingCancelled(f"embedding cancelled after {len(out)} of {len(inputs)} inputs")
+                out.append(self._embed_on(slot, tokens))
+            return out
+
+        vectors = self._call(run)
         return vectors, sum(len(t) for t in inputs)
 
     def _embed_on(self, slot: int, tokens: list[int]) -> list[float]:
