@@ -500,7 +500,7 @@ class ModelRunner:
             self.model = None
             raise ContextError(f"llama.cpp could not create a context of {cparams.n_ctx} tokens "
                                f"(num_ctx={lo.num_ctx} x {self.parallel} parallel, num_batch={cparams.n_batch}): "
-                               "not enough memory for its cache")
+                               "not enough memory for its cache and compute buffers")
         self.mem = llama_cpp.llama_get_memory(self.ctx)
         self.n_swa = int(llama_cpp.llama_model_n_swa(self.model))
         self.n_batch = int(llama_cpp.llama_n_batch(self.ctx)) or int(cparams.n_batch)
