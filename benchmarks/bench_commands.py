@@ -25,17 +25,12 @@ Uses the server at ``OLLAMA_HOST`` if one answers there, else starts the bundled
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from benchmarks.live_server import model_server
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -59,45 +54,11 @@ def wer(hypothesis: str, reference: str) -> float:
     return jiwer.wer(reference, hypothesis if hypothesis else " ")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def server():
     """The base URL of a running server: ``OLLAMA_HOST``'s, or a bundled one started here."""
-    from assistant.ollama_client import OllamaClient, resolve_base_url
-
-    if os.environ.get("OLLAMA_HOST") and OllamaClient(resolve_base_url()).is_running():
-        yield resolve_base_url()
-        return
-    home = Path(tempfile.mkdtemp(prefix="bench-commands-"))
-    port = _free_port()
-    env = dict(os.environ, HUSHTYPE_HOME=str(home), OLLAMA_HOST=f"127.0.0.1:{port}")
-    env.pop("OLLAMA_MODELS", None)
-    log = open(home / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "inference", "serve"], cwd=REPO, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        client = OllamaClient(url)
-        deadline = time.monotonic() + 180
-        while not client.is_running():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the bundled server did not start:\n"
-                                   + (home / "server.log").read_text(errors="replace")[-2000:])
-            time.sleep(0.3)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
-        shutil.rmtree(home, ignore_errors=True)
+    with model_server() as running:
+        yield running.url
 
 
 class DictionaryOnly:

@@ -6,7 +6,9 @@ by ``scripts/build_llama_tools.sh`` with setup.sh's AMX-off flags, cached per ve
 the same context per request (4096), greedy-free sampling with a fixed seed, prompts
 evaluated from scratch on both sides (a fixed seed skips our prompt cache; llama-server gets
 ``cache_prompt: false``), each side measured on the same prompt back to back, the order
-alternated (ABBA), medians reported.
+alternated (ABBA), medians reported. Only the side being measured is running during a
+measurement: each turn starts its server (and warms it up with a short answer), measures,
+and stops it, so the other server's idle OpenMP threads never compete for the 2 cores.
 
 Printed in one run:
 
@@ -17,7 +19,7 @@ Printed in one run:
 * aggregate tokens/s with 1, 4 and 8 clients at once: ours with ``OLLAMA_NUM_PARALLEL`` =
   clients vs llama-server with as many slots (``-np N -c 4096*N``, Ollama's meaning);
 * resident memory of both servers with the model loaded (one slot), and their idle CPU
-  (cores busy while loaded but unused, over 3 s).
+  (cores busy while loaded but unused, over 3 s), each measured alone in its first turn.
 
 Decode rate = (tokens - 1) / (time of the last token - time of the first token), from the
 client's side of the stream, for both servers.
@@ -31,15 +33,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from benchmarks import live_server
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "gemma3:270m"
@@ -58,55 +59,17 @@ def _prompt(i: int) -> str:
     return f"Here is a long, detailed story about {TOPICS[i % len(TOPICS)]}.\n\nOnce upon a time"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(url: str, proc: subprocess.Popen, log: Path, path: str = "/") -> None:
-    import httpx
-
-    deadline = time.monotonic() + 300
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited:\n" + log.read_text(errors="replace")[-3000:])
-        try:
-            if httpx.get(url + path, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{url} did not come up")
-        time.sleep(0.2)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 class Ours:
     name = "hushtype"
 
     def __init__(self, home: Path, parallel: int, wait_policy: str | None = None):
-        port = _free_port()
-        env = dict(os.environ, HUSHTYPE_HOME=str(home), OLLAMA_HOST=f"127.0.0.1:{port}",
-                   OLLAMA_NUM_PARALLEL=str(parallel))
+        import httpx
+
+        env = {"OLLAMA_NUM_PARALLEL": str(parallel)}
         if wait_policy:                 # what a user sets on a dedicated box (default: ours)
             env["OMP_WAIT_POLICY"] = wait_policy
-        env.pop("OLLAMA_MODELS", None)
-        log = home / f"server-{parallel}.log"
-        self.proc = subprocess.Popen([sys.executable, "-m", "inference", "serve"], cwd=REPO, env=env,
-                                     stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
-        self.url = f"http://127.0.0.1:{port}"
-        _wait(self.url, self.proc, log)
-        import httpx
+        server = live_server.start(home, env, log_name=f"server-{parallel}.log")
+        self.proc, self.url = server.proc, server.url
 
         httpx.post(self.url + "/api/generate", json={"model": MODEL, "keep_alive": -1}, timeout=300).raise_for_status()
 
@@ -126,21 +89,21 @@ class Ours:
         return _timing(start, stamps, tokens)
 
     def close(self):
-        _stop(self.proc)
+        live_server.stop_process(self.proc)
 
 
 class LlamaServer:
     name = "llama-server"
 
     def __init__(self, binary: Path, gguf: Path, home: Path, parallel: int):
-        port = _free_port()
+        port = live_server.free_port()
         log = home / f"llama-server-{parallel}.log"
         args = [str(binary), "-m", str(gguf), "--host", "127.0.0.1", "--port", str(port),
                 "-c", str(NUM_CTX * parallel), "-np", str(parallel), "--no-webui", "-ngl", "0"]
         self.proc = subprocess.Popen(args, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
                                      env=_baseline_env())
         self.url = f"http://127.0.0.1:{port}"
-        _wait(self.url, self.proc, log, "/health")
+        live_server.wait_ready(self.url, self.proc, log, "/health")
 
     def stream(self, client, prompt: str, n: int) -> dict:
         body = dict(SAMPLING, prompt=prompt, n_predict=n, stream=True, cache_prompt=False)
@@ -160,7 +123,7 @@ class LlamaServer:
         return _timing(start, stamps, tokens)
 
     def close(self):
-        _stop(self.proc)
+        live_server.stop_process(self.proc)
 
 
 def _baseline_env() -> dict:
@@ -245,17 +208,37 @@ def _tools() -> Path:
     return Path(out.stdout.strip().splitlines()[-1])
 
 
-def _paired(a_side, b_side, fn, repeats: int) -> tuple[list, list]:
-    """``fn(side, i)`` for both sides, ABBA order."""
-    a, b = [], []
+def _turns(make_a, make_b, fn, repeats: int, probe=None) -> tuple[list, list, list]:
+    """``fn(side, i)`` for both sides in ABBA order, each turn on a freshly started server that
+    is the only one running (warmed up with a short answer first, stopped after). ``probe(side)``
+    runs at the end of each side's first turn; returns (a results, b results, [a probe, b probe])."""
+    import httpx
+
+    a, b, probes = [], [], [None, None]
+
+    def turn(make, out, k, i):
+        side = make()
+        try:
+            with httpx.Client(timeout=600) as client:
+                side.stream(client, _prompt(99), 8)  # warm-up: the first answer of a process is slow
+            out.append(fn(side, i))
+            if probe is not None and probes[k] is None:
+                probes[k] = probe(side)
+        finally:
+            side.close()
+
     for i in range(repeats):
-        if i % 4 in (0, 3):
-            a.append(fn(a_side, i))
-            b.append(fn(b_side, i))
-        else:
-            b.append(fn(b_side, i))
-            a.append(fn(a_side, i))
-    return a, b
+        order = [(make_a, a, 0), (make_b, b, 1)]
+        if i % 4 not in (0, 3):
+            order.reverse()
+        for make, out, k in order:
+            turn(make, out, k, i)
+    return a, b, probes
+
+
+def _alone(side) -> tuple[float, float]:
+    """(idle CPU in cores over 3 s, resident MB) of a server with its model loaded."""
+    return _idle_cpu([side.proc.pid])[0], _rss_mb(side.proc.pid)
 
 
 def run() -> dict:
@@ -267,34 +250,34 @@ def run() -> dict:
     tools = _tools()
     home = Path(tempfile.mkdtemp(prefix="bench-server-"))
     result: dict = {}
-    sides: list = []
+    policy = os.environ.get("BENCH_OURS_OMP")  # e.g. ACTIVE on a dedicated box
+
+    def gguf() -> Path:  # the embedded model, installed by our server's first start
+        return ModelStore(home / "models").get(MODEL).model_path
+
+    def ours(n):
+        return lambda: Ours(home, n, wait_policy=policy if n == 1 else None)
+
+    def theirs(n):
+        return lambda: LlamaServer(tools / "llama-server", gguf(), home, n)
+
     try:
-        ours = Ours(home, 1, wait_policy=os.environ.get("BENCH_OURS_OMP"))  # e.g. ACTIVE on a dedicated box
-        sides.append(ours)
-        gguf = ModelStore(home / "models").get(MODEL).model_path
-        theirs = LlamaServer(tools / "llama-server", gguf, home, 1)
-        sides.append(theirs)
         with httpx.Client(timeout=600) as client:
-            for side in (ours, theirs):
-                side.stream(client, _prompt(99), 8)  # warm-up
-            o, t = _paired(ours, theirs, lambda s, i: s.stream(client, _prompt(i), TOKENS), REPEATS)
-        idle_ours, idle_theirs = _idle_cpu([ours.proc.pid, theirs.proc.pid])
-        rss_ours, rss_theirs = _rss_mb(ours.proc.pid), _rss_mb(theirs.proc.pid)
-        for side in (ours, theirs):
-            side.close()
-        sides.clear()
+            o, t, probes = _turns(ours(1), theirs(1), lambda s, i: s.stream(client, _prompt(i), TOKENS), REPEATS,
+                                  probe=_alone)
+        (idle_ours, rss_ours), (idle_theirs, rss_theirs) = probes
 
         decode_ratio = statistics.median(b["rate"] / a["rate"] for a, b in zip(t, o))
         o_rate, t_rate = statistics.median(r["rate"] for r in o), statistics.median(r["rate"] for r in t)
         o_ttft, t_ttft = (statistics.median(r["ttft"] for r in rows) * 1000 for rows in (o, t))
         ttft_diff = statistics.median((a["ttft"] - b["ttft"]) * 1000 for a, b in zip(o, t))
         cores = physical_cores()
-        bench = _llama_bench(tools / "llama-bench", gguf, cores, passive=False)
-        bench_passive = _llama_bench(tools / "llama-bench", gguf, cores, passive=True)
-        model_mb = gguf.stat().st_size / 2**20
+        bench = _llama_bench(tools / "llama-bench", gguf(), cores, passive=False)
+        bench_passive = _llama_bench(tools / "llama-bench", gguf(), cores, passive=True)
+        model_mb = gguf().stat().st_size / 2**20
         print(f"{'':34}{'hushtype':>12}{'llama-server':>14}{'ratio':>8}   (llama-server: OpenMP policy "
               f"{os.environ.get('BENCH_BASELINE_OMP') or 'llama.cpp default'}; hushtype: "
-              f"{os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')})")
+              f"{policy or os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')}; one server up at a time)")
         print(f"{'single-stream decode tok/s':34}{o_rate:12.1f}{t_rate:14.1f}{decode_ratio:8.3f}   goal >= 1.0")
         print(f"{'time to first token ms':34}{o_ttft:12.1f}{t_ttft:14.1f}{'':8}   paired difference {ttft_diff:+.1f} ms, goal <= 0")
         print(f"{'llama-bench tg{} tok/s'.format(TOKENS):34}{'':12}{bench:14.1f}{o_rate / bench:8.3f}"
@@ -311,25 +294,16 @@ def run() -> dict:
                       idle_cpu_cores=round(idle_ours, 3), llama_server_idle_cpu_cores=round(idle_theirs, 3))
 
         for n in CLIENTS:
-            ours = Ours(home, n)
-            sides.append(ours)
-            theirs = LlamaServer(tools / "llama-server", gguf, home, n)
-            sides.append(theirs)
-            a, b = _paired(ours, theirs, lambda s, i: _aggregate(s, n, i), max(3, REPEATS // 2 + 1))
+            a, b, _ = _turns(ours(n), theirs(n), lambda s, i: _aggregate(s, n, i), max(3, REPEATS // 2 + 1))
             ratio = statistics.median(x / y for x, y in zip(a, b))
             print(f"{f'{n} clients, aggregate tok/s':34}{statistics.median(a):12.1f}{statistics.median(b):14.1f}"
                   f"{ratio:8.3f}   ({n} slots each{', goal >= 0.9' if n == 4 else ''})")
             result[f"aggregate_{n}_clients_ratio"] = round(ratio, 3)
             result[f"aggregate_{n}_clients_tok_s"] = round(statistics.median(a), 1)
-            for side in (ours, theirs):
-                side.close()
-            sides.clear()
         print(f"({REPEATS} paired repetitions, {TOKENS} tokens each, {AGG_TOKENS} per client in the aggregate "
               f"runs; medians; ours/llama-server tok/s per run: "
               + ", ".join(f"{x['rate']:.1f}/{y['rate']:.1f}" for x, y in zip(o, t)) + ")")
     finally:
-        for side in sides:
-            side.close()
         shutil.rmtree(home, ignore_errors=True)
     return result
 

@@ -18,17 +18,16 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks.bench_typing import _kill, xvfb
+from benchmarks.bench_typing import _kill, focus_text_app, xvfb
+from benchmarks.live_server import bundled_server
 
 REPO = Path(__file__).resolve().parent.parent
 TEXTAPP = REPO / "tests" / "desktop" / "textapp.py"
@@ -41,40 +40,11 @@ def default_seconds() -> float:
     return float(os.environ.get("HUSHTYPE_SOAK_SECONDS", "180"))
 
 
-def _free_host() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{s.getsockname()[1]}"
-
-
 def sample(pid: int) -> dict:
     status = Path(f"/proc/{pid}/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     return {"rss_kib": int(fields["VmRSS"].split()[0]), "threads": int(fields["Threads"]),
             "fds": len(os.listdir(f"/proc/{pid}/fd"))}
-
-
-@contextmanager
-def bundled_server(home: Path):
-    import httpx
-
-    host = _free_host()
-    env = dict(os.environ, HUSHTYPE_HOME=str(home), OLLAMA_HOST=host)
-    env.pop("OLLAMA_MODELS", None)
-    proc = subprocess.Popen([sys.executable, "-m", "inference", "serve"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        for _ in range(600):
-            try:
-                httpx.get(f"http://{host}/", timeout=2, trust_env=False)
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None:
-                    raise RuntimeError("the model server exited")
-                time.sleep(0.25)
-        yield host, proc
-    finally:
-        _kill(proc)
 
 
 def _rows(db: Path) -> int:
@@ -109,7 +79,8 @@ def soak(seconds: float) -> dict:
     up_home = home / "up"
     up_home.mkdir(mode=0o700)
     out = home / "text.txt"
-    with bundled_server(home / "server") as (host, server):
+    with bundled_server(home / "server") as bundled:
+        host, server = bundled.host, bundled.proc
         app = subprocess.Popen(["/usr/bin/python3", str(TEXTAPP), str(out), "Soaktext"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         log = up_home / "up.log"
@@ -123,13 +94,7 @@ def soak(seconds: float) -> dict:
                 if time.monotonic() > deadline or up.poll() is not None:
                     raise RuntimeError("hushtype up did not start:\n" + log.read_text(errors="replace")[-2000:])
                 time.sleep(0.2)
-            for _ in range(100):
-                if Path(str(out) + ".ready").exists():
-                    break
-                time.sleep(0.1)
-            window = subprocess.run(["xdotool", "search", "--class", "Soaktext"], capture_output=True,
-                                    text=True).stdout.split()[-1]
-            subprocess.run(["xdotool", "windowfocus", "--sync", window], check=True)
+            focus_text_app(out, "Soaktext")
             db = up_home / "history.sqlite3"
             done = 0
             timeouts = 0

@@ -24,8 +24,6 @@ from __future__ import annotations
 import os
 import queue
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +32,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from benchmarks.live_server import model_server, stop_process
+
 REPO = Path(__file__).resolve().parent.parent
 TEXTAPP = REPO / "tests" / "desktop" / "textapp.py"
 TEXT = ("The meeting moved to Thursday, so please update the calendar and tell the team. "
@@ -41,17 +41,7 @@ TEXT = ("The meeting moved to Thursday, so please update the calendar and tell t
         "We also need a short summary for the client before the end of the week. ")
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
+_kill = stop_process  # Xvfb, the text app and `hushtype up` are stopped like the server
 
 
 @contextmanager
@@ -81,39 +71,6 @@ def xvfb():
             os.environ.pop("DISPLAY", None)
         else:
             os.environ["DISPLAY"] = old
-        _kill(proc)
-
-
-@contextmanager
-def model_server():
-    import httpx
-
-    from assistant.ollama_client import normalize_host
-
-    host = os.environ.get("OLLAMA_HOST")
-    if host:
-        try:
-            httpx.get(normalize_host(host) + "/", timeout=2, trust_env=False)
-            yield host
-            return
-        except httpx.HTTPError:
-            pass
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        host = f"127.0.0.1:{s.getsockname()[1]}"
-    home = tempfile.mkdtemp(prefix="bench-typing-server-")
-    env = dict(os.environ, HUSHTYPE_HOME=home, OLLAMA_HOST=host)
-    proc = subprocess.Popen([sys.executable, "-m", "inference", "serve"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        for _ in range(600):
-            try:
-                httpx.get(f"http://{host}/", timeout=2, trust_env=False)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        yield host
-    finally:
         _kill(proc)
 
 
@@ -180,12 +137,7 @@ def bench_keystroke() -> dict:
             else:
                 hook.on_release(key, injected)
         best_cb = min(best_cb, time.perf_counter() - t0)
-        drained = []
-        while True:
-            try:
-                drained.append(q.get_nowait())
-            except queue.Empty:
-                break
+        drained = drain(q)
         t0, c0 = time.perf_counter(), time.process_time()
         for item in drained:
             service.process(item)
@@ -226,26 +178,10 @@ def bench_latency(host: str) -> dict:
     ctx.pipeline.preload()
     service = TypedCommands(ctx).start()
     try:
-        for _ in range(100):
-            if Path(str(out) + ".ready").exists():
-                break
-            time.sleep(0.1)
-        window = subprocess.run(["xdotool", "search", "--class", "Benchtyping"], capture_output=True,
-                                text=True).stdout.split()[-1]
-        subprocess.run(["xdotool", "windowfocus", "--sync", window], check=True)
+        focus_text_app(out, "Benchtyping")
 
         def command(text: str):
-            count = len(service.records)
-            subprocess.run(["xdotool", "type", "--delay", "25", text + ";;"], check=True)
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                if len(service.records) > count and service.records[-1].done_at and not service.busy:
-                    break
-                time.sleep(0.05)
-            record = service.records[-1]
-            time.sleep(0.3)
-            subprocess.run(["xdotool", "key", "Return"], check=True)
-            return record
+            return typed_command(service, lambda *args: subprocess.run(["xdotool", *args], check=True), text)
 
         stream, fixed = [], []
         command("gen: say hello")                       # warm-up (prompt mode lookup, caches)
@@ -283,6 +219,43 @@ def bench_latency(host: str) -> dict:
         "our_latency_within_target": ours <= 50,
         "fix_our_overhead_ms": round(statistics.median(fixed), 1) if fixed else "n/a",
     }
+
+
+def drain(q: queue.Queue) -> list:
+    """Everything waiting in ``q`` now, without blocking."""
+    items = []
+    while True:
+        try:
+            items.append(q.get_nowait())
+        except queue.Empty:
+            return items
+
+
+def focus_text_app(out: Path, window_class: str) -> None:
+    """Wait for the Tk text app (benchmarks/data) writing ``out`` to be up, then focus it."""
+    for _ in range(100):
+        if Path(str(out) + ".ready").exists():
+            break
+        time.sleep(0.1)
+    window = subprocess.run(["xdotool", "search", "--class", window_class], capture_output=True,
+                            text=True).stdout.split()[-1]
+    subprocess.run(["xdotool", "windowfocus", "--sync", window], check=True)
+
+
+def typed_command(service, xdotool, text: str):
+    """Type ``text;;`` with ``xdotool(*args)``, wait until the typed-command service has run it,
+    press Return (a fresh line for the next one); returns the service's record of it."""
+    count = len(service.records)
+    xdotool("type", "--delay", "25", text + ";;")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if len(service.records) > count and service.records[-1].done_at and not service.busy:
+            break
+        time.sleep(0.05)
+    record = service.records[-1]
+    time.sleep(0.3)
+    xdotool("key", "Return")
+    return record
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -330,7 +303,8 @@ def run() -> dict:
     results: dict = {}
     with xvfb():
         results.update(bench_keystroke())
-        with model_server() as host:
+        with model_server() as server:
+            host = server.host
             results.update(bench_latency(host))
             results.update(bench_idle(host))
             results.update(bench_idle(host, args=("--no-voice", "--no-settings"), label="up_typed_only"))

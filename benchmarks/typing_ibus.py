@@ -72,6 +72,7 @@ def bench_keystroke() -> dict:
     from assistant.platform.ibus.session import IBusSession
     from assistant.service.context import AssistantContext
     from assistant.service.typed import TypedCommands
+    from benchmarks.bench_typing import drain
 
     settings = load_settings()
     session = IBusSession()                    # not started: the callbacks need no daemon
@@ -103,12 +104,7 @@ def bench_keystroke() -> dict:
         for keyval, keycode, state in keys:
             on_key(engine, keyval, keycode, state)
         sides["engine"].append(time.perf_counter() - t0)
-        drained = []
-        while True:
-            try:
-                drained.append(q.get_nowait())
-            except queue.Empty:
-                break
+        drained = drain(q)
         t0 = time.perf_counter()
         for item in drained:
             service.process(item)
@@ -178,6 +174,7 @@ def bench_latency(host: str, runs: int = 5) -> dict:
     from assistant.platform.ibus import open_ibus
     from assistant.service.context import AssistantContext
     from assistant.service.typed import TypedCommands
+    from benchmarks.bench_typing import typed_command
 
     root = Path(tempfile.mkdtemp(prefix="bench-ibus-"))
     display, xvfb = _start_xvfb()
@@ -202,17 +199,7 @@ def bench_latency(host: str, runs: int = 5) -> dict:
             subprocess.run(["xdotool", *args], env=rig.env(), check=True, capture_output=True)
 
         def command(text: str):
-            count = len(service.records)
-            xdotool("type", "--delay", "25", text + ";;")
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                if len(service.records) > count and service.records[-1].done_at and not service.busy:
-                    break
-                time.sleep(0.05)
-            record = service.records[-1]
-            time.sleep(0.3)
-            xdotool("key", "Return")
-            return record
+            return typed_command(service, xdotool, text)
 
         samples = []
         command("gen: say hello")                       # warm-up
@@ -255,10 +242,11 @@ def bench_latency(host: str, runs: int = 5) -> dict:
 
 def run(runs: int = 5) -> dict:
     os.environ.setdefault("HUSHTYPE_HOME", tempfile.mkdtemp(prefix="bench-ibus-home-"))
-    from benchmarks.bench_typing import model_server
+    from benchmarks.live_server import model_server
 
     results = bench_keystroke()
-    with model_server() as host:
+    with model_server() as server:
+        host = server.host
         results.update(bench_latency(host, runs))
     for key, value in results.items():
         print(f"{key}: {value}")

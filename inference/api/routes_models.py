@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -159,7 +160,7 @@ def _is_gguf(path: Path) -> bool:
 
 
 def _check_parameters(params) -> dict:
-    from inference.engine.options import OPTION_TYPES, OptionsError, validate_options
+    from inference.engine.options import OPTION_TYPES, OptionsError, check_load_ranges, validate_options
 
     if params is None:
         return {}
@@ -170,6 +171,9 @@ def _check_parameters(params) -> dict:
         raise ApiError(400, f"unknown parameter {unknown[0]!r}")
     try:
         checked = validate_options({k: v for k, v in params.items() if k in OPTION_TYPES})
+        # num_ctx is capped at the model's trained context when a request loads it; the others
+        # would refuse every request, so refuse them now.
+        check_load_ranges({k: v for k, v in checked.items() if k != "num_ctx"})
     except OptionsError as exc:
         raise ApiError(400, str(exc)) from None
     checked.update({k: v for k, v in params.items() if k in mf._LEGACY_TYPES and v is not None})
@@ -370,11 +374,24 @@ async def _embed(request: Request, body: dict, texts: list[str], truncate: bool)
     async with scheduler.use(record, options, keep_alive, embedding=True, request=request) as handle:
         if not texts:
             return record, [], 0, handle.load_duration, time.perf_counter_ns() - start
+        from inference.api.routes_core import _DisconnectWatch
+        from inference.engine.runtime import EmbeddingCancelled
+        from inference.engine.scheduler import ClientDisconnected
+
+        # A client that leaves stops the work between inputs: thousands of inputs would
+        # otherwise hold the model for minutes after nobody waits for them.
+        cancel = threading.Event()
+        watch = _DisconnectWatch(request, cancel)
         try:
-            vectors, count = await handle.aembed(texts, truncate=truncate)
+            vectors, count = await handle.aembed(texts, truncate=truncate, cancel=cancel)
         except ValueError as exc:
             raise ApiError(400, f"{exc} ({handle.n_ctx} tokens); shorten the input or set truncate: true") \
                 from None
+        except EmbeddingCancelled as exc:
+            log.info("client disconnected: %s", exc)
+            raise ClientDisconnected() from None
+        finally:
+            watch.stop()
         return record, vectors, count, handle.load_duration, time.perf_counter_ns() - start
 
 

@@ -6,6 +6,12 @@ keys like ``mirostat``, ``tfs_z``, ``low_vram``, ``penalize_newline``); a known 
 value of the wrong type raises :class:`OptionsError` (HTTP 400), naming the option and the
 expected type. ``null`` values mean "not set" and fall through to the layer below.
 
+Load-time options are range-checked after merging (:func:`check_load_ranges`), so that a
+value llama.cpp cannot build a context from is a 400 naming the option, not a crash or a
+hang: ``num_batch`` >= 1 (capped at ``num_ctx``, as Ollama does), ``num_thread`` 0 (auto) to
+512 (llama.cpp's thread limit), ``num_ctx`` at most 2**25 after the cap at the model's
+trained context (llama.cpp's 32-bit context holds ``num_ctx`` x ``OLLAMA_NUM_PARALLEL``).
+
 Pure logic: reads only the environment (``OLLAMA_CONTEXT_LENGTH``, ``OLLAMA_KEEP_ALIVE``).
 """
 
@@ -26,6 +32,9 @@ __all__ = [
     "validate_options",
     "ignored_option_keys",
     "load_options",
+    "check_load_ranges",
+    "MAX_NUM_CTX",
+    "MAX_NUM_THREAD",
     "default_num_ctx",
     "parse_duration",
     "parse_keep_alive",
@@ -65,6 +74,10 @@ OPTION_TYPES: dict[str, str] = {
 }
 
 DEFAULT_CONTEXT_LENGTH = 4096
+# llama.cpp's n_ctx is a uint32 holding num_ctx x OLLAMA_NUM_PARALLEL (at most 64).
+MAX_NUM_CTX = 1 << 25
+# GGML_MAX_N_THREADS: llama.cpp aborts the process beyond its thread pool's limit.
+MAX_NUM_THREAD = 512
 DEFAULT_KEEP_ALIVE_SECONDS = 300.0
 
 DEFAULT_OPTIONS: dict = {
@@ -218,7 +231,23 @@ def merge_options(
     if trained_ctx and trained_ctx > 0:
         num_ctx = min(num_ctx, int(trained_ctx))
     merged["num_ctx"] = max(num_ctx, 4)
+    check_load_ranges(merged)
+    merged["num_batch"] = min(merged["num_batch"], merged["num_ctx"])
     return merged
+
+
+def check_load_ranges(options: dict) -> None:
+    """Refuse load-time values llama.cpp cannot run with (OptionsError naming the option)."""
+    num_batch = options.get("num_batch", DEFAULT_OPTIONS["num_batch"])
+    if num_batch < 1:
+        raise OptionsError(f"invalid option 'num_batch': must be at least 1, got {num_batch}")
+    num_thread = options.get("num_thread", 0)
+    if not 0 <= num_thread <= MAX_NUM_THREAD:
+        raise OptionsError(f"invalid option 'num_thread': must be between 0 (automatic) and {MAX_NUM_THREAD}, "
+                           f"got {num_thread}")
+    num_ctx = options.get("num_ctx", DEFAULT_CONTEXT_LENGTH)
+    if num_ctx > MAX_NUM_CTX:
+        raise OptionsError(f"invalid option 'num_ctx': must be at most {MAX_NUM_CTX}, got {num_ctx}")
 
 
 def load_options(options: dict) -> dict:

@@ -80,6 +80,15 @@ class InvalidTokens(ValueError):
     """Token ids outside the model's vocabulary (e.g. a ``context`` from another model): 400."""
 
 
+class EmbeddingCancelled(Exception):
+    """The caller cancelled an embedding request (its client went away)."""
+
+
+class ContextError(RuntimeError):
+    """llama.cpp could not create a context of this size (memory for the KV cache and the
+    compute buffers); the weights themselves loaded."""
+
+
 
 # ---------------------------------------------------------------------------------------------
 # llama.cpp log bridge
@@ -456,11 +465,13 @@ class ModelRunner:
         self.parallel = 1 if lo.embedding else max(1, lo.num_parallel)
         cparams = llama_cpp.llama_context_default_params()
         cparams.n_ctx = lo.num_ctx * self.parallel
-        cparams.n_batch = lo.num_batch
+        # llama.cpp caps the batch at the context itself; capping here too keeps our own batch
+        # buffers (sized from it) small whatever num_batch a request asks for.
+        cparams.n_batch = max(1, min(lo.num_batch, cparams.n_ctx))
         # Micro-batches of at most 256 rows: the compute buffer that prompt evaluation touches
         # shrinks by ~10 MB against 512 for the embedded model, at no measurable cost in
         # prompt speed for models this small.
-        cparams.n_ubatch = min(lo.num_batch, MAX_UBATCH)
+        cparams.n_ubatch = min(cparams.n_batch, MAX_UBATCH)
         cparams.n_seq_max = self.parallel
         cparams.kv_unified = False
         # Sliding-window layers keep only their window (as llama-server does): a full-size
@@ -482,15 +493,22 @@ class ModelRunner:
             arch = _peek_architecture(self.model_path)
             if arch is None or not _has_pooling_type(self.model_path, arch):
                 cparams.pooling_type = llama_cpp.LLAMA_POOLING_TYPE_MEAN
+        try:
+            _check_memory(self.model_path, int(cparams.n_ctx), lo)
+        except ContextError:
+            llama_cpp.llama_model_free(self.model)
+            self.model = None
+            raise
         self.ctx = llama_cpp.llama_init_from_model(self.model, cparams)
         if not self.ctx:
             llama_cpp.llama_model_free(self.model)
             self.model = None
-            raise RuntimeError(f"unable to load model {self.model_path.name}: llama.cpp could not create a context "
-                               f"of {cparams.n_ctx} tokens")
+            raise ContextError(f"llama.cpp could not create a context of {cparams.n_ctx} tokens "
+                               f"(num_ctx={lo.num_ctx} x {self.parallel} parallel, num_batch={cparams.n_batch}): "
+                               "not enough memory for its cache and compute buffers")
         self.mem = llama_cpp.llama_get_memory(self.ctx)
         self.n_swa = int(llama_cpp.llama_model_n_swa(self.model))
-        self.n_batch = int(cparams.n_batch)
+        self.n_batch = int(llama_cpp.llama_n_batch(self.ctx)) or int(cparams.n_batch)
         self.n_ctx = min(lo.num_ctx, int(llama_cpp.llama_n_ctx_seq(self.ctx)) or lo.num_ctx)
         self.vocab = llama_cpp.llama_model_get_vocab(self.model)
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self.vocab))
@@ -972,11 +990,13 @@ class ModelRunner:
 
     # -- embeddings --------------------------------------------------------------------------
 
-    def embed(self, texts: Seq[str], *, truncate: bool = True) -> tuple[list[list[float]], int]:
+    def embed(self, texts: Seq[str], *, truncate: bool = True,
+              cancel: threading.Event | None = None) -> tuple[list[list[float]], int]:
         """Raw (not normalised) embeddings of ``texts`` and the total number of input tokens.
 
         Needs an instance loaded with ``LoadOptions(embedding=True)``. With ``truncate=False``
-        an input longer than the context raises ``ValueError``.
+        an input longer than the context raises ``ValueError``. ``cancel`` (the client went
+        away) is checked before each input: :class:`EmbeddingCancelled` frees the model.
         """
         if not self.load_options.embedding:
             raise RuntimeError("this model instance was not loaded in embedding mode")
@@ -988,7 +1008,15 @@ class ModelRunner:
                     raise ValueError("input length exceeds the context length")
                 tokens = tokens[: self.n_ctx]
             inputs.append(tokens)
-        vectors = self._call(lambda slot: [self._embed_on(slot, t) for t in inputs])
+        def run(slot):
+            out = []
+            for tokens in inputs:
+                if cancel is not None and cancel.is_set():
+                    raise EmbeddingCancelled(f"embedding cancelled after {len(out)} of {len(inputs)} inputs")
+                out.append(self._embed_on(slot, tokens))
+            return out
+
+        vectors = self._call(run)
         return vectors, sum(len(t) for t in inputs)
 
     def _embed_on(self, slot: int, tokens: list[int]) -> list[float]:
@@ -1048,6 +1076,23 @@ def _gpu_layers(path: Path, lo: "LoadOptions") -> int:
     md = gguf_info.read_metadata(path)
     layers = int(md.get(f"{md.get('general.architecture', '')}.block_count", 0) or 0)
     return gpu.offload_layers(lo.num_gpu, layers, path.stat().st_size) if layers else 0
+
+
+def _check_memory(path: Path, n_ctx_total: int, lo: "LoadOptions") -> None:
+    """Refuse a context whose cache cannot fit in the available memory before llama.cpp
+    allocates it (an allocation that merely exceeds free memory ends in the OOM killer)."""
+    from inference.engine.memory import available_bytes, kv_cache_floor_bytes
+    from inference.models import gguf_info
+
+    try:
+        need = kv_cache_floor_bytes(gguf_info.read_metadata(path), n_ctx_total)
+    except Exception:  # noqa: BLE001 - unreadable metadata: llama.cpp decides
+        return
+    have = available_bytes()
+    if have is not None and need > have:
+        raise ContextError(f"a context of {n_ctx_total} tokens (num_ctx={lo.num_ctx} x "
+                           f"{n_ctx_total // max(lo.num_ctx, 1)} parallel) needs at least {need / 2**30:.1f} GiB "
+                           f"for its cache but {have / 2**30:.1f} GiB of memory is available")
 
 
 def _peek_architecture(path: Path) -> str | None:

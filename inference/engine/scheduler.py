@@ -69,8 +69,25 @@ class SchedulerConfig:
         )
 
 
+def _requested(record, load_options) -> bool:
+    """Whether a request's options changed the load options from the model's own (its
+    Modelfile parameters and the server's defaults): a context that cannot be built is then
+    the request's doing (400), otherwise the server's (500)."""
+    from inference.engine.options import OptionsError, merge_options
+    from inference.engine.runtime import LoadOptions
+    from inference.models import gguf_info
+
+    try:
+        trained = gguf_info.context_length(gguf_info.read_metadata(record.model_path))
+        own = LoadOptions.from_options(merge_options(record.params, None, trained_ctx=trained),
+                                       embedding=load_options.embedding)
+    except (OptionsError, OSError, ValueError):
+        return False
+    return own.key() != load_options.key()
+
+
 def _default_loader(record, load_options):
-    from inference.engine.runtime import ModelRunner
+    from inference.engine.runtime import ContextError, ModelRunner
 
     name = record.name.display
     if record.model_path is None:
@@ -80,6 +97,11 @@ def _default_loader(record, load_options):
                             "from the store; pull or import it again")
     try:
         return ModelRunner(record.model_path, load_options)
+    except ContextError as exc:  # the weights loaded; the context asked for does not fit
+        log.error("cannot load %s: %s", name, exc)
+        status = 400 if _requested(record, load_options) else 500
+        raise ApiError(status, f"unable to load model '{name}': {exc}; lower num_ctx (or "
+                               "OLLAMA_NUM_PARALLEL)") from exc
     except Exception as exc:  # llama.cpp refuses the file (not a GGUF, unknown architecture ...)
         log.error("cannot load %s: %s", name, exc)
         raise ApiError(500, f"unable to load model '{name}': llama.cpp could not load its weights "

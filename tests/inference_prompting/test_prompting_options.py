@@ -266,3 +266,35 @@ def test_default_keep_alive_from_env(monkeypatch, env, expected):
     if env is not None:
         monkeypatch.setenv("OLLAMA_KEEP_ALIVE", env)
     assert default_keep_alive_seconds() == expected
+
+
+def test_load_ranges_refuse_what_llama_cpp_cannot_run_and_cap_the_batch():
+    from inference.engine.options import MAX_NUM_CTX, MAX_NUM_THREAD
+
+    assert merge_options(None, {"num_batch": 10**8}, trained_ctx=32768)["num_batch"] == 4096
+    assert merge_options(None, {"num_batch": 1, "num_thread": MAX_NUM_THREAD})["num_batch"] == 1
+    for bad in ({"num_batch": 0}, {"num_batch": -1}, {"num_thread": -1}, {"num_thread": MAX_NUM_THREAD + 1},
+                {"num_ctx": MAX_NUM_CTX + 1}):
+        with pytest.raises(OptionsError, match=f"invalid option '{next(iter(bad))}'"):
+            merge_options(None, bad)
+    # num_ctx beyond the trained context is capped first (Ollama), so only untrained sizes fail
+    assert merge_options(None, {"num_ctx": MAX_NUM_CTX + 1}, trained_ctx=32768)["num_ctx"] == 32768
+
+
+def test_kv_cache_floor_counts_only_layers_that_surely_hold_the_whole_context(tmp_path):
+    from inference.engine.memory import available_bytes, kv_cache_floor_bytes
+
+    dense = {"general.architecture": "llama", "llama.block_count": 32, "llama.attention.head_count": 32,
+             "llama.attention.head_count_kv": 8, "llama.embedding_length": 4096}
+    assert kv_cache_floor_bytes(dense, 4096) == 32 * 8 * (128 + 128) * 2 * 4096  # 512 MiB
+    gemma3 = {"general.architecture": "gemma3", "gemma3.block_count": 18, "gemma3.attention.head_count": 4,
+              "gemma3.attention.head_count_kv": 1, "gemma3.attention.key_length": 256,
+              "gemma3.attention.value_length": 256, "gemma3.attention.sliding_window": 512,
+              "gemma3.embedding_length": 640}
+    assert kv_cache_floor_bytes(gemma3, 1000) == 3 * 512 * 2 * 1000  # 3 global layers of 18
+    unknown_swa = dict(dense, **{"llama.attention.sliding_window": 4096})
+    assert kv_cache_floor_bytes(unknown_swa, 10**9) == 0  # layout unknown: never refuse
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal: 100 kB\nMemAvailable: 40 kB\nSwapFree: 2 kB\n")
+    assert available_bytes(meminfo) == 42 * 1024
+    assert available_bytes(tmp_path / "missing") is None
