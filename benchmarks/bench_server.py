@@ -19,7 +19,9 @@ Printed in one run:
 * aggregate tokens/s with 1, 4 and 8 clients at once: ours with ``OLLAMA_NUM_PARALLEL`` =
   clients vs llama-server with as many slots (``-np N -c 4096*N``, Ollama's meaning);
 * resident memory of both servers with the model loaded (one slot), and their idle CPU
-  (cores busy while loaded but unused, over 3 s), each measured alone in its first turn.
+  (cores busy while loaded but unused, over 3 s), each measured alone in its first turn;
+* the single-stream turns again on a loaded machine: ``BENCH_LOAD`` spinning processes
+  (default: one per core; 0 skips it) run during both sides' turns.
 
 Decode rate = (tokens - 1) / (time of the last token - time of the first token), from the
 client's side of the stream, for both servers.
@@ -244,6 +246,7 @@ def _alone(side) -> tuple[float, float]:
 def run() -> dict:
     import httpx
 
+    from benchmarks.cpu_load import busy_cores, load_processes
     from inference.engine.threads import physical_cores
     from inference.models.store import ModelStore
 
@@ -277,7 +280,8 @@ def run() -> dict:
         model_mb = gguf().stat().st_size / 2**20
         print(f"{'':34}{'hushtype':>12}{'llama-server':>14}{'ratio':>8}   (llama-server: OpenMP policy "
               f"{os.environ.get('BENCH_BASELINE_OMP') or 'llama.cpp default'}; hushtype: "
-              f"{policy or os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')}; one server up at a time)")
+              f"{policy or os.environ.get('OMP_WAIT_POLICY') or 'llama.cpp default, threads fitted to free cores'}"
+              f"; one server up at a time)")
         print(f"{'single-stream decode tok/s':34}{o_rate:12.1f}{t_rate:14.1f}{decode_ratio:8.3f}   goal >= 1.0")
         print(f"{'time to first token ms':34}{o_ttft:12.1f}{t_ttft:14.1f}{'':8}   paired difference {ttft_diff:+.1f} ms, goal <= 0")
         print(f"{'llama-bench tg{} tok/s'.format(TOKENS):34}{'':12}{bench:14.1f}{o_rate / bench:8.3f}"
@@ -292,6 +296,21 @@ def run() -> dict:
                       decode_vs_llama_bench=round(o_rate / bench, 3), rss_mb=round(rss_ours),
                       llama_server_rss_mb=round(rss_theirs), rss_goal_met=rss_ours <= model_mb + 200,
                       idle_cpu_cores=round(idle_ours, 3), llama_server_idle_cpu_cores=round(idle_theirs, 3))
+
+        loaders = load_processes()
+        if loaders:  # the same single-stream turns while `loaders` processes keep cores busy
+            with busy_cores(loaders):
+                with httpx.Client(timeout=600) as client:
+                    lo, lt, _ = _turns(ours(1), theirs(1), lambda s, i: s.stream(client, _prompt(i), TOKENS),
+                                       max(2, REPEATS // 2 + 1))
+            loaded_ratio = statistics.median(b["rate"] / a["rate"] for a, b in zip(lt, lo))
+            lo_rate, lt_rate = (statistics.median(r["rate"] for r in rows) for rows in (lo, lt))
+            lo_ttft, lt_ttft = (statistics.median(r["ttft"] for r in rows) * 1000 for rows in (lo, lt))
+            print(f"{f'loaded ({loaders} busy processes): decode':34}{lo_rate:12.1f}{lt_rate:14.1f}{loaded_ratio:8.3f}")
+            print(f"{'loaded: time to first token ms':34}{lo_ttft:12.1f}{lt_ttft:14.1f}")
+            result.update(loaded_decode_ratio_vs_llama_server=round(loaded_ratio, 3),
+                          loaded_decode_tok_s=round(lo_rate, 1), loaded_llama_server_decode_tok_s=round(lt_rate, 1),
+                          loaded_ttft_ms=round(lo_ttft, 1), loaded_llama_server_ttft_ms=round(lt_ttft, 1))
 
         for n in CLIENTS:
             a, b, _ = _turns(ours(n), theirs(n), lambda s, i: _aggregate(s, n, i), max(3, REPEATS // 2 + 1))
