@@ -145,3 +145,28 @@ def test_the_runner_gives_up_a_thread_while_other_programs_burn_the_cores(runner
         assert runner.threads_now == most and llama_n_threads(runner.ctx) == most
     finally:
         runner._meter = real
+
+
+def test_changing_the_thread_count_does_not_change_a_seeded_answer(runner):
+    """Seed reproducibility holds while the count follows the load: llama.cpp gives each
+    thread whole rows, so one and two threads compute the same logits."""
+    class Free:
+        def __init__(self, cores):
+            self.cores = cores
+
+        def free_cores(self):
+            return self.cores
+
+    prompt = runner.tokenize("Write a short story about a lighthouse keeper:")
+    options = {"temperature": 0.8, "seed": 42, "num_predict": 40}
+    answers = []
+    real = runner._meter
+    try:
+        for cores in (0.0, float(max(runner.decode_threads, runner.batch_threads))):
+            runner._meter = Free(cores)  # a seed also skips the prompt cache: both evaluate it all
+            *_, result = runner.generate(prompt, options)
+            answers.append((runner.threads_now, result.text))
+    finally:
+        runner._meter = real
+    (one, first), (most, second) = answers
+    assert one == 1 and most >= 1 and first and first == second
