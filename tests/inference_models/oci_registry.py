@@ -283,19 +283,17 @@ class _Handler(BaseHTTPRequestHandler):
                 limit = None
                 if reg.cut_each_response_after is not None:
                     limit = reg.cut_each_response_after - sent
-                if reg.drop_after_total is not None:
-                    room = reg.drop_after_total - reg.served_total()
-                    limit = room if limit is None else min(limit, room)
-                if limit is not None and limit < len(piece):
-                    piece = piece[:max(0, limit)]
-                    if piece:
-                        self.wfile.write(piece)
-                        self._count(digest, len(piece))
+                # the bytes are counted before they are written, under the lock: parallel part
+                # downloads must not each see room for one more chunk and overshoot together
+                wanted = len(piece) if limit is None else max(0, min(len(piece), limit))
+                counted = self._count(digest, wanted, cap=reg.drop_after_total)
+                if counted < len(piece):
+                    if counted:
+                        self.wfile.write(piece[:counted])
                     self.wfile.flush()
                     self._cut()
                     return
                 self.wfile.write(piece)
-                self._count(digest, len(piece))
                 sent += len(piece)
                 pos += len(piece)
                 if reg.bytes_per_second:
@@ -310,15 +308,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
 
-    def _count(self, digest: str, n: int):
+    def _count(self, digest: str, n: int, cap: int | None = None) -> int:
+        """Count ``n`` bytes served (at most up to a total of ``cap``); returns how many may go."""
         reg = self.reg
         with reg.lock:
+            if cap is not None:
+                n = max(0, min(n, cap - sum(reg.served.values())))
             if getattr(self, "_epoch", reg.epoch) != reg.epoch:
-                return  # a response from before reset_counters()
+                return n  # a response from before reset_counters()
             reg.served[digest] = reg.served.get(digest, 0) + n
             if reg.expire_token_after is not None and sum(reg.served.values()) >= reg.expire_token_after:
                 reg.expire_token_after = None
                 reg.token = f"{TOKEN}-{reg.tokens_issued + 1}"
+        return n
 
     def _cut(self):
         """Drop the connection abruptly, like a network failure."""

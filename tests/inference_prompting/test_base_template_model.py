@@ -61,11 +61,14 @@ def test_chat_transcript_is_answered_and_the_stops_end_the_turn(llm):
 
 
 def test_generate_sends_a_few_shot_completion_unchanged(llm):
-    few_shot = "Country: France\nCapital: Paris\nCountry: Japan\nCapital: Tokyo\nCountry: Italy\nCapital:"
+    # the United Kingdom, not Italy: for Italy the 270M model weighs Milan and Rome alike
+    # (log-probabilities -1.19 / -1.26), so the CPU's kernels decide; London leads by ~4
+    few_shot = ("Country: France\nCapital: Paris\nCountry: Japan\nCapital: Tokyo\n"
+                "Country: United Kingdom\nCapital:")
     text = generate_prompt(BaseRecord(), few_shot)
     assert text == few_shot
     out = llm.create_completion(text, max_tokens=8, temperature=0, seed=0, stop=["\n"])
-    assert out["choices"][0]["text"].strip() == "Rome"
+    assert out["choices"][0]["text"].strip() == "London"
 
 
 def test_history_trimmed_with_real_token_counts(llm):
