@@ -22,7 +22,9 @@ def load_processes() -> int:
     raw = os.environ.get("BENCH_LOAD", "").strip()
     if raw.isdigit():
         return int(raw)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    from inference.engine.threads import allowed_cpus
+
+    return len(allowed_cpus())
 
 
 @contextlib.contextmanager

@@ -20,6 +20,8 @@ import os
 import time
 from pathlib import Path
 
+from inference.engine.threads import allowed_cpus
+
 # Go down to n threads when fewer than n + 1 - DROP_MARGIN cores are free; go up to n when at
 # least n - RAISE_MARGIN are free. A desktop's background (a browser tab, a music player) of
 # a few tenths of a core keeps the full count.
@@ -47,7 +49,7 @@ class CpuMeter:
         self._proc = proc
         self._clock = clock
         self._hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        self.cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        self.cores = len(allowed_cpus())
         self._last = self._read()
         self._others = 0.0
 

@@ -537,16 +537,16 @@ class ModelRunner:
                   self.n_ctx, self.parallel, self.decode_threads, self.batch_threads, lo.embedding,
                   self.load_duration / 1e9)
 
-    # -- sizes -------------------------------------------------------------------------------
+    # -- threads -----------------------------------------------------------------------------
 
     def _fit_threads(self) -> None:
         """Before a decode: the thread count that suits the cores free right now."""
         if self._meter is None:
             return
-        most = max(self.decode_threads, self.batch_threads)
-        wanted = choose_threads(self.threads_now, most, self._meter.free_cores())
+        free = self._meter.free_cores()
+        wanted = choose_threads(self.threads_now, max(self.decode_threads, self.batch_threads), free)
         if wanted != self.threads_now:
-            log.debug("decoding with %d thread(s): %.1f core(s) free", wanted, self._meter.free_cores())
+            log.debug("decoding with %d thread(s): %.1f core(s) free", wanted, free)
             self.threads_now = wanted
             llama_cpp.llama_set_n_threads(self.ctx, min(wanted, self.decode_threads),
                                           min(wanted, self.batch_threads))
@@ -554,6 +554,8 @@ class ModelRunner:
     def _decode(self, batch: "_Batch") -> int:
         self._fit_threads()
         return batch.decode(self.ctx)
+
+    # -- sizes -------------------------------------------------------------------------------
 
     def _estimate_size(self) -> int:
         """Bytes of memory the model uses: weights + KV cache (f16) of every slot."""

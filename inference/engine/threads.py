@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 
-def _allowed_cpus() -> set[int]:
+def allowed_cpus() -> set[int]:
     try:
         return set(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -21,7 +21,7 @@ def _allowed_cpus() -> set[int]:
 
 def physical_cores(sysfs: Path = Path("/sys/devices/system/cpu")) -> int:
     """Physical cores among the CPUs this process may run on (SMT siblings counted once)."""
-    cpus = _allowed_cpus()
+    cpus = allowed_cpus()
     cores = set()
     for cpu in cpus:
         siblings = sysfs / f"cpu{cpu}" / "topology" / "thread_siblings_list"

@@ -26,7 +26,7 @@ def test_smt_siblings_count_once(tmp_path, monkeypatch):
         d = tmp_path / f"cpu{cpu}" / "topology"
         d.mkdir(parents=True)
         (d / "thread_siblings_list").write_text(siblings + "\n")
-    monkeypatch.setattr(th, "_allowed_cpus", lambda: {0, 1, 2, 3})
+    monkeypatch.setattr(th, "allowed_cpus", lambda: {0, 1, 2, 3})
     assert th.physical_cores(tmp_path) == 2
 
 
