@@ -539,8 +539,13 @@ async def _json_body(request: Request) -> dict:
     return body
 
 
+
+# One encoder for every streamed event (json.dumps with options builds a new one per call).
+_SSE_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def _sse(obj) -> str:
-    return f"data: {json.dumps(obj, separators=(',', ':'))}\n\n"
+    return f"data: {_SSE_ENCODER.encode(obj)}\n\n"
 
 
 async def _first(iterator: AsyncIterator[dict]) -> dict | None:

@@ -559,8 +559,12 @@ async def run_chat(request: Request, body: dict) -> AsyncIterator[dict]:
 # responses: NDJSON streaming or one JSON object
 
 
+# One encoder for every streamed line (json.dumps with options builds a new one per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _line(obj: dict) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    return (_ENCODER.encode(obj) + "\n").encode("utf-8")
 
 
 def _merge(chunks: list[dict], key: str) -> dict:

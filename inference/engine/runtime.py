@@ -26,6 +26,7 @@ chatter), never straight to stderr.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import ctypes
 import logging
@@ -339,6 +340,16 @@ class _Batch:
         self.n = b
         return b - 1
 
+    def add_one(self, token: int, pos: int, seq: int) -> int:
+        """Append one token whose logits are wanted (a generating sequence's step)."""
+        a = self.n
+        self.token[a] = token
+        self.pos[a] = pos
+        self.seq[a, 0] = seq
+        self.logits[a] = 1
+        self.n = a + 1
+        return a
+
     def decode(self, ctx) -> int:
         self.struct.n_tokens = self.n
         return int(llama_cpp.llama_decode(ctx, self.struct))
@@ -400,20 +411,39 @@ class Generation:
             self.finished.wait(60)
 
     async def __aiter__(self):
+        # The engine thread appends to ``items`` and wakes the event loop only when the
+        # consumer is waiting for more: one wake-up per batch of pieces, however many the
+        # engine produced meanwhile (an asyncio.Queue costs a thread-safe callback, a future
+        # and a task switch per piece, on the core the decode threads need).
         loop = asyncio.get_running_loop()
-        items: asyncio.Queue = asyncio.Queue()
-        put = items.put_nowait
+        items: collections.deque = collections.deque()
+        waiter: list = [None]
 
-        def emit(item):
-            try:
-                loop.call_soon_threadsafe(put, item)
-            except RuntimeError:  # the event loop is closed (shutdown)
-                self.cancel.set()
+        def wake(future):
+            if not future.done():
+                future.set_result(None)
+
+        def emit(item):  # engine thread
+            items.append(item)
+            future = waiter[0]
+            if future is not None:
+                waiter[0] = None
+                try:
+                    loop.call_soon_threadsafe(wake, future)
+                except RuntimeError:  # the event loop is closed (shutdown)
+                    self.cancel.set()
 
         self._submit(emit)
         try:
             while True:
-                item = await items.get()
+                if not items:
+                    future = loop.create_future()
+                    waiter[0] = future
+                    if not items:  # nothing arrived between the check and the waiter
+                        await future
+                    waiter[0] = None
+                    continue
+                item = items.popleft()
                 if isinstance(item, BaseException):
                     raise item
                 yield item
@@ -812,7 +842,10 @@ class ModelRunner:
             seq.cached = seq.evaluated = self._clear_slot(slot, prefix)
             seq.admitted_ns = time.perf_counter_ns()
             self._slot_seq[slot] = seq
-            self._active.append((seq, gen))
+            # Kept in slot order: a batch whose sequences come in the same order step after
+            # step lets llama.cpp reuse its compute graph (4 sequences out of order: 62 of 65
+            # graphs rebuilt, a 4-token step 58-69 ms instead of 43-47 ms).
+            bisect.insort(self._active, (seq, gen), key=lambda member: member[0].slot)
 
     def _run(self) -> None:
         try:
@@ -903,11 +936,14 @@ class ModelRunner:
         for seq, gen in self._active:
             if not seq.prompting:
                 pos = len(seq.tokens) + len(seq.generated) - 1
-                seq.out_index = batch.add((seq.last,), pos, seq.slot)
+                seq.out_index = batch.add_one(seq.last, pos, seq.slot)
                 self._slot_tokens[seq.slot].append(seq.last)
                 members.append((seq, gen))
-        for seq, gen in self._active:
-            if seq.prompting and batch.free > 0:
+        prompting = [member for member in self._active if member[0].prompting]
+        if len(prompting) > 1:  # prompt chunks: the oldest request first
+            prompting.sort(key=lambda member: member[0].admitted_ns)
+        for seq, gen in prompting:
+            if batch.free > 0:
                 chunk = seq.tokens[seq.evaluated: seq.evaluated + batch.free]
                 last = seq.evaluated + len(chunk) == len(seq.tokens)
                 row = batch.add(chunk, seq.evaluated, seq.slot, "last" if last else "none")
