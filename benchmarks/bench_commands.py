@@ -10,7 +10,9 @@ measured in one run on the embedded model (gemma3:270m).
   ``lookup_compound``). The model sides alternate their order per sentence.
 * ``sum:`` on paragraphs of a dozen genres with their key facts marked: ``data/sum_paragraphs.json``
   (21 paragraphs the checked flow was tuned on), ``data/sum_paragraphs_heldout.json`` (10,
-  held out in the first round, since then a development set that the second round studied)
+  held out in the first round, since then a development set that the second round studied),
+  ``data/sum_paragraphs_dev2.json`` (12 development paragraphs of the second round, with text
+  laid out in lines: chat turns, lists, steps, a hard-wrapped letter)
   and ``data/sum_paragraphs_heldout2.json`` (16, written before the second round's tuning and
   never tuned on: its figure says whether issue 11's target, >= 80 % of key facts, is met):
   key facts kept, invented numbers/names, length ratio (mean and max), median latency —
@@ -189,6 +191,7 @@ def bench_sum(pipeline, name: str, label: str) -> dict:
 SUM_SETS = (("sum", "sum_paragraphs.json", "tuning paragraphs"),
             ("sum_heldout", "sum_paragraphs_heldout.json",
              "development paragraphs (held out in round 1, studied in round 2)"),
+            ("sum_dev2", "sum_paragraphs_dev2.json", "development paragraphs of round 2 (lines, lists, chat)"),
             ("sum_heldout2", "sum_paragraphs_heldout2.json",
              "held-out paragraphs (set 2, never tuned on: the target's figure)"))
 

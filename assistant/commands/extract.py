@@ -3,6 +3,9 @@
 * :func:`summary_budget` — how long a summary of a text may be: about one sentence per two
   source sentences (compressed ones), never more than 60 % of the source;
   the extract aims at :attr:`Budget.target_chars`, 45-57 % of it by fact density.
+* :func:`text_units` — the text's sentences with its lines read as a person reads them
+  (list items, chat turns and headers end a sentence; a hard-wrapped line is rejoined; list
+  markers, a greeting alone on its line and a closing sign-off block are no sentences).
 * :func:`compress` — a sentence without the parts that carry no fact: a greeting, a
   discourse opener ("After a long discussion,", "Unfortunately,", "From now on,"), a
   parenthesis, a "which..." clause inside or at the end, a trailing "because..." or
@@ -217,8 +220,35 @@ def pieces(sentence: str) -> list[tuple[str, str]]:
     return out
 
 
+_LIST_MARK = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+")
+_GREETING_ONLY = re.compile(r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))\b[^.!?:]{0,40}[,!]?$",
+                            re.IGNORECASE)
+
+
+def text_units(source: str) -> list[str]:
+    """The text's sentences, its lines read as a person reads them: a line break ends a
+    sentence (a list item, a chat turn, a header, a greeting) unless the next line goes on
+    in lower case (a hard-wrapped paragraph, rejoined with a space); list markers ("- ",
+    "2. ") are layout, not words of the sentence, and a greeting alone on its line is no
+    sentence."""
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", source.strip()):
+        lines: list[str] = []
+        for line in block.split("\n"):
+            line = line.strip()
+            if not line:
+                continue
+            if lines and line[:1].islower():
+                lines[-1] += " " + line
+            else:
+                lines.append(_LIST_MARK.sub("", line))
+        for line in lines:
+            out.extend(s for s in sentences(line) if not _GREETING_ONLY.match(s))
+    return out
+
+
 def _fact_density(source: str) -> float:
-    return len(facts(source)) / max(1, len(sentences(source)))
+    return len(facts(source)) / max(1, len(text_units(source)))
 
 
 def summary_budget(source: str) -> Budget:
@@ -278,9 +308,13 @@ def weighted_coverage(summary: str, source: str) -> float:
 
 def _content(source: str) -> list[tuple[int, str]]:
     """The sentences that say something: not a closing sign-off, not a roll-call line."""
-    sents = sentences(source)
-    return [(i, s) for i, s in enumerate(sents)
-            if not ((i == len(sents) - 1 and i > 0 and _SIGN_OFF.match(s)) or _ROLL_CALL.match(s))]
+    sents = text_units(source)
+    end = len(sents)
+    for i in range(len(sents) - 1, max(0, len(sents) - 4), -1):  # "Kind regards," / "Nadia"
+        if _SIGN_OFF.match(sents[i]) and all(len(x.split()) <= 5 for x in sents[i + 1:]):
+            end = i
+            break
+    return [(i, s) for i, s in enumerate(sents[:end]) if not _ROLL_CALL.match(s)]
 
 
 def _candidates(source: str, terms: set[str]) -> list[tuple]:
@@ -373,7 +407,7 @@ def extractive_summary(source: str, budget: Budget | None = None, lead: str = ""
     budget = budget or summary_budget(source)
     limit = budget.target_chars or budget.max_chars
     lead = lead.strip()
-    sents = sentences(source)
+    sents = text_units(source)
     if len(sents) <= 1 and not lead:
         return sents[0] if sents else source.strip()
     terms = key_terms(source)
@@ -403,9 +437,9 @@ def _join(chosen: list[tuple]) -> str:
             out[-1] = out[-1].rstrip(".!?") + sep + text
         else:
             if out and not out[-1].endswith((".", "!", "?", "…")):
-                out[-1] += "."
+                out[-1] = out[-1].rstrip(":,;") + "."
             out.append(_capital(text))
         prev = (i, j)
     if out and not out[-1].endswith((".", "!", "?", "…", ")", '"')):
-        out[-1] += "."
+        out[-1] = out[-1].rstrip(":,;") + "."
     return " ".join(out)

@@ -185,3 +185,32 @@ def test_there_starts_a_clause_and_then_cuts_a_sequence_of_steps():
         ["The meeting is in room 4B", "there will be a video link."]
     assert [p for p, _ in extract.pieces("Melt the butter with the honey, then stir in 150 grams of oats.")] == \
         ["Melt the butter with the honey", "stir in 150 grams of oats."]
+
+
+# ------------------------------------------------------------ text laid out in lines
+def test_a_hard_wrapped_paragraph_is_read_as_its_sentences():
+    text = ("The annual gas checks in Oak House take place\nbetween 14 and 18 October. An engineer "
+            "will\nneed about 30 minutes in each flat.")
+    assert extract.text_units(text) == [
+        "The annual gas checks in Oak House take place between 14 and 18 October.",
+        "An engineer will need about 30 minutes in each flat."]
+
+
+def test_list_items_chat_turns_and_headers_are_sentences_without_their_markers():
+    text = ("Hi all,\n\nReminders before the audit on 12 March:\n- Every invoice over £500 needs an "
+            "order.\n2. Keep receipts for six years\nTom: can we do Friday at 10\nAisha: Friday works")
+    assert extract.text_units(text) == [
+        "Reminders before the audit on 12 March:", "Every invoice over £500 needs an order.",
+        "Keep receipts for six years", "Tom: can we do Friday at 10", "Aisha: Friday works"]
+
+
+def test_a_summary_of_lines_has_no_line_breaks_markers_greeting_or_sign_off():
+    text = ("Hi all,\n\nA few reminders before the audit on 12 March:\n- Every invoice over £500 needs "
+            "a signed purchase order.\n- Expense claims from January must be approved by Friday.\n"
+            "- Keep receipts for at least six years; scans are fine.\n\nThe auditors from Hale will "
+            "be on site for three days.\n\nKind regards,\nThe finance office")
+    summary = extract.extractive_summary(text)
+    assert "\n" not in summary and ":." not in summary and "- " not in summary
+    assert not summary.startswith("Hi") and "regards" not in summary and "finance office" not in summary
+    assert _kept(summary, ["12 March", "£500"]) == ["12 March", "£500"]
+    assert checks.unsupported(summary, text) == []
