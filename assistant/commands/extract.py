@@ -275,7 +275,9 @@ _SMALL = {str(n) for n in range(0, 11)}
 @lru_cache(maxsize=4096)
 def _weight(unit: str) -> float:
     """Amounts, percentages, dates and names weigh most; small counts ("two carrots"), the
-    text's key terms and decision words less; titles ("Mrs") nothing."""
+    text's key terms and decision words less; titles ("Mrs") nothing; a title line's half."""
+    if unit.startswith("%"):
+        return 0.5 * _weight(unit[1:])
     if unit.startswith("~"):
         return 0.45
     if unit.startswith("!"):
@@ -320,9 +322,23 @@ def _content(source: str) -> list[tuple[int, str]]:
 def _candidates(source: str, terms: set[str]) -> list[tuple]:
     """``(sentence index, piece index, text, separator, units)`` of every compressed piece."""
     known = frozenset(names(source))
-    return [(i, j, text, sep, _units(text, terms, known))
-            for i, s in _content(source)
+    return [(i, j, text, sep, _header(_units(text, terms, known)) if k == 0 and _TITLE_LINE.match(text) else
+             _units(text, terms, known))
+            for k, (i, s) in enumerate(_content(source))
             for j, (text, sep) in enumerate(pieces(compress(s, source, terms)))]
+
+
+# a title line that dates the text: "Board meeting, 14 November.", "Outage report, 17 February"
+_TITLE_LINE = re.compile(rf"^[A-Z][^,.!?:;]{{0,50}}\b(?:meeting|minutes|notes|report|update|summary|"
+                         rf"review|planning|sync|stand-?up|retro\w*|briefing|notice|newsletter|agenda|"
+                         rf"call|session|workshop)\b[^,.!?:;]{{0,30}},\s+(?:on\s+)?(?:{_DATE.pattern})\.?$",
+                         re.IGNORECASE)
+
+
+def _header(units: set[str]) -> set[str]:
+    """A title line's facts (the minutes' own date, "Outage report, 17 February") frame the
+    text rather than state what it says: each counts half."""
+    return {"%" + u for u in units}
 
 
 def _greedy(cands: list[tuple], budget: Budget, limit: int, covered: set[str], used: int,

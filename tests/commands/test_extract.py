@@ -214,3 +214,12 @@ def test_a_summary_of_lines_has_no_line_breaks_markers_greeting_or_sign_off():
     assert not summary.startswith("Hi") and "regards" not in summary and "finance office" not in summary
     assert _kept(summary, ["12 March", "£500"]) == ["12 March", "£500"]
     assert checks.unsupported(summary, text) == []
+
+
+def test_a_title_line_that_dates_the_text_counts_half():
+    text = "Board meeting, 14 November. The board approved a budget of $40,000 for the new clinic."
+    (title, *_), (body, *_) = [(c[4], c[2]) for c in extract._candidates(text, extract.key_terms(text))]
+    assert title == {"%@14 nov", "%~board"} and extract._weight("%@14 nov") == extract._weight("@14 nov") / 2
+    assert "40000" in body
+    # a sentence that dates something is no title line
+    assert not extract._TITLE_LINE.match("The movers come on Friday, 14 June.")
