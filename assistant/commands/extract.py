@@ -86,7 +86,7 @@ _PLEASE = re.compile(r"^please\s+(?=[a-z])", re.IGNORECASE)
 _PAREN = re.compile(r"\s*\([^()]{0,120}\)")
 _CLAUSE_START = (r"(?:the|a|an|this|that|these|those|it|he|she|we|they|i|you|our|his|her|their|its|there|"
                  r"my|your|no|every|each|all|some|most|about|only|[A-Z][\w'-]*|\d[\d,.]*)")
-_SPLIT = re.compile(rf";\s+|,\s+(?:and|but|so)\s+(?={_CLAUSE_START}\s+\w+)|,\s+so\s+(?=please\s)|,\s+then\s+(?=[a-z]+\s)"
+_SPLIT = re.compile(rf";\s+|,?\s+and\s+that\s+(?=\w+\s+\w+)|,\s+(?:and|but|so)\s+(?={_CLAUSE_START}\s+\w+)|,\s+so\s+(?=please\s)|,\s+then\s+(?=[a-z]+\s)"
                     rf"|:\s+(?={_CLAUSE_START}\s+\w+)")
 
 

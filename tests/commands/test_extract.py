@@ -223,3 +223,9 @@ def test_a_title_line_that_dates_the_text_counts_half():
     assert "40000" in body
     # a sentence that dates something is no title line
     assert not extract._TITLE_LINE.match("The movers come on Friday, 14 June.")
+
+
+def test_two_reported_clauses_are_two_pieces():
+    assert [p for p, _ in extract.pieces("Sara reported that the beta had 1,200 testers and that crash "
+                                         "reports fell by 40 percent.")] == \
+        ["Sara reported that the beta had 1,200 testers", "crash reports fell by 40 percent."]
