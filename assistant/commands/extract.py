@@ -75,6 +75,13 @@ _REPORTED = re.compile(r"^(?!.*\b(?:no|not|nobody|none|never|neither|nor|no one)
                        r"(?:[\w'’-]+\s+){1,4}(?:has |have |had )?(?:said|says|told us|tells us|"
                        r"reported|reports|writes|wrote|explained|confirmed|added|noted|found)"
                        r"(?:\s+that)?\s+(?=\w)", re.IGNORECASE)
+# a letter's or notice's frame around what it says: "I am writing to let you know that ...",
+# "Please note that ...", "This is to confirm that ..."
+_FRAME = re.compile(r"^(?:(?:I|we)(?: am| are|'m|'re)? (?:writing|wanted|would like|'d like) to (?:let you know|"
+                    r"inform you|tell you|remind you|confirm)|this is (?:just )?to (?:let you know|inform you|"
+                    r"remind you|confirm)|(?:please )?(?:note|be aware|remember)|(?:just )?a (?:quick |friendly )?"
+                    r"reminder|(?:we are|we're|I am|I'm) (?:pleased|happy|sorry) to (?:announce|say|tell you|"
+                    r"let you know|inform you))(?:,)?\s+that\s+(?=\w)", re.IGNORECASE)
 # a sentence that opens on a subordinate part: what follows its first comma is the main clause
 _SUBORDINATE = re.compile(r"^(?:to|after|before|if|when|whenever|while|as|since|because|although|though|"
                           r"once|until|unless|in|on|at|for|with|without|by|during|from|despite)\b[^,]*$",
@@ -190,9 +197,10 @@ def compress(sentence: str, source: str, terms: set[str] | None = None) -> str:
     for m in reversed(list(_PAREN.finditer(s))):
         if not facts(m.group(0)):
             s = s[:m.start()] + s[m.end():]
-    m = _REPORTED.match(s)
-    if m and not _carries(m.group(0), terms) and len(s) > m.end() + 20:
-        s = _capital(s[m.end():])
+    for pattern in (_REPORTED, _FRAME):
+        m = pattern.match(s)
+        if m and not _carries(m.group(0), terms) and len(s) > m.end() + 20:
+            s = _capital(s[m.end():])
     s = _capital(_PLEASE.sub("", s))
     for m in reversed(list(_INNER.finditer(s))):
         if not _carries(m.group(0), terms):
@@ -281,7 +289,7 @@ def _weight(unit: str) -> float:
     if unit.startswith("~"):
         return 0.45
     if unit.startswith("!"):
-        return 0.5
+        return 0.25
     if unit.startswith("="):  # an amount or a percentage, on top of its number
         return 0.5
     if unit.startswith("@") or (unit.startswith("t") and unit[1:2].isdigit()):  # a date, a time

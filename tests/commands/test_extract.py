@@ -229,3 +229,14 @@ def test_two_reported_clauses_are_two_pieces():
     assert [p for p, _ in extract.pieces("Sara reported that the beta had 1,200 testers and that crash "
                                          "reports fell by 40 percent.")] == \
         ["Sara reported that the beta had 1,200 testers", "crash reports fell by 40 percent."]
+
+
+@pytest.mark.parametrize("sentence, compressed", [
+    ("I am writing to let you know that the rent will rise on 1 April.", "The rent will rise on 1 April."),
+    ("Please note that the office is closed on Friday.", "The office is closed on Friday."),
+    ("Just a reminder that the bins go out on Tuesday.", "The bins go out on Tuesday."),
+    ("We are sorry to tell you that the school trip is cancelled.", "The school trip is cancelled."),
+    ("Note that nothing works.", None),                                   # too short to frame
+])
+def test_compress_drops_a_letters_frame(sentence, compressed):
+    assert extract.compress(sentence, sentence) == (compressed or sentence)
