@@ -157,7 +157,8 @@ def bench_sum(pipeline, name: str, label: str) -> dict:
         outs = {}
         for side in (("checked", "prompt") if i % 2 == 0 else ("prompt", "checked")):
             result, seconds = _timed(lambda: runs[side](p["text"]))
-            outs[side] = (result.output or "", seconds, result.note)
+            outs[side] = (result.output or "", seconds,
+                          result.note if result.status == "ok" else f"{result.status}: {result.error}")
         out, seconds = _timed(lambda: extractive_summary(p["text"]))
         outs["extract"] = (out, seconds, None)
         for side, (out, seconds, note) in outs.items():
