@@ -2,7 +2,13 @@
 model, each against plain faster-whisper measured in the same run.
 
 * WER: espeak-ng speech in English, German and Spanish (sentences below) plus jfk.flac (human
-  speech), through our path (Silero VAD + short-window Whisper, language "auto" on the
+  speech), scored as Whisper's results are reported: after OpenAI's text normaliser
+  (``whisper_normalizer``: EnglishTextNormalizer for English - numbers, spellings,
+  contractions, punctuation - BasicTextNormalizer for the others); the naive figure (lower
+  case, no punctuation) is printed beside it. "en" is the fixed English set (issue 11's
+  target); "en+" adds ``SPEECH_EN_HELD_OUT``, 24 sentences written after the decoding
+  experiments, so a change tuned on the 7 fixed clips is checked on speech it never saw. The
+  English clips either side got wrong are printed. Through our path (Silero VAD + short-window Whisper, language "auto" on the
   multilingual base model) and through the baseline, plain faster-whisper
   ``WhisperModel.transcribe`` of the whole clip (same model, same language setting, greedy).
   The two sides alternate clip by clip. For base, how often the language was detected right.
@@ -68,23 +74,73 @@ SPEECH = {
         "Hace buen tiempo hoy, así que vamos a pasear por el parque.",
     ]),
 }
+# English sentences added (issue 11) after the decoding experiments on the set above, which
+# stays fixed: the "en+" rows are the fixed set plus these (no digits here either; number words
+# such as "twenty" match "20" after the normaliser)
+SPEECH_EN_HELD_OUT = [
+    "Thank you for your message, I will get back to you as soon as possible.",
+    "The meeting has been moved to Thursday because the manager is away.",
+    "Please remember to buy milk, bread and eggs on your way home.",
+    "I think we need a better plan before we start building the new kitchen.",
+    "Her presentation was clear, short and very easy to follow.",
+    "Can you check whether the printer on the second floor is working again?",
+    "We walked along the beach until the sun went down behind the hills.",
+    "The doctor said I should drink more water and get some rest.",
+    "Let me know if you have any questions about the contract.",
+    "Our train was delayed by almost an hour because of the snow.",
+    "He forgot his keys at the office and had to wait outside in the cold.",
+    "The children are playing football in the garden after school.",
+    "I would like to order a large coffee with milk and no sugar.",
+    "Please close the window before you leave the room.",
+    "The library opens at nine in the morning and closes at eight in the evening.",
+    "She has been learning to play the piano for almost a year.",
+    "We are going to visit my grandmother at the weekend.",
+    "The new phone has a bigger screen and a much better camera.",
+    "Could you send me the address of the hotel where we are staying?",
+    "The weather forecast says it will be sunny and warm tomorrow.",
+    "I left my umbrella on the bus this morning.",
+    "Remember to save your work before you shut down the computer.",
+    "The museum was full of tourists taking pictures of the paintings.",
+    "Dinner will be ready in about twenty minutes.",
+]
 MODELS = (("tiny.en", "en"), ("base", "auto"))  # (model, [voice] language)
 LATENCY_TARGET_S = 0.300
 BLOCK = 480  # 30 ms at 16 kHz
 REPEATS = max(1, int(os.environ.get("VOICE_BENCH_REPEATS", "3")))
 
 
-def _norm(text: str) -> str:
+def _naive_norm(text: str) -> str:
     text = text.lower().replace("-", " ")
     return " ".join(re.sub(r"[^\w' ]", " ", text).split())
 
 
-def _wer(refs, hyps) -> float:
+_NORMALISERS: dict = {}
+
+
+def _norm(text: str, language: str = "en") -> str:
+    """OpenAI's Whisper normaliser (the one Whisper's WER figures are reported after)."""
+    key = "en" if language.startswith("en") else "other"
+    if key not in _NORMALISERS:
+        if key == "en":
+            from whisper_normalizer.english import EnglishTextNormalizer as normaliser
+        else:
+            from whisper_normalizer.basic import BasicTextNormalizer as normaliser
+        _NORMALISERS[key] = normaliser()
+    return " ".join(_NORMALISERS[key](text).split())
+
+
+def _wer(refs, hyps, language: str = "en", *, naive: bool = False) -> float:
     import jiwer
 
+    norm = _naive_norm if naive else (lambda t: _norm(t, language))
     refs = [refs] if isinstance(refs, str) else list(refs)
     hyps = [hyps] if isinstance(hyps, str) else list(hyps)
-    return jiwer.wer([_norm(r) for r in refs], [_norm(h) or "<empty>" for h in hyps])
+    return jiwer.wer([norm(r) for r in refs], [norm(h) or "<empty>" for h in hyps])
+
+
+def _language(clip_set: str) -> str:
+    """The spoken language of a clip set ("en+" is English)."""
+    return clip_set.rstrip("+")
 
 
 def espeak_clip(text: str, voice: str = "en-us", speed: int = 160) -> np.ndarray:
@@ -165,15 +221,16 @@ def word_error_rates(engines: dict, clips: dict) -> dict:
     runs = []
     for name, engine in engines.items():
         multilingual = engine.load().model.is_multilingual
-        for lang in clips:
+        for clip_set in clips:
+            lang = _language(clip_set)
             if lang != "en" and not multilingual:
                 continue
-            runs.append((name, lang, engine))
+            runs.append((name, clip_set, engine))
             if multilingual and lang != "en" and engine.language is None:
-                runs.append((f"{name} [{lang}]", lang, _fixed_language(engine, lang)))
+                runs.append((f"{name} [{lang}]", clip_set, _fixed_language(engine, lang)))
     rows = {}
-    for name, lang, engine in runs:
-        items = clips[lang]
+    for name, clip_set, engine in runs:
+        items, lang = clips[clip_set], _language(clip_set)
         fw_language = engine.language
         multilingual = engine.load().model.is_multilingual
         refs, ours, base, detected_ok, base_detected_ok = [], [], [], 0, 0
@@ -194,10 +251,13 @@ def word_error_rates(engines: dict, clips: dict) -> dict:
             base.append(b_text)
             detected_ok += o_lang == lang
             base_detected_ok += b_lang == lang
-        rows[(name, lang)] = {
+        rows[(name, clip_set)] = {
             "clips": len(items),
-            "wer": round(_wer(refs, ours), 3),
-            "wer_baseline": round(_wer(refs, base), 3),
+            "wer": round(_wer(refs, ours, lang), 3),
+            "wer_naive": round(_wer(refs, ours, lang, naive=True), 3),
+            "wer_baseline": round(_wer(refs, base, lang), 3),
+            "errors": [(k, r, o, b) for k, (r, o, b) in enumerate(zip(refs, ours, base))
+                       if _norm(o, lang) != _norm(r, lang) or _norm(b, lang) != _norm(r, lang)],
             "language_right": f"{detected_ok}/{len(items)}" if multilingual else "-",
             "language_right_baseline": f"{base_detected_ok}/{len(items)}" if multilingual else "-",
             "examples": list(zip(refs, ours))[:2],
@@ -243,6 +303,7 @@ def run() -> dict:
     jfk = load_audio_file(JFK)
     clips = {lang: [(espeak_clip(t, voice), t) for t in texts] for lang, (voice, texts) in SPEECH.items()}
     clips["en"].append((jfk, JFK_TEXT))
+    clips["en+"] = clips["en"] + [(espeak_clip(t, SPEECH["en"][0]), t) for t in SPEECH_EN_HELD_OUT]
     for engine in engines.values():  # warm-up
         transcribe_audio(engine, clips["en"][0][0][:16000])
 
@@ -250,13 +311,21 @@ def run() -> dict:
           f"(timings are only comparable on an otherwise idle machine)")
     print(f"WER (lower is better); ours = VAD + short-window Whisper (language as set), "
           f"baseline = plain faster-whisper on the whole clip; espeak-ng speech (+ jfk.flac in en)")
-    print(f"{'model':10} {'lang':4} {'clips':>5} {'WER ours':>8} {'WER base':>8} {'lang ok':>7} {'base ok':>7}")
+    print("WER after OpenAI's Whisper normaliser; 'naive' = the same output, lower-cased without "
+          "punctuation only; en+ = en plus 24 held-out sentences")
+    print(f"{'model':10} {'set':4} {'clips':>5} {'WER ours':>8} {'naive':>6} {'WER base':>8} {'lang ok':>7} {'base ok':>7}")
     wer_rows = word_error_rates(engines, clips)
-    for (name, lang), row in wer_rows.items():
-        print(f"{name:10} {lang:4} {row['clips']:5} {row['wer']:8.3f} {row['wer_baseline']:8.3f} "
-              f"{row['language_right']:>7} {row['language_right_baseline']:>7}")
-        for ref, hyp in row["examples"]:
-            print(f"    ref: {ref}\n    got: {hyp}")
+    for (name, clip_set), row in wer_rows.items():
+        print(f"{name:10} {clip_set:4} {row['clips']:5} {row['wer']:8.3f} {row['wer_naive']:6.3f} "
+              f"{row['wer_baseline']:8.3f} {row['language_right']:>7} {row['language_right_baseline']:>7}")
+        if _language(clip_set) != "en":
+            for ref, hyp in row["examples"]:
+                print(f"    ref: {ref}\n    got: {hyp}")
+            continue
+        first = len(clips["en"]) if clip_set == "en+" else 0  # en+ repeats en: new clips only
+        for k, ref, hyp, base in row["errors"]:
+            if k >= first:
+                print(f"    ref:  {ref}\n    ours: {hyp}\n    base: {base}")
 
     latency_clips = {
         "utterance": (trim_after_last_word(espeak_clip(UTTERANCE)), UTTERANCE),
@@ -279,11 +348,12 @@ def run() -> dict:
           f"rule for becoming the default (cpu cores: {os.cpu_count()})")
 
     out: dict = {}
-    for (name, lang), row in wer_rows.items():
-        out[f"{name} {lang} WER"] = row["wer"]
-        out[f"{name} {lang} WER baseline"] = row["wer_baseline"]
+    for (name, clip_set), row in wer_rows.items():
+        out[f"{name} {clip_set} WER"] = row["wer"]
+        out[f"{name} {clip_set} WER naive"] = row["wer_naive"]
+        out[f"{name} {clip_set} WER baseline"] = row["wer_baseline"]
         if row["language_right"] != "-" and "[" not in name:
-            out[f"{name} {lang} language detected"] = row["language_right"]
+            out[f"{name} {clip_set} language detected"] = row["language_right"]
     for (name, clip), row in lat_rows.items():
         out[f"{name} {clip} release-to-text s"] = row["release_to_text_s"]
         out[f"{name} {clip} release-to-text CPU s"] = row["release_to_text_cpu_s"]
