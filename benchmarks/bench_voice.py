@@ -10,7 +10,7 @@ model, each against plain faster-whisper measured in the same run.
   experiments, so a change tuned on the 7 fixed clips is checked on speech it never saw. The
   English clips either side got wrong are printed. Through our path (Silero VAD + short-window Whisper, language "auto" on the
   multilingual base model) and through the baseline, plain faster-whisper
-  ``WhisperModel.transcribe`` of the whole clip (same model, same language setting, greedy).
+  ``WhisperModel.transcribe`` of the whole clip (same model, same language setting, same beam size).
   The two sides alternate clip by clip. For base, how often the language was detected right.
 * Release-to-text: a ~5 s espeak-ng utterance and jfk.flac are fed to an
   :class:`IncrementalTranscriber` in 30 ms blocks at real-time pace, as the microphone
