@@ -98,7 +98,7 @@ DEFAULT_OPTIONS: dict = {
     "num_batch": 512,
     "num_gpu": -1,  # -1 = auto (CPU-only here)
     "main_gpu": 0,
-    "use_mmap": True,
+    "use_mmap": None,  # None = auto: read into huge-page memory when it pays (engine/hugepages.py)
     "use_mlock": False,
     "num_thread": 0,  # 0 = auto (the runtime picks)
     "numa": False,

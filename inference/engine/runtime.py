@@ -49,6 +49,7 @@ from inference.engine.sequence import GenerationResult, Piece, Sequence  # noqa:
 from inference.engine.stops import StopMatcher  # noqa: E402,F401
 from inference.engine.cpu_share import CpuMeter, choose_threads  # noqa: E402
 from inference.engine.threads import adaptive_threads, thread_counts  # noqa: E402
+from inference.engine import hugepages  # noqa: E402
 
 log = logging.getLogger("inference.runtime")
 _llama_log = logging.getLogger("inference.llama")
@@ -263,7 +264,7 @@ class LoadOptions:
     num_ctx: int = DEFAULT_NUM_CTX
     num_batch: int = 512
     num_thread: int | None = None
-    use_mmap: bool = True
+    use_mmap: bool | None = None   # None: the engine decides (engine/hugepages.py)
     use_mlock: bool = False
     embedding: bool = False
     num_parallel: int = 1  # OLLAMA_NUM_PARALLEL: requests decoded at once, each with num_ctx
@@ -277,7 +278,7 @@ class LoadOptions:
             num_ctx=int(o.get("num_ctx") or DEFAULT_NUM_CTX),
             num_batch=int(o.get("num_batch") or 512),
             num_thread=int(num_thread) if num_thread and int(num_thread) > 0 else None,
-            use_mmap=bool(o.get("use_mmap", True) if o.get("use_mmap") is not None else True),
+            use_mmap=None if o.get("use_mmap") is None else bool(o["use_mmap"]),
             use_mlock=bool(o.get("use_mlock") or False),
             embedding=bool(embedding),
             num_parallel=1 if embedding else num_parallel_from_env(),
@@ -483,9 +484,11 @@ class ModelRunner:
         started = time.perf_counter_ns()
         mparams = llama_cpp.llama_model_default_params()
         mparams.n_gpu_layers = _gpu_layers(self.model_path, lo)   # 0 on a CPU-only build
-        # llama.cpp's load modes: mmap (the default, pages shared with the file cache) or read
-        # into memory; mlock keeps either resident.
-        if lo.use_mmap:
+        # llama.cpp's load modes: mmap (pages shared with the file cache) or read into memory,
+        # which is faster when malloc gets huge pages (see hugepages.py); mlock keeps either
+        # resident.
+        self.weights_in_memory = hugepages.weights_in_memory(lo.use_mmap)
+        if not self.weights_in_memory:
             mparams.load_mode = llama_cpp.LLAMA_LOAD_MODE_MMAP_MLOCK if lo.use_mlock else llama_cpp.LLAMA_LOAD_MODE_MMAP
         else:
             mparams.load_mode = llama_cpp.LLAMA_LOAD_MODE_MLOCK if lo.use_mlock else llama_cpp.LLAMA_LOAD_MODE_NONE
