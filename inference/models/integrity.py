@@ -106,6 +106,16 @@ class BlobVerifier:
             with self._lock:
                 self._good[str(path)] = version
 
+    def known_good(self, store, record) -> bool:
+        """Whether every weights file of ``record`` was verified in this version already (one
+        ``stat`` each, no read): the request path then needs no worker thread."""
+        for layer in weight_layers(record):
+            path = str(store.blob_path(layer.digest))
+            version = self._version(Path(path))
+            if version is None or self._good.get(path) != version or (layer.size is not None and version[1] != layer.size):
+                return False
+        return True
+
     def check(self, store, record) -> Damage | None:
         """The first damaged weights layer of ``record``, or None."""
         for layer in weight_layers(record):

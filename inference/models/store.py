@@ -14,6 +14,9 @@ remains of an interrupted write along with stale partial downloads.
 
 from __future__ import annotations
 
+import collections
+import copy
+import dataclasses
 import errno
 import hashlib
 import json
@@ -213,6 +216,9 @@ class ModelStore:
         self.manifests_dir.mkdir(parents=True, exist_ok=True)
         self.blobs_dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
+        # Records by manifest version: blobs are named by their digest, so an unchanged
+        # manifest file means an unchanged record (a request then reads no file but one stat).
+        self._records: "collections.OrderedDict[tuple, tuple]" = collections.OrderedDict()
 
     # ------------------------------------------------------------------ blobs
     def blob_path(self, digest: str) -> Path:
@@ -410,6 +416,30 @@ class ModelStore:
         return self._find_manifest(self._parse(name)) is not None
 
     def _record(self, name: ModelName, path: Path) -> ModelRecord:
+        st = path.stat()
+        key = (str(path), str(name), st.st_ino, st.st_size, st.st_mtime_ns)
+        hit = self._records.get(key)
+        cached = hit[0] if hit is not None and hit[1] == self._blob_paths(hit[0]) else None
+        if cached is None:
+            cached = self._read_record(name, path)
+            self._records[key] = (cached, self._blob_paths(cached))
+            while len(self._records) > 64:
+                self._records.popitem(last=False)
+        # a copy whose mutable parts are the caller's own
+        return dataclasses.replace(
+            cached, manifest=copy.deepcopy(cached.manifest), config=dict(cached.config), params=dict(cached.params),
+            messages=list(cached.messages), license=list(cached.license), adapters=list(cached.adapters),
+            details=dict(cached.details), layers=list(cached.layers))
+
+    def _blob_paths(self, record: ModelRecord) -> tuple:
+        """Where the record's blobs are now (a blob renamed or removed changes the record)."""
+        digests = [layer.digest for layer in record.layers]
+        cfg = (record.manifest.get("config") or {}).get("digest")
+        if cfg:
+            digests.append(cfg)
+        return tuple((p, p.exists()) for p in map(self.blob_path, digests))
+
+    def _read_record(self, name: ModelName, path: Path) -> ModelRecord:
         raw = path.read_bytes()
         mtime = path.stat().st_mtime
         manifest = _parse_manifest(raw)
