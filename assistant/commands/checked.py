@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from assistant.commands import gen_frame
 from assistant.commands.checks import Constraints, addressee, fix_form, greet, unmet, unsupported
 from assistant.commands.extract import extractive_summary, summary_budget, weighted_coverage
 from assistant.ollama_client import Completion
@@ -80,13 +81,25 @@ def generate_checked(body: str, c: Constraints, ask: Ask, clean: Callable[[Compl
     attempts = 0
     completion = Completion(text="")
     who = addressee(body, c)
+    # A base model is started on the request's own words (gen_frame): first with the usual
+    # seed, then another; a free answer with the constraints spelled out comes last.
+    start = gen_frame.opening(body, c, None if c.items else who) if prefill_ok else None
     for attempt in range(3):
         attempts = attempt + 1
-        request = body if attempt == 0 else f"{body} ({c.describe()})"
+        framed = start is not None and attempt < 2
+        request = body if attempt == 0 or framed else f"{body} ({c.describe()})"
         extra = {"seed": 104729 * attempt + 17} if attempt else {}
-        prefill = f"Hi {who}," if attempt and who and prefill_ok else ""
+        if framed:
+            prefill = start
+        else:
+            prefill = f"Hi {who}," if attempt and who and prefill_ok else ""
         completion = ask(request, extra, prefill)
-        output = fix_form(clean(completion), c)
+        output = clean(completion)
+        if framed:
+            output = gen_frame.finish(output, start, c)
+            # too few lines (the model ended the poem early): go on from what it wrote
+            start = gen_frame.extended(output, start, c) or start
+        output = fix_form(output, c)
         missing = unmet(output, c)
         if output and (best is None or len(missing) < best[0]):
             best = (len(missing), output, completion)

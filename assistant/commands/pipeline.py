@@ -231,7 +231,8 @@ class CommandPipeline:
                                           raw=True, options=options, keep_alive=keep_alive,
                                           on_chunk=forward, cancel=cancel)
         if prefill:  # the answer starts with what the prompt put in the model's mouth
-            completion.text = prefill + completion.text
+            gap = " " if prefill[-1:] in ".!?:" and completion.text[:1] not in ("", " ", "\n") else ""
+            completion.text = prefill + gap + completion.text
         return completion
 
     @staticmethod

@@ -141,8 +141,8 @@ def test_a_missing_name_in_gen_triggers_a_retry_that_spells_it_out():
     p, model = _pipeline(["Thanks so much for your help with the move!",
                           " thanks so much for your help with the move!"])
     chunks = []
-    result = p.run_spec(p.specs["gen"], "a one-line thank-you note to Priya for helping me move",
-                        on_chunk=chunks.append)
+    # no content clause to open on ("saying ...", "for ..."): the model's own first answer
+    result = p.run_spec(p.specs["gen"], "a one-line goodbye note to Priya", on_chunk=chunks.append)
     assert result.output == "Hi Priya, thanks so much for your help with the move!"
     assert len(model.prompts) == 2 and "(mention Priya; exactly 1 line)" in model.prompts[1]
     assert model.prompts[1].endswith("Response: Hi Priya,")   # the retry starts the greeting
@@ -152,7 +152,7 @@ def test_a_missing_name_in_gen_triggers_a_retry_that_spells_it_out():
 
 def test_gen_says_what_is_still_missing_after_the_retries():
     p, model = _pipeline(["Lunch ideas: pizza or tacos."] * 3)
-    result = p.run_spec(p.specs["gen"], "a list of three ideas for lunch with Priya")
+    result = p.run_spec(p.specs["gen"], "three ideas for lunch with Priya")  # no "list of" heading
     assert len(model.prompts) == 3 and result.status == "ok"
     assert "name 'Priya' missing" in result.note
 
@@ -191,3 +191,44 @@ def test_a_missing_addressee_is_greeted_as_the_last_safe_repair():
     result = p.run_spec(spec, "a note to Priya saying the meeting moved to 3 pm")
     assert result.output == "Hi Priya, the meeting moved to 3 pm."
     assert result.note == "added the greeting to Priya"
+
+
+# -- gen: started on the request's own words (gen_frame), scripted model -----------------------
+
+def test_gen_opens_on_the_requests_own_words_and_the_model_goes_on():
+    p, model = _pipeline([" Thanks!"])
+    result = p.run_spec(p.specs["gen"], "a reminder for Sam that the rent of 850 euros is due on Monday")
+    assert result.output == "Hi Sam, just a reminder that the rent of 850 euros is due on Monday. Thanks!"
+    assert len(model.prompts) == 1
+    assert model.prompts[0].endswith("Response: Hi Sam, just a reminder that the rent of 850 euros is due on Monday.")
+    assert result.note is None
+
+
+def test_a_continuation_without_a_space_after_the_opening_gets_one():
+    p, model = _pipeline(["Thanks!"])
+    result = p.run_spec(p.specs["gen"], "a note to Karin saying the delivery arrives at 10 am")
+    assert result.output == "Hi Karin, the delivery arrives at 10 am. Thanks!"
+
+
+def test_a_list_opens_on_its_heading_and_is_set_out_one_item_a_line():
+    p, model = _pipeline([" Pizza 2. Tacos 3. A picnic 4. Sushi"])
+    result = p.run_spec(p.specs["gen"], "a list of three ideas for a team lunch on Friday")
+    assert result.output == "Three ideas for a team lunch on Friday:\n1. Pizza\n2. Tacos\n3. A picnic"
+    assert model.prompts[0].endswith("Response: Three ideas for a team lunch on Friday: 1.")
+    assert checks.unmet(result.output, checks.constraints("a list of three ideas for a team lunch on Friday")) == []
+
+
+def test_a_poem_ended_early_is_continued_from_its_own_lines():
+    p, model = _pipeline([" soft snow on the roofs", " the harbour lies still"])
+    result = p.run_spec(p.specs["gen"], "a haiku about the first snow in Oslo")
+    assert model.prompts[0].endswith("Response: The first snow in Oslo /")
+    assert model.prompts[1].endswith("Response: The first snow in Oslo / soft snow on the roofs /")
+    assert result.output == "The first snow in Oslo\nsoft snow on the roofs\nthe harbour lies still"
+    assert result.timings["gen_attempts"] == 2
+
+
+def test_what_the_model_adds_beyond_one_sentence_is_cut_never_the_opening():
+    p, model = _pipeline([" We will cook pasta. Bring Lena!"])
+    result = p.run_spec(p.specs["gen"], "one sentence inviting Tom to dinner on Saturday")
+    assert result.output == "Hi Tom, would you like to come to dinner on Saturday?"
+    assert result.note is None and len(model.prompts) == 1
