@@ -67,14 +67,24 @@ def env_with_tunable(env) -> dict:
     return out
 
 
-def weights_in_memory(use_mmap: bool | None, env=None, thp: str | None = None) -> bool:
+# Weights read into memory cannot be dropped and re-read under memory pressure as mmapped
+# pages can: only a model that leaves room to spare is read in (a large one a user pulls is
+# mmapped as before).
+MAX_SHARE_OF_AVAILABLE = 0.5
+
+
+def weights_in_memory(use_mmap: bool | None, env=None, thp: str | None = None, *,
+                      size: int | None = None, available: int | None = None) -> bool:
     """Read the weights into (huge-page) memory rather than mmap them? ``use_mmap`` set by the
     user wins; by default only when this process's malloc gets huge pages (else mmap, which
-    shares the file cache and is as fast on 4 KB pages)."""
+    shares the file cache and is as fast on 4 KB pages) and the file (``size`` bytes) takes at
+    most half of the ``available`` memory (either unknown: no limit)."""
     if use_mmap is not None:
         return not use_mmap
     env = os.environ if env is None else env
     thp = thp_mode() if thp is None else thp
+    if size is not None and available is not None and size > available * MAX_SHARE_OF_AVAILABLE:
+        return False
     return enabled_by_user(env) and malloc_uses_thp(env) and thp in ("always", "madvise")
 
 

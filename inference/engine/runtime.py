@@ -50,6 +50,7 @@ from inference.engine.stops import StopMatcher  # noqa: E402,F401
 from inference.engine.cpu_share import CpuMeter, choose_threads  # noqa: E402
 from inference.engine.threads import adaptive_threads, thread_counts  # noqa: E402
 from inference.engine import hugepages  # noqa: E402
+from inference.engine.memory import available_bytes  # noqa: E402
 
 log = logging.getLogger("inference.runtime")
 _llama_log = logging.getLogger("inference.llama")
@@ -487,7 +488,11 @@ class ModelRunner:
         # llama.cpp's load modes: mmap (pages shared with the file cache) or read into memory,
         # which is faster when malloc gets huge pages (see hugepages.py); mlock keeps either
         # resident.
-        self.weights_in_memory = hugepages.weights_in_memory(lo.use_mmap)
+        try:
+            size = self.model_path.stat().st_size
+        except OSError:
+            size = None
+        self.weights_in_memory = hugepages.weights_in_memory(lo.use_mmap, size=size, available=available_bytes())
         if not self.weights_in_memory:
             mparams.load_mode = llama_cpp.LLAMA_LOAD_MODE_MMAP_MLOCK if lo.use_mlock else llama_cpp.LLAMA_LOAD_MODE_MMAP
         else:

@@ -158,3 +158,12 @@ def test_hushtype_hugepages_0_keeps_the_mmapped_weights(tmp_path, clean_env):
         assert _blob_mapped(pid, server.models_dir)
     finally:
         stop_server(server)
+
+
+def test_a_model_taking_more_than_half_the_free_memory_stays_mmapped():
+    on = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+    gib = 1 << 30
+    assert hugepages.weights_in_memory(None, on, "madvise", size=gib, available=4 * gib) is True
+    assert hugepages.weights_in_memory(None, on, "madvise", size=3 * gib, available=4 * gib) is False
+    assert hugepages.weights_in_memory(None, on, "madvise", size=3 * gib, available=None) is True
+    assert hugepages.weights_in_memory(False, on, "madvise", size=3 * gib, available=4 * gib) is True  # asked for
