@@ -30,7 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from assistant.commands.checks import _DATE, _TIME, _WORD, _norm_number, facts, names, sentences
+from assistant.commands.checks import COUNTABLE, _DATE, _TIME, _WORD, _norm_number, facts, names, sentences
 
 _STOP = {"the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with",
          "is", "are", "was", "were", "be", "been", "it", "this", "that", "as", "by", "from",
@@ -139,11 +139,11 @@ def _units(text: str, terms: set[str], names: frozenset[str] = frozenset()) -> s
     and a name of several words ("Priya Nair", "Pieter de Vries"): counted word by word, a
     sentence with a date or a full name outweighed one with an amount and a decision."""
     out = {_date_key(m.group(0)) for m in _DATE_UNIT.finditer(text)}
-    bare = _DATE_UNIT.sub(" on-date ", text) if out else text
+    bare = _DATE_UNIT.sub(" · ", text) if out else text  # no word: "3 May The" starts a sentence
     times = {"t" + re.sub(r"\s|\.", "", m.group(0).lower()) for m in _TIME.finditer(bare)}
     if times:  # "02:10" is one time, not the numbers 02 and 10 as well
         out |= times
-        bare = _TIME.sub(" at-time ", bare)
+        bare = _TIME.sub(" · ", bare)
     found = facts(bare)
     own = {f for f in found if f.isalpha()}
     out |= found - own
@@ -172,6 +172,7 @@ def _units(text: str, terms: set[str], names: frozenset[str] = frozenset()) -> s
         out.add(" ".join(run))
     out |= {"!" + _stem(m.group(0)) for m in _DECISION.finditer(text)}
     out |= {"=" + _norm_number(m.group(1) or m.group(2)) for m in _AMOUNT.finditer(text)}
+    out |= {"=" + str(COUNTABLE[m.group(1).lower()]) for m in _WORD_SHARE.finditer(text)}
     return out
 
 
@@ -275,7 +276,9 @@ def summary_budget(source: str) -> Budget:
 
 _AMOUNT = re.compile(r"(?<![\w.])[$€£¥]\s?(\d[\d,]*(?:\.\d+)?)|(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s?"
                      r"(?:%|percent|per cent|(?:million |billion |thousand )?(?:euros?|dollars?|pounds?|"
-                     r"francs?|yen|kr|usd|eur|gbp))(?!\w)", re.IGNORECASE)
+                     r"francs?|yen|kr|usd|eur|gbp|pence|cents?)|p)(?!\w)", re.IGNORECASE)
+# a share in words: "one percent", "five per cent" (the number word alone is a small count)
+_WORD_SHARE = re.compile(rf"\b({'|'.join(COUNTABLE)})\s+(?:percent|per cent)\b", re.IGNORECASE)
 _TITLES = {"mr", "mrs", "ms", "dr", "prof", "sir", "madam"}
 _SMALL = {str(n) for n in range(0, 11)}
 
@@ -286,6 +289,8 @@ def _weight(unit: str) -> float:
     text's key terms and decision words less; titles ("Mrs") nothing; a title line's half."""
     if unit.startswith("%"):
         return 0.5 * _weight(unit[1:])
+    if unit.startswith("^"):  # a timeline's stamp
+        return 0.2 * _weight(unit[1:])
     if unit.startswith("~"):
         return 0.45
     if unit.startswith("!"):
@@ -330,10 +335,27 @@ def _content(source: str) -> list[tuple[int, str]]:
 def _candidates(source: str, terms: set[str]) -> list[tuple]:
     """``(sentence index, piece index, text, separator, units)`` of every compressed piece."""
     known = frozenset(names(source))
-    return [(i, j, text, sep, _header(_units(text, terms, known)) if k == 0 and _TITLE_LINE.match(text) else
-             _units(text, terms, known))
-            for k, (i, s) in enumerate(_content(source))
-            for j, (text, sep) in enumerate(pieces(compress(s, source, terms)))]
+    timeline = len(_STAMPED.findall(source)) >= 3
+    out = []
+    for k, (i, s) in enumerate(_content(source)):
+        for j, (text, sep) in enumerate(pieces(compress(s, source, terms))):
+            units = _units(text, terms, known)
+            if k == 0 and _TITLE_LINE.match(text):
+                units = _header(units)
+            elif timeline and j == 0 and (m := _TIME.match(text)):
+                units = _stamp(units, "t" + re.sub(r"\s|\.", "", m.group(0).lower()))
+            out.append((i, j, text, sep, units))
+    return out
+
+
+# a log's or timeline's lines open on their time: "08:10 On-call engineer confirmed ..."
+_STAMPED = re.compile(r"^\s*(?:[-*•]\s+)?\d{1,2}:\d{2}\b", re.MULTILINE)
+
+
+def _stamp(units: set[str], time: str) -> set[str]:
+    """In a timeline every line opens on its time: the stamp orders the events rather than
+    being one of them, so it counts a fifth (the events' own facts decide what is kept)."""
+    return (units - {time}) | {"^" + time} if time in units else units
 
 
 # a title line that dates the text: "Board meeting, 14 November.", "Outage report, 17 February"

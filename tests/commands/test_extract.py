@@ -240,3 +240,43 @@ def test_two_reported_clauses_are_two_pieces():
 ])
 def test_compress_drops_a_letters_frame(sentence, compressed):
     assert extract.compress(sentence, sentence) == (compressed or sentence)
+
+
+def test_a_word_that_opens_a_list_item_or_a_stamped_line_is_no_name():
+    text = ("Release notes for Parcelly 3.1\n- Faster search in large folders.\n- Improved sync.\n"
+            "- The old importer was removed.\n09:14 Deploy started.\n"
+            "09:20 Deploy finished. Then Marta checked it.")
+    found = checks.names(text)
+    assert "parcelly" in found and "marta" in found
+    assert not {"faster", "improved", "deploy", "then"} & found
+    # mid-sentence the same word still counts ("after Faster search": a product's name)
+    assert "faster" in checks.names("We tried it. The team likes Faster search.")
+
+
+def test_pence_and_shares_in_words_are_amounts():
+    assert "20p" in checks.numbers("The fee stays at 20p a day.")
+    assert "=20" in extract._units("The fee stays at 20p a day.", set())
+    units = extract._units("New rules are tested on one percent of traffic.", set())
+    assert "=1" in units and extract._weight("=1") + extract._weight("1") > extract._weight("1")
+    # a time is no pence: "5pm" stays one time
+    assert "20p" not in checks.numbers("Call at 5pm.") and "5pm" in checks.numbers("Call at 5pm.")
+
+
+TIMELINE = ("Outage log, 3 March.\n07:50 Alerts fired for slow logins in the web app.\n"
+            "08:05 Omar Haddad restarted the cache cluster.\n08:40 The cause was a full disk.\n"
+            "09:10 Logins recovered.\nAbout 2,600 users could not log in. "
+            "Disk alerts now fire at 80 percent.")
+
+
+def test_the_stamps_of_a_timeline_weigh_less_than_its_events():
+    cands = extract._candidates(TIMELINE, extract.key_terms(TIMELINE))
+    stamped = [c for c in cands if c[2][:5] == "08:05"][0]
+    assert "^t08:05" in stamped[4] and "t08:05" not in stamped[4] and "omar haddad" in stamped[4]
+    assert extract._weight("^t08:05") < extract._weight("t08:05") / 2
+    summary = extract.extractive_summary(TIMELINE)
+    # the events' facts are kept rather than every line's time
+    assert _kept(summary, ["Omar Haddad", "2,600", "80 percent"]) == ["Omar Haddad", "2,600", "80 percent"]
+    assert checks.unsupported(summary, TIMELINE) == []
+    # a single time in a text is a fact like any other
+    one = extract._candidates("The train leaves at 08:05 from Leeds. Tickets cost £12.", set())
+    assert "t08:05" in one[0][4]
