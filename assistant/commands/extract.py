@@ -88,6 +88,17 @@ _SUBORDINATE = re.compile(r"^(?:to|after|before|if|when|whenever|while|as|since|
                           re.IGNORECASE)
 # a relative clause or aside between commas inside a sentence: "the plant, which opened in
 # spring, will close" (dropped only when it holds no fact or key term)
+_PHRASE_OPEN = re.compile(r"^(?:in|on|at|for|with|without|by|during|from|despite)\b", re.IGNORECASE)
+
+
+def _opens_only(part: str) -> bool:
+    """Whether ``part`` may be only a sentence's opening (its main clause after a comma still
+    to come): a subordinate clause ("If the light stays red") or a short phrase ("In the event
+    of fire"). A long part that opens on a preposition ("During this time residents can use
+    the lift in block A") has its main clause already."""
+    return bool(_SUBORDINATE.match(part)) and not (_PHRASE_OPEN.match(part) and len(part.split()) > 6)
+
+
 _INNER = re.compile(r",\s+(?:which|who|whose|where)\s+[^,;:()]{3,80},\s+(?=[a-z])")
 _PLEASE = re.compile(r"^please\s+(?=[a-z])", re.IGNORECASE)
 _PAREN = re.compile(r"\s*\([^()]{0,120}\)")
@@ -211,7 +222,7 @@ def compress(sentence: str, source: str, terms: set[str] | None = None) -> str:
         before = s[:m.start()] if m else ""
         if (m and not _carries(m.group(0), terms) and len(before.split()) >= 3
                 and not re.search(r"(?:^|,)\s*(?:if|when|unless|and|or)\b[^,]*$", before, re.IGNORECASE)
-                and not _SUBORDINATE.match(before)):
+                and not _opens_only(before)):
             end = s[len(s.rstrip(".!?")):] or "."
             s = before.rstrip(" ,") + end
     return s
@@ -314,10 +325,12 @@ def weighted_coverage(summary: str, source: str) -> float:
     terms = key_terms(source)
     known = frozenset(names(source))
     wanted = _units(source, terms, known)
+    alias = _aliases(wanted)
+    wanted = {alias.get(u, u) for u in wanted}
     total = sum(_weight(u) for u in wanted)
     if not total:
         return 1.0
-    have = _units(summary, terms, known) | {w.lower() for w in _WORD.findall(summary)}
+    have = {alias.get(u, u) for u in _units(summary, terms, known) | {w.lower() for w in _WORD.findall(summary)}}
     return sum(_weight(u) for u in wanted & have) / total
 
 
@@ -335,17 +348,31 @@ def _content(source: str) -> list[tuple[int, str]]:
 def _candidates(source: str, terms: set[str]) -> list[tuple]:
     """``(sentence index, piece index, text, separator, units)`` of every compressed piece."""
     known = frozenset(names(source))
+    alias = _aliases(_units(source, terms, known))
     timeline = len(_STAMPED.findall(source)) >= 3
     out = []
     for k, (i, s) in enumerate(_content(source)):
         for j, (text, sep) in enumerate(pieces(compress(s, source, terms))):
-            units = _units(text, terms, known)
+            units = {alias.get(u, u) for u in _units(text, terms, known)}
             if k == 0 and _TITLE_LINE.match(text):
                 units = _header(units)
             elif timeline and j == 0 and (m := _TIME.match(text)):
                 units = _stamp(units, "t" + re.sub(r"\s|\.", "", m.group(0).lower()))
             out.append((i, j, text, sep, units))
     return out
+
+
+def _aliases(units: set[str]) -> dict[str, str]:
+    """A name's part on its own is the same one as the full name the text gives ("Colton"
+    after "Colton Rovers", "Novak" after "Peter Novak"): each word that belongs to exactly
+    one full name maps to it, so naming it again adds nothing new."""
+    owners: dict[str, set[str]] = {}
+    for u in units:
+        if " " in u and u.replace(" ", "").isalpha():
+            for w in u.split():
+                if w not in _PARTICLES and w not in _TITLES:
+                    owners.setdefault(w, set()).add(u)
+    return {w: next(iter(full)) for w, full in owners.items() if len(full) == 1 and w in units}
 
 
 # a log's or timeline's lines open on their time: "08:10 On-call engineer confirmed ..."

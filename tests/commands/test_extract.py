@@ -280,3 +280,28 @@ def test_the_stamps_of_a_timeline_weigh_less_than_its_events():
     # a single time in a text is a fact like any other
     one = extract._candidates("The train leaves at 08:05 from Leeds. Tickets cost £12.", set())
     assert "t08:05" in one[0][4]
+
+
+def test_a_long_part_that_opens_on_a_preposition_is_a_main_clause():
+    assert extract._opens_only("If the alarm sounds in the east wing at night")
+    assert extract._opens_only("In the old part of town")
+    assert not extract._opens_only("During the works the tenants can use the back stairs")
+    text = ("During the works the tenants of the east wing can use the stairs at the back, which "
+            "open onto the yard.")
+    assert extract.compress(text, text) == ("During the works the tenants of the east wing can use the "
+                                            "stairs at the back.")
+
+
+def test_a_part_of_a_full_name_is_the_same_name_again():
+    text = ("Westfield Rangers lost 0-2 to Ashby United on Sunday. Westfield had more chances, and "
+            "Ashby scored twice late on. Coach Dana Whitlock praised the defence.")
+    alias = extract._aliases(extract._units(text, extract.key_terms(text), frozenset(checks.names(text))))
+    assert alias["westfield"] == "westfield rangers" and alias["ashby"] == "ashby united"
+    cands = extract._candidates(text, extract.key_terms(text))
+    second = [c for c in cands if c[2].startswith("Westfield had")][0]
+    assert "westfield rangers" in second[4] and "westfield" not in second[4]
+    # the first sentence names both teams: nothing of the names is left for the second to add
+    first = extract.extractive_summary(text, extract.Budget(sentences=1, max_chars=60, target_chars=60))
+    assert first.startswith("Westfield Rangers lost 0-2 to Ashby United")
+    assert extract.weighted_coverage("Westfield Rangers lost 0-2 to Ashby United on Sunday.", text) > \
+        extract.weighted_coverage("Westfield had more chances, and Ashby scored twice late on.", text)
