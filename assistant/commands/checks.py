@@ -97,7 +97,8 @@ def names(text: str) -> set[str]:
             low = low[:-2] if low.endswith("'s") else low
             if not w[:1].isupper() or len(low) < 2 or low in COUNTABLE:
                 continue
-            if i > 0:
+            if i > 0 and not ("\n" in sent[found[i - 1].end():m.start()] and low in _NOT_NAMES):
+                # (a word that opens a line, "Dear all,\nThe office ...", is read as a start)
                 if low not in ("i'm", "i've", "i'll", "i'd"):
                     out.add(low)
                 continue

@@ -232,3 +232,11 @@ def test_what_the_model_adds_beyond_one_sentence_is_cut_never_the_opening():
     result = p.run_spec(p.specs["gen"], "one sentence inviting Tom to dinner on Saturday")
     assert result.output == "Hi Tom, would you like to come to dinner on Saturday?"
     assert result.note is None and len(model.prompts) == 1
+
+
+def test_a_common_word_that_opens_a_line_is_no_name():
+    text = "Dear tenants,\nThe yearly boiler checks are in Maple Court.\nKind regards,\nThe site office"
+    found = checks.names(text)
+    assert "the" not in found and {"maple", "court"} <= found
+    # mid-line the same capitalised word still counts
+    assert {"the", "hours"} <= checks.names("We saw the film The Hours twice.")
