@@ -18,7 +18,9 @@
   not-yet-covered facts (numbers, dates, names), key terms (content words the text repeats,
   decision words) per character joins until the budget is spent; what is covered counts no
   more (no redundancy), and pieces come out in the text's order, rejoined as written. A
-  date, a time and a name of several words each count as one fact.
+  date, a time and a name of several words each count as one fact. The room the cover
+  leaves under the hard limit (:attr:`Budget.max_chars`) is then filled with the pieces that
+  still fit, facts or not (an instruction, a name given once), the most content first.
 """
 
 from __future__ import annotations
@@ -473,6 +475,25 @@ def _exact(cands: list[tuple], budget: Budget, limit: int, covered: set[str], us
     return best[2]
 
 
+def _fill(cands: list[tuple], chosen: list[tuple], budget: Budget, limit: int, used: int) -> list[tuple]:
+    """``chosen`` and the pieces that still fit in the room it leaves under the hard limit
+    (the cover aims below it), though they may add no counted fact (an instruction, a name
+    the text gives once at a sentence's start): the ones with the most content words per
+    character first. What was chosen stays, so the summary only gains; the limit is checked
+    on the joined text."""
+    chosen = list(chosen)
+
+    def content(c: tuple) -> float:
+        return len({_stem(w) for w in _WORD.findall(c[2]) if w.lower() not in _STOP and len(w) > 2}) / (len(c[2]) + 20)
+
+    for c in sorted((c for c in cands if c not in chosen), key=content, reverse=True):
+        sents = {x[0] for x in chosen}
+        if (c[0] in sents or len(sents) < budget.sentences) \
+                and used + len(_join(sorted(chosen + [c]))) <= limit:
+            chosen.append(c)
+    return chosen
+
+
 def extractive_summary(source: str, budget: Budget | None = None, lead: str = "") -> str:
     """The source's own words, in their order, within the budget (see the module doc).
     ``lead`` (a faithful summary, e.g. the model's) opens the result; the pieces then add
@@ -490,6 +511,7 @@ def extractive_summary(source: str, budget: Budget | None = None, lead: str = ""
     chosen, _ = _greedy(cands, budget_left, limit, covered, len(lead), 0.7)
     if len(cands) <= _EXACT_UP_TO:
         chosen = _exact(cands, budget_left, limit, covered, len(lead), chosen)
+    chosen = _fill(cands, chosen, budget_left, budget.max_chars, len(lead) + 1 if lead else 0)
     if lead:
         return " ".join(x for x in (lead, _join(sorted(chosen))) if x)
     if not chosen:  # no piece fits: the best one cut at a word

@@ -305,3 +305,20 @@ def test_a_part_of_a_full_name_is_the_same_name_again():
     assert first.startswith("Westfield Rangers lost 0-2 to Ashby United")
     assert extract.weighted_coverage("Westfield Rangers lost 0-2 to Ashby United on Sunday.", text) > \
         extract.weighted_coverage("Westfield had more chances, and Ashby scored twice late on.", text)
+
+
+def test_room_the_cover_leaves_is_filled_with_what_still_fits():
+    text = ("The new clinic opens on 4 May at 9 am. Bring your health card. Parking behind the "
+            "building costs £3 an hour for the first two hours and rises to £5 an hour after that.")
+    cands = extract._candidates(text, extract.key_terms(text))
+    first = [c for c in cands if c[0] == 0]
+    card = [c for c in cands if "health card" in c[2]][0]
+    assert not card[4] - set().union(*(c[4] for c in first))  # it adds no counted fact
+    limit = len(extract._join(sorted(first + [card])))
+    filled = extract._fill(cands, first, extract.Budget(sentences=3, max_chars=limit), limit, 0)
+    assert filled[:len(first)] == first and card in filled   # what was chosen stays
+    assert len(extract._join(sorted(filled))) <= limit        # the parking sentence does not fit
+    assert extract._fill(cands, first, extract.Budget(sentences=1, max_chars=limit), limit, 0) == first
+    # the whole summary keeps to the hard limit
+    for source in (text, SPREAD, TIMELINE):
+        assert len(extract.extractive_summary(source)) <= extract.summary_budget(source).max_chars
