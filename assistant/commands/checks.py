@@ -116,7 +116,7 @@ def _looks_like_name(word: str, text: str) -> bool:
     capitalised elsewhere mid-sentence, or it is written all in capitals (an acronym)."""
     if word.isupper() and len(word) > 1:
         return True
-    return any(not _LINE_START.search(text[:m.start()])
+    return any(not _LINE_START.search(text[:m.start()]) or _LINE_ALONE.match(text, m.end())
                for m in re.finditer(rf"\b{re.escape(word)}\b", text))
 
 
@@ -124,6 +124,8 @@ def _looks_like_name(word: str, text: str) -> bool:
 # start with its list marker or time stamp ("- Fixed a crash", "08:25 The cause")
 _LINE_START = re.compile(r"(?:^|[.!?][\"')\]]*\s+|\n)\s*(?:(?:[-*•·]|\d{1,2}[.)])\s+)?"
                          r"(?:\d{1,2}:\d{2}\s+)?[\"'(\[]?$")
+# a word that is its line's only one ("- Tom" in a list of people) is still a name
+_LINE_ALONE = re.compile(r"[ \t]*[,.;!?]?[ \t]*(?:\n|$)")
 
 
 def facts(text: str) -> set[str]:

@@ -251,6 +251,8 @@ def test_a_word_that_opens_a_list_item_or_a_stamped_line_is_no_name():
     assert not {"faster", "improved", "deploy", "then"} & found
     # mid-sentence the same word still counts ("after Faster search": a product's name)
     assert "faster" in checks.names("We tried it. The team likes Faster search.")
+    # a list of people: a name alone on its line stays a name
+    assert {"tom", "sara", "lee"} <= checks.names("Invite these people:\n- Tom\n- Sara Lee\n- Fixed costs")
 
 
 def test_pence_and_shares_in_words_are_amounts():
