@@ -42,7 +42,7 @@ _NOT_NAMES = {
     "sincerely", "cheers", "love", "warm", "kind", "good", "great", "new", "more", "less",
 }
 _SENT_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
-_NUM = re.compile(r"(?<![\w.])[$€£¥]?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|k|m|bn))?(?![\w])", re.IGNORECASE)
+_NUM = re.compile(r"(?<![\w.])[$€£¥]?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|k|m|bn)|p)?(?![\w])", re.IGNORECASE)
 _PHONE = re.compile(r"(?<![\d,.])\+?\d{2,5}(?:[ -]\d{3,4}){2,3}(?![\d,.])")
 _TIME = re.compile(r"\b\d{1,2}(?::\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.)(?!\w)|\b\d{1,2}:\d{2}\b", re.IGNORECASE)
 _CAP_RUN = re.compile(r"\b(?:[A-Z][\w'’-]*\.?)(?:\s+(?:of\s+|de\s+|van\s+|von\s+)?[A-Z][\w'’-]*)*")
@@ -97,7 +97,8 @@ def names(text: str) -> set[str]:
             low = low[:-2] if low.endswith("'s") else low
             if not w[:1].isupper() or len(low) < 2 or low in COUNTABLE:
                 continue
-            if i > 0:
+            if i > 0 and not ("\n" in sent[found[i - 1].end():m.start()] and low in _NOT_NAMES):
+                # (a word that opens a line, "Dear all,\nThe office ...", is read as a start)
                 if low not in ("i'm", "i've", "i'll", "i'd"):
                     out.add(low)
                 continue
@@ -115,7 +116,16 @@ def _looks_like_name(word: str, text: str) -> bool:
     capitalised elsewhere mid-sentence, or it is written all in capitals (an acronym)."""
     if word.isupper() and len(word) > 1:
         return True
-    return bool(re.search(rf"(?<![.!?]\s)(?<!^)\b{re.escape(word)}\b", text[1:]))
+    return any(not _LINE_START.search(text[:m.start()]) or _LINE_ALONE.match(text, m.end())
+               for m in re.finditer(rf"\b{re.escape(word)}\b", text))
+
+
+# what precedes a word that starts a sentence: the text's start, a sentence's end, or a line's
+# start with its list marker or time stamp ("- Fixed a crash", "08:25 The cause")
+_LINE_START = re.compile(r"(?:^|[.!?][\"')\]]*\s+|\n)\s*(?:(?:[-*•·]|\d{1,2}[.)])\s+)?"
+                         r"(?:\d{1,2}:\d{2}\s+)?[\"'(\[]?$")
+# a word that is its line's only one ("- Tom" in a list of people) is still a name
+_LINE_ALONE = re.compile(r"[ \t]*[,.;!?]?[ \t]*(?:\n|$)")
 
 
 def facts(text: str) -> set[str]:

@@ -18,7 +18,9 @@
   not-yet-covered facts (numbers, dates, names), key terms (content words the text repeats,
   decision words) per character joins until the budget is spent; what is covered counts no
   more (no redundancy), and pieces come out in the text's order, rejoined as written. A
-  date, a time and a name of several words each count as one fact.
+  date, a time and a name of several words each count as one fact. The room the cover
+  leaves under the hard limit (:attr:`Budget.max_chars`) is then filled with the pieces that
+  still fit, facts or not (an instruction, a name given once), the most content first.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from assistant.commands.checks import _DATE, _TIME, _WORD, _norm_number, facts, names, sentences
+from assistant.commands.checks import COUNTABLE, _DATE, _TIME, _WORD, _norm_number, facts, names, sentences
 
 _STOP = {"the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with",
          "is", "are", "was", "were", "be", "been", "it", "this", "that", "as", "by", "from",
@@ -88,6 +90,17 @@ _SUBORDINATE = re.compile(r"^(?:to|after|before|if|when|whenever|while|as|since|
                           re.IGNORECASE)
 # a relative clause or aside between commas inside a sentence: "the plant, which opened in
 # spring, will close" (dropped only when it holds no fact or key term)
+_PHRASE_OPEN = re.compile(r"^(?:in|on|at|for|with|without|by|during|from|despite)\b", re.IGNORECASE)
+
+
+def _opens_only(part: str) -> bool:
+    """Whether ``part`` may be only a sentence's opening (its main clause after a comma still
+    to come): a subordinate clause ("If the light stays red") or a short phrase ("In the event
+    of fire"). A long part that opens on a preposition ("During this time residents can use
+    the lift in block A") has its main clause already."""
+    return bool(_SUBORDINATE.match(part)) and not (_PHRASE_OPEN.match(part) and len(part.split()) > 6)
+
+
 _INNER = re.compile(r",\s+(?:which|who|whose|where)\s+[^,;:()]{3,80},\s+(?=[a-z])")
 _PLEASE = re.compile(r"^please\s+(?=[a-z])", re.IGNORECASE)
 _PAREN = re.compile(r"\s*\([^()]{0,120}\)")
@@ -139,11 +152,11 @@ def _units(text: str, terms: set[str], names: frozenset[str] = frozenset()) -> s
     and a name of several words ("Priya Nair", "Pieter de Vries"): counted word by word, a
     sentence with a date or a full name outweighed one with an amount and a decision."""
     out = {_date_key(m.group(0)) for m in _DATE_UNIT.finditer(text)}
-    bare = _DATE_UNIT.sub(" on-date ", text) if out else text
+    bare = _DATE_UNIT.sub(" · ", text) if out else text  # no word: "3 May The" starts a sentence
     times = {"t" + re.sub(r"\s|\.", "", m.group(0).lower()) for m in _TIME.finditer(bare)}
     if times:  # "02:10" is one time, not the numbers 02 and 10 as well
         out |= times
-        bare = _TIME.sub(" at-time ", bare)
+        bare = _TIME.sub(" · ", bare)
     found = facts(bare)
     own = {f for f in found if f.isalpha()}
     out |= found - own
@@ -172,6 +185,7 @@ def _units(text: str, terms: set[str], names: frozenset[str] = frozenset()) -> s
         out.add(" ".join(run))
     out |= {"!" + _stem(m.group(0)) for m in _DECISION.finditer(text)}
     out |= {"=" + _norm_number(m.group(1) or m.group(2)) for m in _AMOUNT.finditer(text)}
+    out |= {"=" + str(COUNTABLE[m.group(1).lower()]) for m in _WORD_SHARE.finditer(text)}
     return out
 
 
@@ -210,7 +224,7 @@ def compress(sentence: str, source: str, terms: set[str] | None = None) -> str:
         before = s[:m.start()] if m else ""
         if (m and not _carries(m.group(0), terms) and len(before.split()) >= 3
                 and not re.search(r"(?:^|,)\s*(?:if|when|unless|and|or)\b[^,]*$", before, re.IGNORECASE)
-                and not _SUBORDINATE.match(before)):
+                and not _opens_only(before)):
             end = s[len(s.rstrip(".!?")):] or "."
             s = before.rstrip(" ,") + end
     return s
@@ -275,7 +289,9 @@ def summary_budget(source: str) -> Budget:
 
 _AMOUNT = re.compile(r"(?<![\w.])[$€£¥]\s?(\d[\d,]*(?:\.\d+)?)|(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s?"
                      r"(?:%|percent|per cent|(?:million |billion |thousand )?(?:euros?|dollars?|pounds?|"
-                     r"francs?|yen|kr|usd|eur|gbp))(?!\w)", re.IGNORECASE)
+                     r"francs?|yen|kr|usd|eur|gbp|pence|cents?)|p)(?!\w)", re.IGNORECASE)
+# a share in words: "one percent", "five per cent" (the number word alone is a small count)
+_WORD_SHARE = re.compile(rf"\b({'|'.join(COUNTABLE)})\s+(?:percent|per cent)\b", re.IGNORECASE)
 _TITLES = {"mr", "mrs", "ms", "dr", "prof", "sir", "madam"}
 _SMALL = {str(n) for n in range(0, 11)}
 
@@ -286,6 +302,8 @@ def _weight(unit: str) -> float:
     text's key terms and decision words less; titles ("Mrs") nothing; a title line's half."""
     if unit.startswith("%"):
         return 0.5 * _weight(unit[1:])
+    if unit.startswith("^"):  # a timeline's stamp
+        return 0.2 * _weight(unit[1:])
     if unit.startswith("~"):
         return 0.45
     if unit.startswith("!"):
@@ -309,10 +327,12 @@ def weighted_coverage(summary: str, source: str) -> float:
     terms = key_terms(source)
     known = frozenset(names(source))
     wanted = _units(source, terms, known)
+    alias = _aliases(wanted)
+    wanted = {alias.get(u, u) for u in wanted}
     total = sum(_weight(u) for u in wanted)
     if not total:
         return 1.0
-    have = _units(summary, terms, known) | {w.lower() for w in _WORD.findall(summary)}
+    have = {alias.get(u, u) for u in _units(summary, terms, known) | {w.lower() for w in _WORD.findall(summary)}}
     return sum(_weight(u) for u in wanted & have) / total
 
 
@@ -330,10 +350,41 @@ def _content(source: str) -> list[tuple[int, str]]:
 def _candidates(source: str, terms: set[str]) -> list[tuple]:
     """``(sentence index, piece index, text, separator, units)`` of every compressed piece."""
     known = frozenset(names(source))
-    return [(i, j, text, sep, _header(_units(text, terms, known)) if k == 0 and _TITLE_LINE.match(text) else
-             _units(text, terms, known))
-            for k, (i, s) in enumerate(_content(source))
-            for j, (text, sep) in enumerate(pieces(compress(s, source, terms)))]
+    alias = _aliases(_units(source, terms, known))
+    timeline = len(_STAMPED.findall(source)) >= 3
+    out = []
+    for k, (i, s) in enumerate(_content(source)):
+        for j, (text, sep) in enumerate(pieces(compress(s, source, terms))):
+            units = {alias.get(u, u) for u in _units(text, terms, known)}
+            if k == 0 and _TITLE_LINE.match(text):
+                units = _header(units)
+            elif timeline and j == 0 and (m := _TIME.match(text)):
+                units = _stamp(units, "t" + re.sub(r"\s|\.", "", m.group(0).lower()))
+            out.append((i, j, text, sep, units))
+    return out
+
+
+def _aliases(units: set[str]) -> dict[str, str]:
+    """A name's part on its own is the same one as the full name the text gives ("Colton"
+    after "Colton Rovers", "Novak" after "Peter Novak"): each word that belongs to exactly
+    one full name maps to it, so naming it again adds nothing new."""
+    owners: dict[str, set[str]] = {}
+    for u in units:
+        if " " in u and u.replace(" ", "").isalpha():
+            for w in u.split():
+                if w not in _PARTICLES and w not in _TITLES:
+                    owners.setdefault(w, set()).add(u)
+    return {w: next(iter(full)) for w, full in owners.items() if len(full) == 1 and w in units}
+
+
+# a log's or timeline's lines open on their time: "08:10 On-call engineer confirmed ..."
+_STAMPED = re.compile(r"^\s*(?:[-*•]\s+)?\d{1,2}:\d{2}\b", re.MULTILINE)
+
+
+def _stamp(units: set[str], time: str) -> set[str]:
+    """In a timeline every line opens on its time: the stamp orders the events rather than
+    being one of them, so it counts a fifth (the events' own facts decide what is kept)."""
+    return (units - {time}) | {"^" + time} if time in units else units
 
 
 # a title line that dates the text: "Board meeting, 14 November.", "Outage report, 17 February"
@@ -424,6 +475,25 @@ def _exact(cands: list[tuple], budget: Budget, limit: int, covered: set[str], us
     return best[2]
 
 
+def _fill(cands: list[tuple], chosen: list[tuple], budget: Budget, limit: int, used: int) -> list[tuple]:
+    """``chosen`` and the pieces that still fit in the room it leaves under the hard limit
+    (the cover aims below it), though they may add no counted fact (an instruction, a name
+    the text gives once at a sentence's start): the ones with the most content words per
+    character first. What was chosen stays, so the summary only gains; the limit is checked
+    on the joined text."""
+    chosen = list(chosen)
+
+    def content(c: tuple) -> float:
+        return len({_stem(w) for w in _WORD.findall(c[2]) if w.lower() not in _STOP and len(w) > 2}) / (len(c[2]) + 20)
+
+    for c in sorted((c for c in cands if c not in chosen), key=content, reverse=True):
+        sents = {x[0] for x in chosen}
+        if (c[0] in sents or len(sents) < budget.sentences) \
+                and used + len(_join(sorted(chosen + [c]))) <= limit:
+            chosen.append(c)
+    return chosen
+
+
 def extractive_summary(source: str, budget: Budget | None = None, lead: str = "") -> str:
     """The source's own words, in their order, within the budget (see the module doc).
     ``lead`` (a faithful summary, e.g. the model's) opens the result; the pieces then add
@@ -441,6 +511,7 @@ def extractive_summary(source: str, budget: Budget | None = None, lead: str = ""
     chosen, _ = _greedy(cands, budget_left, limit, covered, len(lead), 0.7)
     if len(cands) <= _EXACT_UP_TO:
         chosen = _exact(cands, budget_left, limit, covered, len(lead), chosen)
+    chosen = _fill(cands, chosen, budget_left, budget.max_chars, len(lead) + 1 if lead else 0)
     if lead:
         return " ".join(x for x in (lead, _join(sorted(chosen))) if x)
     if not chosen:  # no piece fits: the best one cut at a word

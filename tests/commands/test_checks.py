@@ -132,7 +132,7 @@ def test_a_faithful_but_partial_summary_is_completed_with_the_texts_own_clauses(
     assert all(s in SOURCE for s in checks.sentences(added))      # what was added is the text's
     # the facts the model left out, as many as fit: a date is one fact, "May ... 14 weeks" two
     assert sum(f in added for f in ("4 March", "May", "14 weeks", "20 April")) >= 3
-    assert len(result.output) <= extract.summary_budget(SOURCE).target_chars
+    assert len(result.output) <= extract.summary_budget(SOURCE).max_chars  # the hard limit: the fill uses what the target leaves
     assert checks.unsupported(result.output, SOURCE) == []
     assert result.timings["sum_completed"] is True and "were added" in result.note
 
@@ -232,3 +232,11 @@ def test_what_the_model_adds_beyond_one_sentence_is_cut_never_the_opening():
     result = p.run_spec(p.specs["gen"], "one sentence inviting Tom to dinner on Saturday")
     assert result.output == "Hi Tom, would you like to come to dinner on Saturday?"
     assert result.note is None and len(model.prompts) == 1
+
+
+def test_a_common_word_that_opens_a_line_is_no_name():
+    text = "Dear tenants,\nThe yearly boiler checks are in Maple Court.\nKind regards,\nThe site office"
+    found = checks.names(text)
+    assert "the" not in found and {"maple", "court"} <= found
+    # mid-line the same capitalised word still counts
+    assert {"the", "hours"} <= checks.names("We saw the film The Hours twice.")

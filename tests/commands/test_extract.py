@@ -240,3 +240,87 @@ def test_two_reported_clauses_are_two_pieces():
 ])
 def test_compress_drops_a_letters_frame(sentence, compressed):
     assert extract.compress(sentence, sentence) == (compressed or sentence)
+
+
+def test_a_word_that_opens_a_list_item_or_a_stamped_line_is_no_name():
+    text = ("Release notes for Parcelly 3.1\n- Faster search in large folders.\n- Improved sync.\n"
+            "- The old importer was removed.\n09:14 Deploy started.\n"
+            "09:20 Deploy finished. Then Marta checked it.")
+    found = checks.names(text)
+    assert "parcelly" in found and "marta" in found
+    assert not {"faster", "improved", "deploy", "then"} & found
+    # mid-sentence the same word still counts ("after Faster search": a product's name)
+    assert "faster" in checks.names("We tried it. The team likes Faster search.")
+    # a list of people: a name alone on its line stays a name
+    assert {"tom", "sara", "lee"} <= checks.names("Invite these people:\n- Tom\n- Sara Lee\n- Fixed costs")
+
+
+def test_pence_and_shares_in_words_are_amounts():
+    assert "20p" in checks.numbers("The fee stays at 20p a day.")
+    assert "=20" in extract._units("The fee stays at 20p a day.", set())
+    units = extract._units("New rules are tested on one percent of traffic.", set())
+    assert "=1" in units and extract._weight("=1") + extract._weight("1") > extract._weight("1")
+    # a time is no pence: "5pm" stays one time
+    assert "20p" not in checks.numbers("Call at 5pm.") and "5pm" in checks.numbers("Call at 5pm.")
+
+
+TIMELINE = ("Outage log, 3 March.\n07:50 Alerts fired for slow logins in the web app.\n"
+            "08:05 Omar Haddad restarted the cache cluster.\n08:40 The cause was a full disk.\n"
+            "09:10 Logins recovered.\nAbout 2,600 users could not log in. "
+            "Disk alerts now fire at 80 percent.")
+
+
+def test_the_stamps_of_a_timeline_weigh_less_than_its_events():
+    cands = extract._candidates(TIMELINE, extract.key_terms(TIMELINE))
+    stamped = [c for c in cands if c[2][:5] == "08:05"][0]
+    assert "^t08:05" in stamped[4] and "t08:05" not in stamped[4] and "omar haddad" in stamped[4]
+    assert extract._weight("^t08:05") < extract._weight("t08:05") / 2
+    summary = extract.extractive_summary(TIMELINE)
+    # the events' facts are kept rather than every line's time
+    assert _kept(summary, ["Omar Haddad", "2,600", "80 percent"]) == ["Omar Haddad", "2,600", "80 percent"]
+    assert checks.unsupported(summary, TIMELINE) == []
+    # a single time in a text is a fact like any other
+    one = extract._candidates("The train leaves at 08:05 from Leeds. Tickets cost £12.", set())
+    assert "t08:05" in one[0][4]
+
+
+def test_a_long_part_that_opens_on_a_preposition_is_a_main_clause():
+    assert extract._opens_only("If the alarm sounds in the east wing at night")
+    assert extract._opens_only("In the old part of town")
+    assert not extract._opens_only("During the works the tenants can use the back stairs")
+    text = ("During the works the tenants of the east wing can use the stairs at the back, which "
+            "open onto the yard.")
+    assert extract.compress(text, text) == ("During the works the tenants of the east wing can use the "
+                                            "stairs at the back.")
+
+
+def test_a_part_of_a_full_name_is_the_same_name_again():
+    text = ("Westfield Rangers lost 0-2 to Ashby United on Sunday. Westfield had more chances, and "
+            "Ashby scored twice late on. Coach Dana Whitlock praised the defence.")
+    alias = extract._aliases(extract._units(text, extract.key_terms(text), frozenset(checks.names(text))))
+    assert alias["westfield"] == "westfield rangers" and alias["ashby"] == "ashby united"
+    cands = extract._candidates(text, extract.key_terms(text))
+    second = [c for c in cands if c[2].startswith("Westfield had")][0]
+    assert "westfield rangers" in second[4] and "westfield" not in second[4]
+    # the first sentence names both teams: nothing of the names is left for the second to add
+    first = extract.extractive_summary(text, extract.Budget(sentences=1, max_chars=60, target_chars=60))
+    assert first.startswith("Westfield Rangers lost 0-2 to Ashby United")
+    assert extract.weighted_coverage("Westfield Rangers lost 0-2 to Ashby United on Sunday.", text) > \
+        extract.weighted_coverage("Westfield had more chances, and Ashby scored twice late on.", text)
+
+
+def test_room_the_cover_leaves_is_filled_with_what_still_fits():
+    text = ("The new clinic opens on 4 May at 9 am. Bring your health card. Parking behind the "
+            "building costs £3 an hour for the first two hours and rises to £5 an hour after that.")
+    cands = extract._candidates(text, extract.key_terms(text))
+    first = [c for c in cands if c[0] == 0]
+    card = [c for c in cands if "health card" in c[2]][0]
+    assert not card[4] - set().union(*(c[4] for c in first))  # it adds no counted fact
+    limit = len(extract._join(sorted(first + [card])))
+    filled = extract._fill(cands, first, extract.Budget(sentences=3, max_chars=limit), limit, 0)
+    assert filled[:len(first)] == first and card in filled   # what was chosen stays
+    assert len(extract._join(sorted(filled))) <= limit        # the parking sentence does not fit
+    assert extract._fill(cands, first, extract.Budget(sentences=1, max_chars=limit), limit, 0) == first
+    # the whole summary keeps to the hard limit
+    for source in (text, SPREAD, TIMELINE):
+        assert len(extract.extractive_summary(source)) <= extract.summary_budget(source).max_chars
