@@ -264,3 +264,55 @@ def test_short_window_is_padded_with_silence_as_in_openai_whisper(whisper_engine
         expected = model.feature_extractor(padded, padding=0)[:, :window.shape[1]]
         assert np.abs(window - expected).max() < 1e-4
         assert window[:, -1].max() <= window.min() + 1e-6 < 0  # the padding is the floor
+
+
+# espeak-ng sentences written for the decoding experiments; in neither benchmark set
+RANKING_SENTENCES = [
+    "The teacher asked the class to read the first page aloud.",
+    "The waiter brought us the wrong soup by mistake.",
+    "The band played until midnight and everyone danced.",
+    "I usually walk to work when the weather is nice.",
+]
+
+
+def test_beam_hypotheses_are_ranked_by_summed_log_probability(whisper_engine, espeak):
+    """``length_penalty`` 0 (the default) reaches CTranslate2 on both paths, the short window
+    and the full 30 s window; 1.0 (faster-whisper's per-token average) is honoured."""
+    model = whisper_engine.load()
+    real = model.model
+    seen = []
+
+    class Spy:  # the real model, recording what each decoding was given
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def generate(self, *args, **kwargs):
+            seen.append(kwargs.get("length_penalty"))
+            return real.generate(*args, **kwargs)
+
+    assert WhisperEngine("tiny.en").length_penalty == 0.0
+    audio = espeak("Yes, please.")
+    model.model = Spy()
+    try:
+        for engine, expected in ((WhisperEngine("", short_window_s=10.0), 0.0),
+                                 (WhisperEngine("", short_window_s=0), 0.0),
+                                 (WhisperEngine("", length_penalty=1.0), 1.0),
+                                 (WhisperEngine("", length_penalty=1.0, short_window_s=0), 1.0)):
+            engine._model = model
+            seen.clear()
+            assert "yes" in engine.transcribe(audio).lower()
+            assert seen and set(seen) == {expected}, (engine.short_window_s, seen)
+    finally:
+        model.model = real
+
+
+def test_summed_log_probability_makes_fewer_word_errors(whisper_engine, espeak):
+    """The per-token average favours hypotheses of many short tokens: "But each are asked the
+    class" for "The teacher asked the class" wins on average, not on the sum."""
+    average = WhisperEngine("", length_penalty=1.0, idle_unload_seconds=0)
+    average._model = whisper_engine.load()
+    clips = [espeak(s) for s in RANKING_SENTENCES]
+    summed = [transcribe_audio(whisper_engine, a).text for a in clips]
+    averaged = [transcribe_audio(average, a).text for a in clips]
+    assert wer(RANKING_SENTENCES[0], summed[0]) == 0, summed[0]
+    assert wer(RANKING_SENTENCES, summed) < wer(RANKING_SENTENCES, averaged), (summed, averaged)
