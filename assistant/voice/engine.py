@@ -10,14 +10,6 @@ benchmarks/bench_voice.py). Output that looks like a repetition loop (zlib compr
 ratio > 2.4, faster-whisper's own rule) is redone with the full 30 s window, as is any clip
 too long for a short window.
 
-Beam hypotheses are ranked by their summed log-probability (``length_penalty`` 0), not by the
-per-token average that faster-whisper and OpenAI's Whisper use (length penalty 1): the average
-favours a hypothesis of many short, confident tokens for a word it did not catch ("But each
-are asked the class" for "The teacher asked the class"). Found on espeak-ng dev sentences that
-are in neither benchmark set (60 sentences, 614 words: 7.2% -> 6.4% word errors for tiny.en,
-lower on both halves); benchmarks/bench_voice.py reports the sets. The cost: now and then a
-final full stop or a comma is left out (the normalised WER does not count punctuation).
-
 Models are named by :mod:`assistant.voice.model_store` (tiny.en, base, a folder). With
 language "auto" on a multilingual model the language is detected from the same short-window
 encoder output (one decoder step), optionally among ``detect_languages`` only.
@@ -59,7 +51,6 @@ class WhisperEngine:
         *,
         language: str | None = "en",
         beam_size: int = 5,
-        length_penalty: float = 0.0,
         compute_type: str = "int8",
         cpu_threads: int = 0,
         idle_unload_seconds: float = 600.0,
@@ -76,7 +67,6 @@ class WhisperEngine:
         self.detect_languages = tuple(code for code in (str(x).strip().lower() for x in detect_languages or ())
                                       if code)
         self.beam_size = max(1, int(beam_size))
-        self.length_penalty = float(length_penalty)
         self.compute_type = compute_type
         self.cpu_threads = cpu_threads or min(4, os.cpu_count() or 1)
         self.idle_unload_seconds = idle_unload_seconds
@@ -170,7 +160,6 @@ class WhisperEngine:
             audio,
             language=language,
             beam_size=self.beam_size,
-            length_penalty=self.length_penalty,
             vad_filter=False,
             without_timestamps=True,
             condition_on_previous_text=False,
@@ -234,7 +223,7 @@ class WhisperEngine:
                                          hotwords=hotwords or None)
         seconds = len(audio) / 16000
         result = model.model.generate(
-            encoded, [prompt_tokens], beam_size=self.beam_size, length_penalty=self.length_penalty,
+            encoded, [prompt_tokens], beam_size=self.beam_size,
             # CTranslate2 counts the prompt (previous text as context) in max_length
             max_length=min(448, len(prompt_tokens) + 10 + int(
                 seconds * (_TOKENS_PER_SECOND if language == "en" else _TOKENS_PER_SECOND_OTHER))),
