@@ -12,6 +12,8 @@ Prints tiny.en's word error rate (OpenAI's normaliser) on the dev sentences in t
 
 Run: ``.venv/bin/python -m benchmarks.voice_dev`` (a few minutes on 2 cores). Not part of
 ``python -m benchmarks``: it informs decisions, it is no target.
+``... -m benchmarks.voice_dev --report WEIGHT`` applies rescoring with a weight chosen here to
+bench_voice's en / en+ clips, to report only (never to choose the weight).
 """
 
 from __future__ import annotations
@@ -128,6 +130,62 @@ def _gemma_scorer():
     return score
 
 
+def collect_nbest(engine, tokenizer, audio, n: int = 5, beam: int = 10):
+    """[[(text, per-token average log-prob, tokens + end), ...] per model call] of ``audio``
+    through the engine's path (VAD + short window), each call asked for an n-best list."""
+    model = engine.load()
+    inner, calls = model.model, []
+
+    class Recording(_NBest):
+        def generate(self, *args, **kwargs):
+            result = super().generate(*args, **kwargs)
+            calls.append(result[0])
+            return result
+
+    from assistant.voice.transcriber import transcribe_audio
+
+    model.model = Recording(inner, n, beam)
+    try:
+        transcribe_audio(engine, audio)
+    finally:
+        model.model = inner
+    return [[(tokenizer.decode(ids), score, len(ids) + 1) for ids, score in zip(r.sequences_ids, r.scores)]
+            for r in calls]
+
+
+def rescore(hypotheses, lm_scores, weight: float) -> str:
+    """The hypothesis with the best Whisper average log-prob + weight * LM log-prob per token
+    (Whisper's score is a per-token average: the LM's sum goes on the same scale)."""
+    return max((s + weight * lp / n, t) for (t, s, n), lp in zip(hypotheses, lm_scores))[1]
+
+
+def report_sets(weight: float) -> dict:
+    """Report only: rescoring with ``weight`` (chosen on the dev set) on bench_voice's sets."""
+    from faster_whisper.tokenizer import Tokenizer
+
+    from assistant.voice.engine import WhisperEngine
+    from assistant.voice.transcriber import load_audio_file, transcribe_audio
+    from benchmarks.bench_voice import JFK, JFK_TEXT, SPEECH, SPEECH_EN_HELD_OUT
+
+    engine = WhisperEngine("tiny.en", language="en", idle_unload_seconds=0)
+    model = engine.load()
+    tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+    score = _gemma_scorer()
+    sets = {"en": [(espeak_clip(t), t) for t in SPEECH["en"][1]] + [(load_audio_file(JFK), JFK_TEXT)]}
+    sets["en+"] = sets["en"] + [(espeak_clip(t), t) for t in SPEECH_EN_HELD_OUT]
+    out = {}
+    for name, clips in sets.items():
+        refs = [t for _, t in clips]
+        plain = [transcribe_audio(engine, a).text for a, _ in clips]
+        rescored = [" ".join(rescore(h, [score(t) for t, _, _ in h], weight).strip()
+                             for h in collect_nbest(engine, tokenizer, a)) for a, _ in clips]
+        out[f"{name} WER"] = round(_wer(refs, plain), 3)
+        out[f"{name} WER Gemma rescored w={weight}"] = round(_wer(refs, rescored), 3)
+        print(f"{name:4} engine as is {out[f'{name} WER']:.3f}   5-best + Gemma (w={weight}) "
+              f"{out[f'{name} WER Gemma rescored w={weight}']:.3f}")
+    return out
+
+
 def _halves(refs, hyps) -> str:
     return (f"A {_wer(refs[:HALF], hyps[:HALF]):.3f}  B {_wer(refs[HALF:], hyps[HALF:]):.3f}  "
             f"all {_wer(refs, hyps):.3f}")
@@ -150,17 +208,7 @@ def run() -> dict:
     from faster_whisper.tokenizer import Tokenizer
 
     tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
-    inner = model.model
-    nbest = []
-    model.model = spy = _NBest(inner, 5, 10)
-    try:
-        for audio in clips:
-            transcribe_audio(engine, audio)  # one segment per sentence: the last call is it
-            r = spy.last
-            nbest.append([(tokenizer.decode(ids), score, len(ids) + 1)  # + the end token
-                          for ids, score in zip(r.sequences_ids, r.scores)])
-    finally:
-        model.model = inner
+    nbest = [collect_nbest(engine, tokenizer, audio)[-1] for audio in clips]  # one segment each
     top = [h[0][0] for h in nbest]
     oracle = [min(h, key=lambda c, r=r: _wer(r, c[0]))[0] for h, r in zip(nbest, refs)]
     print(f"beam 10, best of 5    {_halves(refs, top)}")
@@ -172,11 +220,7 @@ def run() -> dict:
     lm = [[score(text) for text, _, _ in h] for h in nbest]
     per_utt = (time.perf_counter() - t0) / len(nbest)
     for weight in LM_WEIGHTS:
-        hyps = []
-        for h, l in zip(nbest, lm):
-            # Whisper's score is a per-token average: the LM's sum goes on the same scale
-            ranked = [(s + weight * lp / n, t) for (t, s, n), lp in zip(h, l)]
-            hyps.append(max(ranked)[1])
+        hyps = [rescore(h, l, weight) for h, l in zip(nbest, lm)]
         print(f"+ Gemma, weight {weight:<4}  {_halves(refs, hyps)}")
         out[f"dev WER Gemma rescored w={weight}"] = round(_wer(refs, hyps), 3)
     print(f"Gemma scoring: {per_utt * 1000:.0f} ms per utterance (5 hypotheses, llama.cpp in "
@@ -186,4 +230,9 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    run()
+    import sys
+
+    if sys.argv[1:2] == ["--report"]:
+        report_sets(float(sys.argv[2]))
+    else:
+        run()
