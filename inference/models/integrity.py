@@ -85,11 +85,17 @@ class BlobVerifier:
             return None
         return (st.st_ino, st.st_size, st.st_mtime_ns)
 
+    def _verified(self, path: Path, size: int | None) -> tuple[bool, tuple | None]:
+        """(whether ``path`` in its current version was hashed good already, that version)."""
+        version = self._version(path)
+        known = version is not None and self._good.get(str(path)) == version and (size is None or version[1] == size)
+        return known, version
+
     def blob_damage(self, path: Path, digest: str, size: int | None) -> str | None:
         path = Path(path)
-        version = self._version(path)
+        known, version = self._verified(path, size)
         key = str(path)
-        if version is not None and self._good.get(key) == version and (size is None or version[1] == size):
+        if known:
             return None
         reason = blob_damage(path, digest, size, full=True)
         with self._lock:
@@ -109,12 +115,7 @@ class BlobVerifier:
     def known_good(self, store, record) -> bool:
         """Whether every weights file of ``record`` was verified in this version already (one
         ``stat`` each, no read): the request path then needs no worker thread."""
-        for layer in weight_layers(record):
-            path = str(store.blob_path(layer.digest))
-            version = self._version(Path(path))
-            if version is None or self._good.get(path) != version or (layer.size is not None and version[1] != layer.size):
-                return False
-        return True
+        return all(self._verified(Path(store.blob_path(layer.digest)), layer.size)[0] for layer in weight_layers(record))
 
     def check(self, store, record) -> Damage | None:
         """The first damaged weights layer of ``record``, or None."""
