@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.commands.checks import Constraints, sentences
+from assistant.commands.checks import _WORD, Constraints, sentences
 
 # What a request's content clause may end with that is about the form, not the content.
 _FORM_TAIL = re.compile(
@@ -107,7 +107,7 @@ def finish(output: str, start: str, c: Constraints) -> str:
             if cut and len(cut) >= len(start.strip()):
                 text = cut
     if c.max_words:
-        while len(re.findall(r"\b[\w'-]+\b", text)) > c.max_words:
+        while len(_WORD.findall(text)) > c.max_words:  # counted as unmet() counts them
             n = len(sentences(text))
             cut = _prefix_of_sentences(text, n - 1) if n > 1 else ""
             if not cut or len(cut) < len(start.strip()):
