@@ -217,7 +217,8 @@ class ModelStore:
         self.blobs_dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
         # Records by manifest version: blobs are named by their digest, so an unchanged
-        # manifest file means an unchanged record (a request then reads no file but one stat).
+        # manifest file whose blobs are where they were means an unchanged record (a request
+        # then reads no file, it only stats the manifest and its blobs).
         self._records: "collections.OrderedDict[tuple, tuple]" = collections.OrderedDict()
 
     # ------------------------------------------------------------------ blobs
@@ -421,7 +422,7 @@ class ModelStore:
         hit = self._records.get(key)
         cached = hit[0] if hit is not None and hit[1] == self._blob_paths(hit[0]) else None
         if cached is None:
-            cached = self._read_record(name, path)
+            cached = self._read_record(name, path, st)
             self._records[key] = (cached, self._blob_paths(cached))
             while len(self._records) > 64:
                 self._records.popitem(last=False)
@@ -439,9 +440,9 @@ class ModelStore:
             digests.append(cfg)
         return tuple((p, p.exists()) for p in map(self.blob_path, digests))
 
-    def _read_record(self, name: ModelName, path: Path) -> ModelRecord:
+    def _read_record(self, name: ModelName, path: Path, st: os.stat_result) -> ModelRecord:
         raw = path.read_bytes()
-        mtime = path.stat().st_mtime
+        mtime = st.st_mtime
         manifest = _parse_manifest(raw)
         layers = [Layer.from_dict(d) for d in manifest.get("layers") or []]
         cfg_ref = manifest.get("config") or {}
