@@ -242,6 +242,39 @@ def pieces(sentence: str) -> list[tuple[str, str]]:
     return out
 
 
+# a trailing part a clause can stand without, though it states a fact: "..., which costs 45
+# euros each", "..., reviewed after six months", "..., near the castle", "... because ..."
+_TAIL = re.compile(_TRAILING.pattern + "|" + _ASIDE.pattern
+                   + r"|,\s+(?:although|though|(?:[a-z]{3,}ed)|near|next to|opposite|behind|close to|"
+                     r"outside|inside|in front of|just|about|around)\s+[^,;:]+(?=[.!?]?$)"
+                   r"|,?\s+(?:instead of|rather than)\s+[^,;:]+(?=[.!?]?$)"
+                   r"|\s+and\s+(?:will|would|can|could|must|should|may|might|is|are|was|were|has|have|had)"
+                   r"\s+[^,;:]+(?=[.!?]?$)",
+                   re.IGNORECASE)
+
+
+_GERUND_SUBJECT = re.compile(r"^[A-Z][a-z]+ing\b")
+_TAILS = 2  # at most this many tails are cut off one clause
+
+
+def tail(piece: str) -> tuple[str, str, str] | None:
+    """``(clause, separator, tail)`` when ``piece`` ends on a part it can stand without (an
+    aside, a "which..." or "because..." clause, a participle: :data:`_TAIL`), else None; the
+    clause keeps at least three words and is no condition or opening part alone."""
+    m = _TAIL.search(piece.rstrip(".!?"))
+    if not m:
+        return None
+    before = piece[:m.start()].rstrip(" ,")
+    sep = re.match(r",?\s+", m.group(0)).group(0)
+    verb = re.match(r",?\s+([a-z]+)", m.group(0), re.IGNORECASE).group(1).lower().endswith(("ed", "ing"))
+    if (len(before.split()) < 3 or _opens_only(before)
+            or (verb and re.search(r",\s", before))  # "Our assessor, Mr Duval, visited ...": the verb itself
+            or ("," not in sep and _GERUND_SUBJECT.match(before))  # "Signing in ... instead of ... avoids"
+            or re.search(r"(?:^|,)\s*(?:if|when|unless|and|or)\b[^,]*$", before, re.IGNORECASE)):
+        return None
+    return before, sep, piece[m.start() + len(sep):]
+
+
 _LIST_MARK = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+")
 _GREETING_ONLY = re.compile(r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))\b[^.!?:]{0,40}[,!]?$",
                             re.IGNORECASE)
@@ -348,19 +381,29 @@ def _content(source: str) -> list[tuple[int, str]]:
 
 
 def _candidates(source: str, terms: set[str]) -> list[tuple]:
-    """``(sentence index, piece index, text, separator, units)`` of every compressed piece."""
+    """``(sentence index, piece index, text, separator, units, needs)`` of every compressed
+    piece; a piece's optional tail (:func:`tail`) is a piece of its own that ``needs`` the
+    ``(sentence index, piece index)`` of its clause (never chosen without it)."""
     known = frozenset(names(source))
     alias = _aliases(_units(source, terms, known))
     timeline = len(_STAMPED.findall(source)) >= 3
     out = []
     for k, (i, s) in enumerate(_content(source)):
-        for j, (text, sep) in enumerate(pieces(compress(s, source, terms))):
-            units = {alias.get(u, u) for u in _units(text, terms, known)}
-            if k == 0 and _TITLE_LINE.match(text):
-                units = _header(units)
-            elif timeline and j == 0 and (m := _TIME.match(text)):
-                units = _stamp(units, "t" + re.sub(r"\s|\.", "", m.group(0).lower()))
-            out.append((i, j, text, sep, units))
+        j = 0
+        for whole, sep in pieces(compress(s, source, terms)):
+            parts = [(whole, sep)]  # the clause, then its tails, each needing the one before
+            while len(parts) <= _TAILS and not (k == 0 and _TITLE_LINE.match(whole)) \
+                    and (split := tail(parts[0][0])):
+                parts[:1] = [(split[0], parts[0][1]), (split[2], split[1])]
+            for n, (text, sep) in enumerate(parts):
+                needs = (i, j - 1) if n else None
+                units = {alias.get(u, u) for u in _units(text, terms, known)}
+                if k == 0 and _TITLE_LINE.match(text):
+                    units = _header(units)
+                elif timeline and j == 0 and (m := _TIME.match(text)):
+                    units = _stamp(units, "t" + re.sub(r"\s|\.", "", m.group(0).lower()))
+                out.append((i, j, text, sep, units, needs))
+                j += 1
     return out
 
 
@@ -407,12 +450,17 @@ def _greedy(cands: list[tuple], budget: Budget, limit: int, covered: set[str], u
     Lazy: a piece's value only falls as more is covered, so a popped value still above the
     next one's stale value is the best (a long text stays fast)."""
     covered = set(covered)
+    head = {(c[0], c[1]): c for c in cands}
 
     def value(c: tuple) -> tuple[float, float]:
-        gain = sum(_weight(u) for u in c[4] - covered) + (0.3 if c[0] == 0 and c[1] == 0 else 0)
-        repeats = sum(_weight(u) for u in c[4] & covered if not u.startswith("~"))
-        return (gain - 0.25 * repeats) / (len(c[2]) + 20) ** exponent, gain
+        units, size = c[4], len(c[2])
+        if c[5] and c[5] not in keys:  # a tail without its clause: the two together
+            units, size = units | head[c[5]][4], size + len(head[c[5]][2])
+        gain = sum(_weight(u) for u in units - covered) + (0.3 if c[5] != (0, 0) and _first(c, keys) else 0)
+        repeats = sum(_weight(u) for u in units & covered if not u.startswith("~"))
+        return (gain - 0.25 * repeats) / (size + 20) ** exponent, gain
 
+    keys: set[tuple[int, int]] = set()
     heap = [(-value(c)[0], k) for k, c in enumerate(cands)]
     heapq.heapify(heap)
     chosen: list[tuple] = []
@@ -421,7 +469,11 @@ def _greedy(cands: list[tuple], budget: Budget, limit: int, covered: set[str], u
     while heap:
         _, k = heapq.heappop(heap)
         c = cands[k]
-        if length + len(c[2]) + 1 > limit or (c[0] not in sents and len(sents) >= budget.sentences):
+        if (c[0], c[1]) in keys:
+            continue
+        new = [c] if not c[5] or c[5] in keys else [head[c[5]], c]
+        size = sum(len(x[2]) + 1 for x in new)
+        if length + size > limit or (c[0] not in sents and len(sents) >= budget.sentences):
             continue  # it will not fit later either
         now, gain = value(c)
         if gain <= 0 or now <= 0:
@@ -429,12 +481,19 @@ def _greedy(cands: list[tuple], budget: Budget, limit: int, covered: set[str], u
         if heap and now < -heap[0][0]:
             heapq.heappush(heap, (-now, k))
             continue
-        chosen.append(c)
+        for x in new:
+            chosen.append(x)
+            keys.add((x[0], x[1]))
+            covered |= x[4]
         sents.add(c[0])
-        covered |= c[4]
-        length += len(c[2]) + 1
+        length += size
         total += gain
     return chosen, total
+
+
+def _first(c: tuple, keys: set) -> bool:
+    """Whether ``c`` brings the text's opening piece (its first clause) into the summary."""
+    return (c[0], c[1]) == (0, 0) or (c[5] == (0, 0) and (0, 0) not in keys)
 
 
 _EXACT_UP_TO = 18  # pieces: beyond, the greedy cover alone (2^18 subsets are pruned hard)
@@ -450,7 +509,8 @@ def _exact(cands: list[tuple], budget: Budget, limit: int, covered: set[str], us
     """The set of pieces that covers the most weight within the budget (fewest characters
     on a tie), by depth-first search with a bound; ``start`` (the greedy answer) is the
     first best."""
-    useful = [c for c in cands if c[4] - covered]
+    needed = {c[5] for c in cands if c[5] and c[4] - covered}
+    useful = [c for c in cands if c[4] - covered or (c[0], c[1]) in needed]
     best = [_gain(start, covered), -(used + sum(len(c[2]) + 1 for c in start)), start]
     rest = [0.0] * (len(useful) + 1)
     for k in range(len(useful) - 1, -1, -1):
@@ -462,7 +522,8 @@ def _exact(cands: list[tuple], budget: Budget, limit: int, covered: set[str], us
         if k == len(useful) or value + rest[k] <= best[0]:
             return
         c = useful[k]
-        if length + len(c[2]) + 1 <= limit and len({x[0] for x in chosen} | {c[0]}) <= budget.sentences:
+        if (length + len(c[2]) + 1 <= limit and len({x[0] for x in chosen} | {c[0]}) <= budget.sentences
+                and (not c[5] or any((x[0], x[1]) == c[5] for x in chosen))):
             new = c[4] - have
             bonus = 0.3 if c[0] == 0 and c[1] == 0 else 0
             chosen.append(c)
@@ -488,6 +549,8 @@ def _fill(cands: list[tuple], chosen: list[tuple], budget: Budget, limit: int, u
 
     for c in sorted((c for c in cands if c not in chosen), key=content, reverse=True):
         sents = {x[0] for x in chosen}
+        if c[5] and not any((x[0], x[1]) == c[5] for x in chosen):
+            continue  # a tail only with its clause
         if (c[0] in sents or len(sents) < budget.sentences) \
                 and used + len(_join(sorted(chosen + [c]))) <= limit:
             chosen.append(c)
@@ -515,7 +578,7 @@ def extractive_summary(source: str, budget: Budget | None = None, lead: str = ""
     if lead:
         return " ".join(x for x in (lead, _join(sorted(chosen))) if x)
     if not chosen:  # no piece fits: the best one cut at a word
-        best = max(cands or [(0, 0, sents[0], "", set())], key=lambda c: len(c[4]))[2]
+        best = max(cands or [(0, 0, sents[0], "", set(), None)], key=lambda c: len(c[4]))[2]
         cut = best[: budget.max_chars].rsplit(" ", 1)[0].rstrip(",;:")
         return cut + "…"
     return _join(sorted(chosen))
@@ -526,7 +589,7 @@ def _join(chosen: list[tuple]) -> str:
     alone capitalised and closed with a full stop."""
     out: list[str] = []
     prev = None
-    for i, j, text, sep, _ in chosen:
+    for i, j, text, sep, *_ in chosen:
         text = text.strip()
         if prev is not None and prev[0] == i and prev[1] == j - 1:
             out[-1] = out[-1].rstrip(".!?") + sep + text

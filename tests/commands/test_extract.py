@@ -324,3 +324,41 @@ def test_room_the_cover_leaves_is_filled_with_what_still_fits():
     # the whole summary keeps to the hard limit
     for source in (text, SPREAD, TIMELINE):
         assert len(extract.extractive_summary(source)) <= extract.summary_budget(source).max_chars
+
+
+@pytest.mark.parametrize("piece, split", [
+    ("On Friday we have a food tour booked for 11 am, which costs 45 euros each.",
+     ("On Friday we have a food tour booked for 11 am", ", ", "which costs 45 euros each.")),
+    ("Your starting salary will be £38,500 a year, reviewed after six months.",
+     ("Your starting salary will be £38,500 a year", ", ", "reviewed after six months.")),
+    ("The hotel is the Casa Alfama, near the castle",
+     ("The hotel is the Casa Alfama", ", ", "near the castle")),
+    ("The fee will be capped at £5 per item instead of the full price of the book.",
+     ("The fee will be capped at £5 per item", " ", "instead of the full price of the book.")),
+    ("The auditors will be on site for three days and will sit in the glass room.",
+     ("The auditors will be on site for three days", " ", "and will sit in the glass room.")),
+    # no tail: the verb of the clause after an apposition, a gerund subject, a condition
+    ("Our assessor, Mr Duval, visited on 10 February.", None),
+    ("Signing in with a password instead of single sign-on avoids the problem.", None),
+    ("If the alarm sounds, which happens rarely, leave the building.", None),
+])
+def test_a_clause_is_cut_from_a_tail_it_can_stand_without(piece, split):
+    assert extract.tail(piece) == split
+
+
+def test_a_tail_with_a_fact_is_kept_or_left_with_its_clause_never_alone():
+    text = ("The workshop is on 3 May in Leeds, which is about 40 minutes by train from York. "
+            "Lunch costs £12, payable on the day. The trainer is Dr Amal Haddad. Bring a laptop.")
+    cands = extract._candidates(text, extract.key_terms(text))
+    clause = [c for c in cands if c[2] == "The workshop is on 3 May in Leeds"][0]
+    tail = [c for c in cands if c[2].startswith("which is about 40")][0]
+    assert tail[5] == (clause[0], clause[1]) and clause[5] is None
+    # room for the clause but not its tail: the clause alone, the date and place kept
+    short = extract.extractive_summary(text, extract.Budget(sentences=1, max_chars=40, target_chars=40))
+    assert short == "The workshop is on 3 May in Leeds."
+    # the tail's fact (40) is wanted but never comes without its clause
+    for limit in range(20, len(text), 7):
+        out = extract.extractive_summary(text, extract.Budget(sentences=3, max_chars=limit, target_chars=limit))
+        assert "which is about 40" not in out or "The workshop is on 3 May in Leeds, which is about 40" in out
+    roomy = extract.extractive_summary(text, extract.Budget(sentences=3, max_chars=120, target_chars=120))
+    assert "Leeds, which is about 40 minutes by train from York." in roomy
