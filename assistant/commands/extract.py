@@ -66,7 +66,7 @@ _OPENER = re.compile(
 _BARE_OPENER = re.compile(r"^(?:overall|honestly|unfortunately|fortunately|all in all|in short|in general)\s+(?=[a-z]|I\b)",
                           re.IGNORECASE)
 _TRAILING = re.compile(r",\s+(?:because|since|as|while|whereas|so that|until)\s+[^,;:]+(?=[.!?]?$)"
-                       r"|\s+(?:because|while|whereas|so that)\s+[^,;:]+(?=[.!?]?$)"
+                       r"|(?<!\ba)(?<!\bthe)(?<!\byour)\s+(?:because|while|whereas|so that)\s+[^,;:]+(?=[.!?]?$)"
                        r"|,\s+(?:which|who|whose)\s+[^,;:]+(?=[.!?]?$)", re.IGNORECASE)
 # a trailing aside: ", with no change", ", a known issue with...", ", the blue house at..."
 _ASIDE = re.compile(r",\s+(?:with|without|a|an|the|mostly|especially|including|apart from|according to|(?!\w*thing\b)[a-z]{3,}ing)\s+[^,;:]+(?=[.!?]?$)",
@@ -106,8 +106,13 @@ _PLEASE = re.compile(r"^please\s+(?=[a-z])", re.IGNORECASE)
 _PAREN = re.compile(r"\s*\([^()]{0,120}\)")
 _CLAUSE_START = (r"(?:the|a|an|this|that|these|those|it|he|she|we|they|i|you|our|his|her|their|its|there|"
                  r"my|your|no|every|each|all|some|most|about|only|[A-Z][\w'-]*|\d[\d,.]*)")
+# a finite verb that shows a new clause after ", and" / ", but" whose subject is a noun
+# ("..., and flats that cannot be reached will be charged")
+_FINITE = (r"(?:is|are|was|were|will|would|can|could|cannot|can't|has|have|had|did|didn't|does|doesn't|"
+           r"do|don't|should|must|may|might|said|says)")
 _SPLIT = re.compile(rf";\s+|,?\s+and\s+that\s+(?=\w+\s+\w+)|,\s+(?:and|but|so)\s+(?={_CLAUSE_START}\s+\w+)|,\s+so\s+(?=please\s)|,\s+then\s+(?=[a-z]+\s)"
-                    rf"|:\s+(?={_CLAUSE_START}\s+\w+)")
+                    rf"|:\s+(?={_CLAUSE_START}\s+\w+)"
+                    rf"|,\s+(?:and|but)\s+(?=(?!{_CLAUSE_START}\s)[a-z][\w'-]*\s+(?:[\w'-]+\s+){{0,5}}?{_FINITE}\s)")
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ SPREAD_FACTS = ["22 Harbour Road", "17 June", "14 June", "8 am", "5 euros", "fou
     ("About 2,300 payments failed (roughly 4 percent of the day's total).", None),
     ("The main issue is the bank sync, which still fails for two of the five banks.", None),
     ("The lights blink for two minutes while the router starts.", "The lights blink for two minutes."),
+    ("The machine is good, but it took me a while to get used to it.", None),  # "a while": no clause
     # meaning-bearing parts stay: a negated reporter, "such as", a scope, a clause after a comma
     ("Nobody told us that the fee was waived for this year.", None),
     ("We sell fresh fruit and vegetables such as apples and pears.", None),
@@ -292,6 +293,14 @@ def test_a_long_part_that_opens_on_a_preposition_is_a_main_clause():
             "open onto the yard.")
     assert extract.compress(text, text) == ("During the works the tenants of the east wing can use the "
                                             "stairs at the back.")
+
+
+def test_a_clause_whose_subject_is_a_noun_is_cut_at_and_only_with_a_verb():
+    assert [p for p, _ in extract.pieces("The check is required by law, and flats that cannot be "
+                                         "reached will be charged a £45 fee.")] == \
+        ["The check is required by law", "flats that cannot be reached will be charged a £45 fee."]
+    # a list's last item is no clause: no verb follows
+    assert len(extract.pieces("We sell bread, fresh cakes, and fruit from the farms nearby.")) == 1
 
 
 def test_a_part_of_a_full_name_is_the_same_name_again():
