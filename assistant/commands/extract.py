@@ -262,6 +262,16 @@ _GERUND_SUBJECT = re.compile(r"^[A-Z][a-z]+ing\b")
 _TAILS = 2  # at most this many tails are cut off one clause
 
 
+def _open_aside(before: str) -> bool:
+    """Whether ``before`` ends on a part between commas that the sentence's verb still has to
+    follow: a short apposition ("Our assessor, Mr Duval") or a relative clause ("the striker
+    Joel Amankwah, who joined in January"); a participle after it is that verb."""
+    if not re.search(r",\s", before):
+        return False
+    last = re.split(r",\s+", before)[-1]
+    return len(last.split()) <= 4 or bool(re.match(r"(?:who|whom|whose|which|where)\b", last, re.IGNORECASE))
+
+
 def tail(piece: str) -> tuple[str, str, str] | None:
     """``(clause, separator, tail)`` when ``piece`` ends on a part it can stand without (an
     aside, a "which..." or "because..." clause, a participle: :data:`_TAIL`), else None; the
@@ -273,7 +283,7 @@ def tail(piece: str) -> tuple[str, str, str] | None:
     sep = re.match(r",?\s+", m.group(0)).group(0)
     verb = re.match(r",?\s+([a-z]+)", m.group(0), re.IGNORECASE).group(1).lower().endswith(("ed", "ing"))
     if (len(before.split()) < 3 or _opens_only(before)
-            or (verb and re.search(r",\s", before))  # "Our assessor, Mr Duval, visited ...": the verb itself
+            or (verb and _open_aside(before))  # "Our assessor, Mr Duval, visited ...": the verb itself
             or ("," not in sep and _GERUND_SUBJECT.match(before))  # "Signing in ... instead of ... avoids"
             or re.search(r"(?:^|,)\s*(?:if|when|unless|and|or)\b[^,]*$", before, re.IGNORECASE)):
         return None
@@ -455,19 +465,28 @@ def _greedy(cands: list[tuple], budget: Budget, limit: int, covered: set[str], u
     Lazy: a piece's value only falls as more is covered, so a popped value still above the
     next one's stale value is the best (a long text stays fast)."""
     covered = set(covered)
-    head = {(c[0], c[1]): c for c in cands}
+    at = {(c[0], c[1]): c for c in cands}
+    keys: set[tuple[int, int]] = set()
+
+    def chain(c: tuple) -> list[tuple]:
+        """``c`` with the clause (and tails) before it that are not chosen yet, in order."""
+        out = [c]
+        while out[0][5] and out[0][5] not in keys:
+            out.insert(0, at[out[0][5]])
+        return out
 
     def value(c: tuple) -> tuple[float, float]:
-        units, size = c[4], len(c[2])
-        if c[5] and c[5] not in keys:  # a tail without its clause: the two together
-            units, size = units | head[c[5]][4], size + len(head[c[5]][2])
-        gain = sum(_weight(u) for u in units - covered) + (0.3 if c[5] != (0, 0) and _first(c, keys) else 0)
+        new = chain(c)  # a tail without its clause: the two together
+        units = set().union(*(x[4] for x in new))
+        size = sum(len(x[2]) for x in new)
+        first = any((x[0], x[1]) == (0, 0) for x in new)
+        gain = sum(_weight(u) for u in units - covered) + (0.3 if first else 0)
         repeats = sum(_weight(u) for u in units & covered if not u.startswith("~"))
         return (gain - 0.25 * repeats) / (size + 20) ** exponent, gain
 
-    keys: set[tuple[int, int]] = set()
     heap = [(-value(c)[0], k) for k, c in enumerate(cands)]
     heapq.heapify(heap)
+    waiting: dict[tuple[int, int], list[int]] = {}  # tails too long with their clause: tried again once it is in
     chosen: list[tuple] = []
     sents: set[int] = set()
     length, total = used, 0.0
@@ -476,10 +495,12 @@ def _greedy(cands: list[tuple], budget: Budget, limit: int, covered: set[str], u
         c = cands[k]
         if (c[0], c[1]) in keys:
             continue
-        new = [c] if not c[5] or c[5] in keys else [head[c[5]], c]
+        new = chain(c)
         size = sum(len(x[2]) + 1 for x in new)
         if length + size > limit or (c[0] not in sents and len(sents) >= budget.sentences):
-            continue  # it will not fit later either
+            if len(new) > 1:
+                waiting.setdefault(c[5], []).append(k)
+            continue  # it will not fit later either (a tail: unless its clause is chosen)
         now, gain = value(c)
         if gain <= 0 or now <= 0:
             continue
@@ -490,15 +511,12 @@ def _greedy(cands: list[tuple], budget: Budget, limit: int, covered: set[str], u
             chosen.append(x)
             keys.add((x[0], x[1]))
             covered |= x[4]
+            for w in waiting.pop((x[0], x[1]), []):
+                heapq.heappush(heap, (-value(cands[w])[0], w))
         sents.add(c[0])
         length += size
         total += gain
     return chosen, total
-
-
-def _first(c: tuple, keys: set) -> bool:
-    """Whether ``c`` brings the text's opening piece (its first clause) into the summary."""
-    return (c[0], c[1]) == (0, 0) or (c[5] == (0, 0) and (0, 0) not in keys)
 
 
 _EXACT_UP_TO = 18  # pieces: beyond, the greedy cover alone (2^18 subsets are pruned hard)
@@ -514,7 +532,13 @@ def _exact(cands: list[tuple], budget: Budget, limit: int, covered: set[str], us
     """The set of pieces that covers the most weight within the budget (fewest characters
     on a tie), by depth-first search with a bound; ``start`` (the greedy answer) is the
     first best."""
-    needed = {c[5] for c in cands if c[5] and c[4] - covered}
+    at = {(c[0], c[1]): c for c in cands}
+    needed: set[tuple[int, int]] = set()  # the clauses (and tails) a useful tail needs
+    for c in cands:
+        if c[4] - covered:
+            while c[5]:
+                needed.add(c[5])
+                c = at[c[5]]
     useful = [c for c in cands if c[4] - covered or (c[0], c[1]) in needed]
     best = [_gain(start, covered), -(used + sum(len(c[2]) + 1 for c in start)), start]
     rest = [0.0] * (len(useful) + 1)

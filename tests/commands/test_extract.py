@@ -346,8 +346,11 @@ def test_room_the_cover_leaves_is_filled_with_what_still_fits():
      ("The fee will be capped at £5 per item", " ", "instead of the full price of the book.")),
     ("The auditors will be on site for three days and will sit in the glass room.",
      ("The auditors will be on site for three days", " ", "and will sit in the glass room.")),
+    ("Complaints were about late slots, mentioned by 41 percent of customers, followed by damaged parcels.",
+     ("Complaints were about late slots, mentioned by 41 percent of customers", ", ", "followed by damaged parcels.")),
     # no tail: the verb of the clause after an apposition, a gerund subject, a condition
     ("Our assessor, Mr Duval, visited on 10 February.", None),
+    ("In the second half the striker Joel Amankwah, who joined in January, scored twice.", None),
     ("Signing in with a password instead of single sign-on avoids the problem.", None),
     ("If the alarm sounds, which happens rarely, leave the building.", None),
 ])
@@ -371,3 +374,23 @@ def test_a_tail_with_a_fact_is_kept_or_left_with_its_clause_never_alone():
         assert "which is about 40" not in out or "The workshop is on 3 May in Leeds, which is about 40" in out
     roomy = extract.extractive_summary(text, extract.Budget(sentences=3, max_chars=120, target_chars=120))
     assert "Leeds, which is about 40 minutes by train from York." in roomy
+
+
+def test_a_tail_of_a_tail_comes_only_with_both_before_it():
+    text = ("Customers were asked in May. The main complaint was missed slots, mentioned by 41 "
+            "percent of unhappy customers, followed by damaged parcels in 12 percent of cases. "
+            "They would pay 3 euros for a two-hour window.")
+    cands = extract._candidates(text, extract.key_terms(text))
+    clause, first, second = [c for c in cands if c[0] == 1]
+    assert second[5] == (first[0], first[1]) and first[5] == (clause[0], clause[1])
+    at = {(c[0], c[1]): c for c in cands}
+    for limit in range(30, len(text), 5):
+        budget = extract.Budget(sentences=3, max_chars=limit, target_chars=limit)
+        chosen, _ = extract._greedy(cands, budget, limit, set(), 0, 0.7)
+        best = extract._exact(cands, budget, limit, set(), 0, chosen)
+        for picked in (chosen, best, extract._fill(cands, best, budget, limit, 0)):
+            keys = {(c[0], c[1]) for c in picked}
+            assert all(c[5] is None or c[5] in keys for c in picked), limit
+            assert all(not at[k][5] or at[k][5] in keys for k in keys)
+        out = extract.extractive_summary(text, budget)
+        assert not out.startswith("Mentioned") and ". Mentioned" not in out and ". Followed" not in out
