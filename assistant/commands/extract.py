@@ -377,11 +377,11 @@ def weighted_coverage(summary: str, source: str) -> float:
     wanted = _units(source, terms, known)
     alias = _aliases(wanted)
     wanted = {alias.get(u, u) for u in wanted}
-    total = sum(_weight(u) for u in wanted)
+    total = math.fsum(_weight(u) for u in wanted)
     if not total:
         return 1.0
     have = {alias.get(u, u) for u in _units(summary, terms, known) | {w.lower() for w in _WORD.findall(summary)}}
-    return sum(_weight(u) for u in wanted & have) / total
+    return math.fsum(_weight(u) for u in wanted & have) / total
 
 
 def _content(source: str) -> list[tuple[int, str]]:
@@ -480,8 +480,8 @@ def _greedy(cands: list[tuple], budget: Budget, limit: int, covered: set[str], u
         units = set().union(*(x[4] for x in new))
         size = sum(len(x[2]) for x in new)
         first = any((x[0], x[1]) == (0, 0) for x in new)
-        gain = sum(_weight(u) for u in units - covered) + (0.3 if first else 0)
-        repeats = sum(_weight(u) for u in units & covered if not u.startswith("~"))
+        gain = math.fsum(_weight(u) for u in units - covered) + (0.3 if first else 0)
+        repeats = math.fsum(_weight(u) for u in units & covered if not u.startswith("~"))
         return (gain - 0.25 * repeats) / (size + 20) ** exponent, gain
 
     heap = [(-value(c)[0], k) for k, c in enumerate(cands)]
@@ -524,7 +524,7 @@ _EXACT_UP_TO = 18  # pieces: beyond, the greedy cover alone (2^18 subsets are pr
 
 def _gain(chosen: list[tuple], covered: set[str]) -> float:
     units = set().union(*(c[4] for c in chosen)) - covered if chosen else set()
-    return sum(_weight(u) for u in units) + (0.3 if any(c[0] == 0 and c[1] == 0 for c in chosen) else 0)
+    return math.fsum(_weight(u) for u in units) + (0.3 if any(c[0] == 0 and c[1] == 0 for c in chosen) else 0)
 
 
 def _exact(cands: list[tuple], budget: Budget, limit: int, covered: set[str], used: int,
@@ -543,7 +543,7 @@ def _exact(cands: list[tuple], budget: Budget, limit: int, covered: set[str], us
     best = [_gain(start, covered), -(used + sum(len(c[2]) + 1 for c in start)), start]
     rest = [0.0] * (len(useful) + 1)
     for k in range(len(useful) - 1, -1, -1):
-        rest[k] = rest[k + 1] + sum(_weight(u) for u in useful[k][4] - covered) + 0.3
+        rest[k] = rest[k + 1] + math.fsum(_weight(u) for u in useful[k][4] - covered) + 0.3
 
     def walk(k: int, chosen: list[tuple], length: int, have: set[str], value: float) -> None:
         if (value, -length) > (best[0], best[1]):
@@ -557,7 +557,7 @@ def _exact(cands: list[tuple], budget: Budget, limit: int, covered: set[str], us
             bonus = 0.3 if c[0] == 0 and c[1] == 0 else 0
             chosen.append(c)
             walk(k + 1, chosen, length + len(c[2]) + 1, have | c[4],
-                 value + sum(_weight(u) for u in new) + bonus)
+                 value + math.fsum(_weight(u) for u in new) + bonus)
             chosen.pop()
         walk(k + 1, chosen, length, have, value)
 

@@ -394,3 +394,23 @@ def test_a_tail_of_a_tail_comes_only_with_both_before_it():
             assert all(not at[k][5] or at[k][5] in keys for k in keys)
         out = extract.extractive_summary(text, budget)
         assert not out.startswith("Mentioned") and ". Mentioned" not in out and ". Followed" not in out
+
+
+def test_the_choice_does_not_depend_on_the_order_a_set_is_read_in():
+    """Two pieces that tie on weight: float sums over a set depend on its order (which
+    varies with PYTHONHASHSEED), so a tie went one way or the other from run to run."""
+    import os
+    import subprocess
+    import sys
+
+    text = ("I bought the Aerolite 2 vacuum cleaner in June after my old one broke. It costs $189, "
+            "which is cheaper than most cordless models. The suction is strong on hard floors, and "
+            "the battery lasts about 35 minutes on the normal setting. On thick carpets it struggles "
+            "and the battery drops to 15 minutes on the turbo setting. The bin is small and needs "
+            "emptying after every room. Overall I recommend it for flats with hard floors, but not "
+            "for houses with a lot of carpet.")
+    code = f"from assistant.commands.extract import extractive_summary as s; print(s({text!r}))"
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+            for seed in (0, 5, 11, 23)}
+    assert len(outs) == 1
