@@ -101,7 +101,13 @@ def _opens_only(part: str) -> bool:
     return bool(_SUBORDINATE.match(part)) and not (_PHRASE_OPEN.match(part) and len(part.split()) > 6)
 
 
-_INNER = re.compile(r",\s+(?:which|who|whose|where)\s+[^,;:()]{3,80},\s+(?=[a-z])")
+_INNER = re.compile(r",\s+(?:which|who|whose|where)\s+[^,;:()]{3,80},\s+(?=[a-z])"
+                    # an apposition after a name: "Helen Marsh, our head of analytics, and ..."
+                    r"|(?<=[a-z]),\s+(?:our|the|a|an|his|her|their|its|my|your)\s+[^,;:()\d]{3,60},\s+(?=[a-z])"
+                    # a parenthetical: ", for example," ", however,"
+                    r"|,\s+(?:for example|for instance|however|of course|in fact|as usual|as always|by the way)"
+                    r",\s+(?=[a-z])")
+_DETERMINERS = {"our", "the", "a", "an", "his", "her", "their", "its", "my", "your"}
 _PLEASE = re.compile(r"^please\s+(?=[a-z])", re.IGNORECASE)
 _PAREN = re.compile(r"\s*\([^()]{0,120}\)")
 _CLAUSE_START = (r"(?:the|a|an|this|that|these|those|it|he|she|we|they|i|you|our|his|her|their|its|there|"
@@ -222,6 +228,9 @@ def compress(sentence: str, source: str, terms: set[str] | None = None) -> str:
             s = _capital(s[m.end():])
     s = _capital(_PLEASE.sub("", s))
     for m in reversed(list(_INNER.finditer(s))):
+        word = s[:m.start()].rsplit(" ", 1)[-1]
+        if m.group(0).split()[1].lower() in _DETERMINERS and not word[:1].isupper():
+            continue  # an apposition only after a name
         if not _carries(m.group(0), terms):
             s = s[:m.start()] + " " + s[m.end():]
     for pattern in (_TRAILING, _ASIDE):

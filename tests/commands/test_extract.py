@@ -38,6 +38,10 @@ SPREAD_FACTS = ["22 Harbour Road", "17 June", "14 June", "8 am", "5 euros", "fou
     ("The main issue is the bank sync, which still fails for two of the five banks.", None),
     ("The lights blink for two minutes while the router starts.", "The lights blink for two minutes."),
     ("The machine is good, but it took me a while to get used to it.", None),  # "a while": no clause
+    ("You will report to Helen Marsh, our head of analytics, and work from the Leeds office.",
+     "You will report to Helen Marsh and work from the Leeds office."),     # an apposition to a name
+    ("The update, however, needs a restart of the phone.", "The update needs a restart of the phone."),
+    ("We cleaned the room, the kitchen, and the hall.", None),            # a list, not an apposition
     # meaning-bearing parts stay: a negated reporter, "such as", a scope, a clause after a comma
     ("Nobody told us that the fee was waived for this year.", None),
     ("We sell fresh fruit and vegetables such as apples and pears.", None),
