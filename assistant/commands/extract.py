@@ -13,7 +13,9 @@
   number, a name or one of the text's key terms; conditions ("If...", "When...") stay.
 * :func:`pieces` — a compressed sentence cut into independent clauses at ";", at ":" and at
   ", and" / ", but" / ", so" before a new subject and at ", then" (steps), so one clause can
-  be kept without its neighbour.
+  be kept without its neighbour; a clause's tail (:func:`tail`: "..., which costs 45 euros
+  each", "..., reviewed after six months", "... and will miss the cup game") is a piece of its
+  own that is only ever chosen with its clause, so the clause can be kept without it.
 * :func:`extractive_summary` — a greedy weighted set cover: the piece that adds the most
   not-yet-covered facts (numbers, dates, names), key terms (content words the text repeats,
   decision words) per character joins until the budget is spent; what is covered counts no

@@ -418,3 +418,18 @@ def test_the_choice_does_not_depend_on_the_order_a_set_is_read_in():
                            env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
             for seed in (0, 5, 11, 23)}
     assert len(outs) == 1
+
+
+def test_every_sum_set_of_the_benchmark_marks_facts_its_texts_state():
+    """A key fact no alternative of which occurs in the text could never be kept: the sets
+    the benchmark reads (dev4 included) are well formed."""
+    import json
+    from pathlib import Path
+
+    from benchmarks.bench_commands import DATA, SUM_SETS
+
+    assert any(name == "sum_paragraphs_dev4.json" for _, name, _ in SUM_SETS)
+    for _, name, _ in SUM_SETS:
+        for p in json.loads((Path(DATA) / name).read_text(encoding="utf-8")):
+            assert p["facts"] and all(any(a.lower() in p["text"].lower() for a in f) for f in p["facts"]), \
+                (name, p["genre"])
