@@ -53,7 +53,8 @@ def summarise(body: str, ask: Ask, clean: Callable[[Completion], str], *, num_pr
 def _best_faithful(body: str, output: str, budget, attempt: int, timings: dict
                    ) -> tuple[str, str | None]:
     """The faithful model summary, the same completed with the text's clauses for what it
-    left out, or the extract alone: whichever keeps most (ties to the model's own)."""
+    left out, or the extract alone: whichever keeps most (ties to the model's own; between
+    the completed one and the extract, to the extract: a lead that adds nothing only takes room)."""
     extract = extractive_summary(body, budget)
     merged = extractive_summary(body, budget, lead=output) if len(output) < budget.target_chars else output
     scores = {name: weighted_coverage(text, body) for name, text in
@@ -61,7 +62,7 @@ def _best_faithful(body: str, output: str, budget, attempt: int, timings: dict
     retried = "checked on a second try" if attempt else None
     if scores["model"] >= max(scores["merged"], scores["extract"]):
         return output, retried
-    if scores["merged"] >= scores["extract"]:
+    if scores["merged"] > scores["extract"]:  # a tie: the lead added nothing the extract lacks
         timings["sum_completed"] = True
         return merged, "; ".join(x for x in (retried, "the model's summary left out facts of the text; "
                                              "the text's own clauses that state them were added") if x)

@@ -139,6 +139,20 @@ def test_a_faithful_but_partial_summary_is_completed_with_the_texts_own_clauses(
     assert result.timings["sum_completed"] is True and "were added" in result.note
 
 
+def test_a_faithful_lead_that_adds_nothing_gives_way_to_the_extract():
+    text = ("Notice to all tenants of Elm Court. The lifts in block B will be replaced between 1 "
+            "October and 15 November. During this time block B residents can use the lift in block "
+            "A, which connects on the second floor. Deliveries of heavy items should be booked with "
+            "the caretaker, Stefan, at least two days ahead. Work will run from 8 am to 5 pm on "
+            "weekdays only. We are sorry for the disruption and thank you for your patience.")
+    lead = "The caretaker will be working on the building."
+    assert extract.weighted_coverage(lead, text) == 0
+    p, model = _pipeline([lead])
+    result = p.run_spec(p.specs["sum"], text)
+    assert len(model.prompts) == 1 and not result.output.startswith(lead)
+    assert result.output == extract.extractive_summary(text) and result.timings["sum_extractive"] is True
+
+
 def test_a_missing_name_in_gen_triggers_a_retry_that_spells_it_out():
     p, model = _pipeline(["Thanks so much for your help with the move!",
                           " thanks so much for your help with the move!"])
