@@ -34,6 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from assistant.commands.concise import concise
 from assistant.commands.checks import COUNTABLE, _DATE, _TIME, _WORD, _norm_number, facts, names, sentences
 
 _STOP = {"the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with",
@@ -228,6 +229,7 @@ def compress(sentence: str, source: str, terms: set[str] | None = None) -> str:
         m = pattern.match(s)
         if m and not _carries(m.group(0), terms) and len(s) > m.end() + 20:
             s = _capital(s[m.end():])
+    s = concise(s)
     s = _capital(_PLEASE.sub("", s))
     for m in reversed(list(_INNER.finditer(s))):
         word = s[:m.start()].rsplit(" ", 1)[-1]
@@ -259,11 +261,15 @@ def pieces(sentence: str) -> list[tuple[str, str]]:
 
 
 # a trailing part a clause can stand without, though it states a fact: "..., which costs 45
-# euros each", "..., reviewed after six months", "..., near the castle", "... because ..."
+# euros each", "..., reviewed after six months", "..., near the castle", "... because ...",
+# "..., in the old bank building", "... with food every morning"
 _TAIL = re.compile(_TRAILING.pattern + "|" + _ASIDE.pattern
                    + r"|,\s+(?:although|though|(?:[a-z]{3,}ed)|near|next to|opposite|behind|close to|"
                      r"outside|inside|in front of|just|about|around)\s+[^,;:]+(?=[.!?]?$)"
                    r"|,?\s+(?:instead of|rather than)\s+[^,;:]+(?=[.!?]?$)"
+                   # a place or time added after a comma ("..., in the old bank building"), a
+                   # manner at the end ("... with food every morning")
+                   r"|,\s+(?:in|on|at|from|for|by)\s+[^,;:]+(?=[.!?]?$)|\s+(?:with|without)\s+[^,;:]+(?=[.!?]?$)"
                    r"|\s+and\s+(?:will|would|can|could|must|should|may|might|is|are|was|were|has|have|had)"
                    r"\s+[^,;:]+(?=[.!?]?$)",
                    re.IGNORECASE)

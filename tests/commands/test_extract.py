@@ -33,7 +33,8 @@ SPREAD_FACTS = ["22 Harbour Road", "17 June", "14 June", "8 am", "5 euros", "fou
     ("The bin is small (sadly) and fills after every room.", "The bin is small and fills after every room."),
     # kept: a condition, a reporter with a name, a parenthesis or clause holding a fact
     ("If the light stays red after ten minutes, call 0345 600 7788.", None),
-    ("Sara Lindqvist reported that the beta had 1,200 testers.", None),
+    ("Sara Lindqvist reported that the beta had 1,200 testers.",
+     "Sara Lindqvist reported the beta had 1,200 testers."),              # the reporter stays, "that" goes
     ("About 2,300 payments failed (roughly 4 percent of the day's total).", None),
     ("The main issue is the bank sync, which still fails for two of the five banks.", None),
     ("The lights blink for two minutes while the router starts.", "The lights blink for two minutes."),
@@ -43,7 +44,7 @@ SPREAD_FACTS = ["22 Harbour Road", "17 June", "14 June", "8 am", "5 euros", "fou
     ("The update, however, needs a restart of the phone.", "The update needs a restart of the phone."),
     ("We cleaned the room, the kitchen, and the hall.", None),            # a list, not an apposition
     # meaning-bearing parts stay: a negated reporter, "such as", a scope, a clause after a comma
-    ("Nobody told us that the fee was waived for this year.", None),
+    ("Nobody told us that the fee was waived for this year.", "Nobody told us the fee was waived for this year."),
     ("We sell fresh fruit and vegetables such as apples and pears.", None),
     ("In rural areas, customers were much less satisfied than before.", None),
     ("We tried a lot of fixes over the week, nothing worked for the customer.", None),
@@ -433,3 +434,27 @@ def test_every_sum_set_of_the_benchmark_marks_facts_its_texts_state():
         for p in json.loads((Path(DATA) / name).read_text(encoding="utf-8")):
             assert p["facts"] and all(any(a.lower() in p["text"].lower() for a in f) for f in p["facts"]), \
                 (name, p["genre"])
+
+
+@pytest.mark.parametrize("piece, clause, rest", [
+    ("Casa Verde opened last month on Quay Street, in the old bank building.",
+     "Casa Verde opened last month on Quay Street", "in the old bank building."),
+    ("Give her one tablet of Meloxidyl with food every morning.",
+     "Give her one tablet of Meloxidyl", "with food every morning."),
+    ("The office is closed today, from 9 am to noon.", "The office is closed today", "from 9 am to noon."),
+])
+def test_a_place_time_or_manner_added_at_the_end_is_an_optional_tail(piece, clause, rest):
+    before, _, after = extract.tail(piece)
+    assert (before, after) == (clause, rest)
+
+
+def test_a_fact_in_a_long_opening_clause_fits_once_its_place_tail_is_cut():
+    source = ("Bella, your 6-year-old spaniel, was seen on 14 March for a limp in her front left leg. "
+              "The X-ray showed no fracture, so we think it is a sprained wrist. "
+              "She should rest for two weeks, with short walks on the lead only. "
+              "Give her one tablet of Meloxidyl with food every morning for 10 days. "
+              "If she is still limping after that, book a follow-up with Dr Patel. "
+              "The bill of 180 pounds has been paid by card.")
+    out = extract.extractive_summary(source)
+    assert "14 March" in out and "180 pounds" in out and "Meloxidyl" in out
+    assert len(out) <= extract.summary_budget(source).max_chars
