@@ -16,14 +16,19 @@ Ask = Callable[[str, dict, str], Completion]
 
 
 def summarise(body: str, ask: Ask, clean: Callable[[Completion], str], *, num_predict: int,
-              temperature: float, timings: dict) -> tuple[Completion, str, str | None]:
+              temperature: float, timings: dict, ask_model: bool = True
+              ) -> tuple[Completion, str, str | None]:
     """``sum:`` faithful by construction: the model's summary is kept only if every
     number, date and name in it occurs in the text and it fits the length budget; else
     one retry with another seed, then an extractive summary of the text's own sentences,
     shortened (:mod:`assistant.commands.extract`). A faithful summary that leaves facts out (numbers, dates, names, the text's key terms)
     is completed with the text's own clauses that state them while it stays short, or gives
-    way to the extractive summary when that keeps more."""
+    way to the extractive summary when that keeps more. ``ask_model=False``: the extract
+    alone, no request (what the flow ends on for a small base model anyway)."""
     budget = summary_budget(body)
+    if not ask_model:
+        timings["sum_extractive"] = True
+        return Completion(text=""), extractive_summary(body, budget), None
     problems: list[str] = []
     invented_all: list[str] = []
     completion = Completion(text="")

@@ -95,9 +95,49 @@ class ScriptedModel:
         return {"template": "{{ .Prompt }}", "capabilities": ["completion"]}
 
 
-def _pipeline(answers):
+class ScriptedChatModel(ScriptedModel):
+    """The same as a chat model (an instruction-tuned one a user pulls)."""
+
+    def chat(self, model, messages, **kw):
+        return self.generate(model, messages[-1]["content"], **kw)
+
+    def show(self, model):
+        return {"template": "<start_of_turn>user\n{{ .Prompt }}<end_of_turn>", "capabilities": ["completion"]}
+
+
+def _pipeline(answers, model_summary="always"):
+    """The checked sum: flow is tested with the model asked (by default a base model is not)."""
     model = ScriptedModel(answers)
-    return CommandPipeline(load_settings(), client=model, history=False), model
+    settings = load_settings()
+    settings["sum"] = {"model_summary": model_summary}
+    return CommandPipeline(settings, client=model, history=False), model
+
+
+def test_a_base_model_is_not_asked_for_a_summary_by_default():
+    """On the development sets the base model's summary never kept more facts than the
+    extract: by default sum: on a base model is the extract at once, no request."""
+    model = ScriptedModel([])
+    p = CommandPipeline(load_settings(), client=model, history=False)
+    result = p.run_spec(p.specs["sum"], SOURCE)
+    assert result.status == "ok" and model.prompts == []
+    assert result.output == extract.extractive_summary(SOURCE) and result.note is None
+    assert result.timings["sum_extractive"] is True
+
+
+def test_a_chat_model_is_asked_for_its_summary_by_default():
+    model = ScriptedChatModel([FULL])
+    p = CommandPipeline(load_settings(), client=model, history=False)
+    result = p.run_spec(p.specs["sum"], SOURCE)
+    assert len(model.prompts) == 1 and result.output == FULL
+
+
+def test_model_summary_never_asks_no_model():
+    model = ScriptedChatModel([])
+    settings = load_settings()
+    settings["sum"] = {"model_summary": "never"}
+    p = CommandPipeline(settings, client=model, history=False)
+    result = p.run_spec(p.specs["sum"], SOURCE)
+    assert model.prompts == [] and result.output == extract.extractive_summary(SOURCE)
 
 
 def test_a_summary_with_an_invented_number_is_retried_then_replaced():
