@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+_DET = r"(?:the|our|your|their|his|her|its|my|these|those|them|us|you)\b"
 # wordy phrase -> its standard short form (whole words, any case; the first letter's case kept)
 _SHORTER: tuple[tuple[str, str], ...] = (
     (r"in order to", "to"),
@@ -23,12 +24,15 @@ _SHORTER: tuple[tuple[str, str], ...] = (
     (r"(?:due|owing) to the fact that", "because"),
     (r"(?:despite|in spite of) the fact that", "although"),
     (r"in view of the fact that", "because"),
-    (r"(?:at this|at the present) (?:point in )?time", "now"),
-    (r"at (?:the|this) moment(?: in time)?", "now"),
+    (r"(?:at this|at the present) (?:point in )?time(?! of| when| that| last| next)", "now"),
+    (r"at (?:the|this) moment(?: in time)?(?! of| when| that)", "now"),
     (r"at a later (?:date|time|stage)", "later"),
     (r"in the near future", "soon"),
+    (rf"a (?:large|great) number of(?= {_DET})", "many of"),
     (r"a (?:large|great) number of", "many"),
+    (rf"a number of(?= {_DET})", "several of"),
     (r"a number of", "several"),
+    (rf"the (?:vast )?majority of(?= {_DET})", "most of"),
     (r"the (?:vast )?majority of", "most"),
     (r"a total of(?= \d)", ""),
     (r"(?:is|are) able to", "can"),
@@ -63,9 +67,12 @@ _FILLER = re.compile(r"(?<!\bnot)(?<!n't)(?<!\bno)(?<!\bor)(?<!\band)\s+(?:reall
 # "just" is a filler before a verb or "wanted", not before a time or amount ("just after 5",
 # "just 20 euros", "just in time")
 _JUST = re.compile(r"\s+just(?=\s+(?!after\b|before\b|in\b|over\b|under\b|about\b|below\b|above\b|"
-                   r"now\b|one\b|a\b|an\b|the\b|\d)[a-z])", re.IGNORECASE)
+                   r"now\b|one\b|a\b|an\b|the\b|outside\b|inside\b|past\b|around\b|ahead\b|behind\b|\d)[a-z])", re.IGNORECASE)
 # frames of opinion or shared knowledge around a statement
-_HEDGE_OPEN = re.compile(r"^(?:I think|I believe|I feel|I guess|I suppose|in my opinion|to be honest|"
+# an opinion verb only before the clause it frames ("I think the van is old", not "I feel sick")
+_OPINION = (r"I (?:think|believe|feel|guess|suppose)(?=(?:,|\s+that)?\s+(?:we|they|he|she|it|you|I|the|a|an|this|"
+            r"there|our|their|his|her|its|my|your|(?-i:[A-Z][a-z]+))\b)")
+_HEDGE_OPEN = re.compile(rf"^(?:{_OPINION}|in my opinion|to be honest|"
                          r"as you (?:may |might |probably )?know|as (?:I|we) (?:said|mentioned)|"
                          r"as mentioned(?: before| earlier| above)?|it is (?:important|worth) (?:to note|noting)|"
                          r"it should be noted|needless to say|first of all|basically|actually|really)"

@@ -25,6 +25,9 @@ from assistant.commands.concise import concise
     # "that" after a reporting verb before a subject
     ("She said that the shop is closed.", "She said the shop is closed."),
     ("The assessor agreed that Anna was right.", "The assessor agreed Anna was right."),
+    ("A number of our members left.", "Several of our members left."),   # "of" before a determiner
+    ("The majority of the votes were cast early.", "Most of the votes were cast early."),
+    ("I think I can come on Friday.", "I can come on Friday."),
     # a polite question is the request it makes
     ("Could you please send the form by Friday?", "Please send the form by Friday."),
 ])
@@ -40,6 +43,11 @@ def test_wordy_phrases_fillers_and_frames_get_their_short_form(sentence, shorter
     "It costs just 20 euros.",
     "I know that one.",                        # "that" is no conjunction here
     "Can you see the river from the flat?",    # a question, not a polite request
+    "I feel sick today, sorry.",               # an opinion verb frames no clause here
+    "I believe in you all the way.",
+    "At the moment of impact he froze.",       # "at the moment of" is no "now"
+    "At this time of year it rains.",
+    "We parked just outside the gate.",        # "just" before a place says where
 ])
 def test_words_that_carry_meaning_stay(sentence):
     assert concise(sentence) == sentence
