@@ -589,17 +589,25 @@ def _fill(cands: list[tuple], chosen: list[tuple], budget: Budget, limit: int, u
     character first. What was chosen stays, so the summary only gains; the limit is checked
     on the joined text."""
     chosen = list(chosen)
+    have = {_stem(w) for x in chosen for w in _WORD.findall(x[2])}
 
     def content(c: tuple) -> float:
-        return len({_stem(w) for w in _WORD.findall(c[2]) if w.lower() not in _STOP and len(w) > 2}) / (len(c[2]) + 20)
+        """Content words the summary does not have yet, per character."""
+        words = {_stem(w) for w in _WORD.findall(c[2]) if w.lower() not in _STOP and len(w) > 2}
+        return len(words - have) / (len(c[2]) + 20)
 
-    for c in sorted((c for c in cands if c not in chosen), key=content, reverse=True):
+    rest = [c for c in cands if c not in chosen]
+    while rest:
         sents = {x[0] for x in chosen}
-        if c[5] and not any((x[0], x[1]) == c[5] for x in chosen):
-            continue  # a tail only with its clause
-        if (c[0] in sents or len(sents) < budget.sentences) \
-                and used + len(_join(sorted(chosen + [c]))) <= limit:
-            chosen.append(c)
+        fits = [c for c in rest if (not c[5] or any((x[0], x[1]) == c[5] for x in chosen))  # a tail only with its clause
+                and (c[0] in sents or len(sents) < budget.sentences)
+                and used + len(_join(sorted(chosen + [c]))) <= limit]
+        if not fits:
+            break
+        best = max(fits, key=content)
+        chosen.append(best)
+        rest.remove(best)
+        have |= {_stem(w) for w in _WORD.findall(best[2])}
     return chosen
 
 

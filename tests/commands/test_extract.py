@@ -458,3 +458,14 @@ def test_a_fact_in_a_long_opening_clause_fits_once_its_place_tail_is_cut():
     out = extract.extractive_summary(source)
     assert "14 March" in out and "180 pounds" in out and "Meloxidyl" in out
     assert len(out) <= extract.summary_budget(source).max_chars
+
+
+def test_the_fill_adds_what_the_summary_does_not_say_yet():
+    """The room under the hard limit goes to the piece with the most content words the
+    summary lacks, not to one that says its words again."""
+    chosen = [(0, 0, "The garden gate and the garden fence need fresh paint.", "", {"x"}, None)]
+    again = (1, 0, "The garden gate and fence need paint.", "", set(), None)
+    new = (2, 0, "Bring your passport.", "", set(), None)
+    budget = extract.Budget(sentences=3, max_chars=100)  # room for one of the two
+    out = extract._fill([chosen[0], again, new], chosen, budget, 100, 0)
+    assert new in out and again not in out
