@@ -85,6 +85,8 @@ _SAY_THAT = re.compile(r"\b((?:said|say|says|think|thinks|thought|know|knows|kne
                        r"realized|expect|expects|expected|suggested|reported|found|noted|added|"
                        r"promised|guarantee|guaranteed|assume|assumed)) that(?= (?:the|a|an|we|they|he|"
                        r"she|it|I|you|our|their|his|her|its|this|these|those|there|[A-Z][a-z]+|\d)\b)")
+# a share after a number in its standard short form: "18 percent" -> "18%"
+_PERCENT = re.compile(r"(?<=\d)\s?(?:percent|per cent)\b", re.IGNORECASE)
 _POLITE_ASK = re.compile(r"^(?:could|can|would|will) you (?:please|kindly) ([a-z][^?]*)\?$", re.IGNORECASE)
 
 
@@ -110,6 +112,7 @@ def concise(sentence: str) -> str:
     s = _FILLER.sub("", s)
     s = _JUST.sub("", s)
     s = _SAY_THAT.sub(r"\1", s)
+    s = _PERCENT.sub("%", s)
     s = re.sub(r"\s{2,}", " ", s).replace(" ,", ",").replace(" .", ".")
     s = s.strip()
     return s[:1].upper() + s[1:]

@@ -28,6 +28,7 @@ from assistant.commands.concise import concise
     ("A number of our members left.", "Several of our members left."),   # "of" before a determiner
     ("The majority of the votes were cast early.", "Most of the votes were cast early."),
     ("I think I can come on Friday.", "I can come on Friday."),
+    ("Crash reports fell by 40 percent; 0.8 per cent clicked.", "Crash reports fell by 40%; 0.8% clicked."),
     # a polite question is the request it makes
     ("Could you please send the form by Friday?", "Please send the form by Friday."),
 ])
@@ -48,6 +49,7 @@ def test_wordy_phrases_fillers_and_frames_get_their_short_form(sentence, shorter
     "At the moment of impact he froze.",       # "at the moment of" is no "now"
     "At this time of year it rains.",
     "We parked just outside the gate.",        # "just" before a place says where
+    "Only one percent of traffic is tested.",  # a number in words keeps its word
 ])
 def test_words_that_carry_meaning_stay(sentence):
     assert concise(sentence) == sentence
