@@ -111,7 +111,8 @@ def concise(sentence: str) -> str:
         s = pattern.sub(lambda m: _case_like(m.group(0), m.expand(repl)), s)
     s = _FILLER.sub("", s)
     s = _JUST.sub("", s)
-    s = _SAY_THAT.sub(r"\1", s)
+    if not re.search(r"\b(?:and|or|but) that\b", s):  # "said that X and that Y": both keep it
+        s = _SAY_THAT.sub(r"\1", s)
     s = _PERCENT.sub("%", s)
     s = re.sub(r"\s{2,}", " ", s).replace(" ,", ",").replace(" .", ".")
     s = s.strip()

@@ -43,6 +43,7 @@ def test_wordy_phrases_fillers_and_frames_get_their_short_form(sentence, shorter
     "We left just after 5 pm.",                # "just" before a time says when
     "It costs just 20 euros.",
     "I know that one.",                        # "that" is no conjunction here
+    "She said that the beta had 1,200 testers and that crashes fell.",  # two "that" clauses
     "Can you see the river from the flat?",    # a question, not a polite request
     "I feel sick today, sorry.",               # an opinion verb frames no clause here
     "I believe in you all the way.",
