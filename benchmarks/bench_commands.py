@@ -14,7 +14,9 @@ measured in one run on the embedded model (gemma3:270m).
   ``data/sum_paragraphs_dev2.json`` (12 development paragraphs of the second round, with text
   laid out in lines: chat turns, lists, steps, a hard-wrapped letter),
   ``data/sum_paragraphs_dev3.json`` (10 development paragraphs of the third round in genres
-  the others lack: itinerary, job offer, bug report, match report, discharge note, ...)
+  the others lack: itinerary, job offer, bug report, match report, discharge note, ...),
+  ``data/sum_paragraphs_dev4.json`` (8 of the fourth round, written before that round's changes
+  were measured on them: vet note, car service, weather warning, lease renewal, ...)
   and ``data/sum_paragraphs_heldout2.json`` (16, written before the second round's tuning and
   never tuned on: its figure says whether issue 11's target, >= 80 % of key facts, is met):
   key facts kept, invented numbers/names, length ratio (mean and max), median latency —
@@ -197,6 +199,7 @@ SUM_SETS = (("sum", "sum_paragraphs.json", "tuning paragraphs"),
              "development paragraphs (held out in round 1, studied in round 2)"),
             ("sum_dev2", "sum_paragraphs_dev2.json", "development paragraphs of round 2 (lines, lists, chat)"),
             ("sum_dev3", "sum_paragraphs_dev3.json", "development paragraphs of round 3 (new genres)"),
+            ("sum_dev4", "sum_paragraphs_dev4.json", "development paragraphs of round 4 (new genres)"),
             ("sum_heldout2", "sum_paragraphs_heldout2.json",
              "held-out paragraphs (set 2, never tuned on: the target's figure)"))
 

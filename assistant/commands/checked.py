@@ -16,14 +16,19 @@ Ask = Callable[[str, dict, str], Completion]
 
 
 def summarise(body: str, ask: Ask, clean: Callable[[Completion], str], *, num_predict: int,
-              temperature: float, timings: dict) -> tuple[Completion, str, str | None]:
+              temperature: float, timings: dict, ask_model: bool = True
+              ) -> tuple[Completion, str, str | None]:
     """``sum:`` faithful by construction: the model's summary is kept only if every
     number, date and name in it occurs in the text and it fits the length budget; else
     one retry with another seed, then an extractive summary of the text's own sentences,
     shortened (:mod:`assistant.commands.extract`). A faithful summary that leaves facts out (numbers, dates, names, the text's key terms)
     is completed with the text's own clauses that state them while it stays short, or gives
-    way to the extractive summary when that keeps more."""
+    way to the extractive summary when that keeps more. ``ask_model=False``: the extract
+    alone, no request (what the flow ends on for a small base model anyway)."""
     budget = summary_budget(body)
+    if not ask_model:
+        timings["sum_extractive"] = True
+        return Completion(text=""), extractive_summary(body, budget), None
     problems: list[str] = []
     invented_all: list[str] = []
     completion = Completion(text="")
@@ -53,7 +58,8 @@ def summarise(body: str, ask: Ask, clean: Callable[[Completion], str], *, num_pr
 def _best_faithful(body: str, output: str, budget, attempt: int, timings: dict
                    ) -> tuple[str, str | None]:
     """The faithful model summary, the same completed with the text's clauses for what it
-    left out, or the extract alone: whichever keeps most (ties to the model's own)."""
+    left out, or the extract alone: whichever keeps most (ties to the model's own; between
+    the completed one and the extract, to the extract: a lead that adds nothing only takes room)."""
     extract = extractive_summary(body, budget)
     merged = extractive_summary(body, budget, lead=output) if len(output) < budget.target_chars else output
     scores = {name: weighted_coverage(text, body) for name, text in
@@ -61,7 +67,7 @@ def _best_faithful(body: str, output: str, budget, attempt: int, timings: dict
     retried = "checked on a second try" if attempt else None
     if scores["model"] >= max(scores["merged"], scores["extract"]):
         return output, retried
-    if scores["merged"] >= scores["extract"]:
+    if scores["merged"] > scores["extract"]:  # a tie: the lead added nothing the extract lacks
         timings["sum_completed"] = True
         return merged, "; ".join(x for x in (retried, "the model's summary left out facts of the text; "
                                              "the text's own clauses that state them were added") if x)

@@ -13,7 +13,9 @@
   number, a name or one of the text's key terms; conditions ("If...", "When...") stay.
 * :func:`pieces` — a compressed sentence cut into independent clauses at ";", at ":" and at
   ", and" / ", but" / ", so" before a new subject and at ", then" (steps), so one clause can
-  be kept without its neighbour.
+  be kept without its neighbour; a clause's tail (:func:`tail`: "..., which costs 45 euros
+  each", "..., reviewed after six months", "... and will miss the cup game") is a piece of its
+  own that is only ever chosen with its clause, so the clause can be kept without it.
 * :func:`extractive_summary` — a greedy weighted set cover: the piece that adds the most
   not-yet-covered facts (numbers, dates, names), key terms (content words the text repeats,
   decision words) per character joins until the budget is spent; what is covered counts no
@@ -32,6 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from assistant.commands.concise import concise
 from assistant.commands.checks import COUNTABLE, _DATE, _TIME, _WORD, _norm_number, facts, names, sentences
 
 _STOP = {"the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with",
@@ -66,7 +69,7 @@ _OPENER = re.compile(
 _BARE_OPENER = re.compile(r"^(?:overall|honestly|unfortunately|fortunately|all in all|in short|in general)\s+(?=[a-z]|I\b)",
                           re.IGNORECASE)
 _TRAILING = re.compile(r",\s+(?:because|since|as|while|whereas|so that|until)\s+[^,;:]+(?=[.!?]?$)"
-                       r"|\s+(?:because|while|whereas|so that)\s+[^,;:]+(?=[.!?]?$)"
+                       r"|(?<!\ba)(?<!\bthe)(?<!\byour)\s+(?:because|while|whereas|so that)\s+[^,;:]+(?=[.!?]?$)"
                        r"|,\s+(?:which|who|whose)\s+[^,;:]+(?=[.!?]?$)", re.IGNORECASE)
 # a trailing aside: ", with no change", ", a known issue with...", ", the blue house at..."
 _ASIDE = re.compile(r",\s+(?:with|without|a|an|the|mostly|especially|including|apart from|according to|(?!\w*thing\b)[a-z]{3,}ing)\s+[^,;:]+(?=[.!?]?$)",
@@ -101,13 +104,24 @@ def _opens_only(part: str) -> bool:
     return bool(_SUBORDINATE.match(part)) and not (_PHRASE_OPEN.match(part) and len(part.split()) > 6)
 
 
-_INNER = re.compile(r",\s+(?:which|who|whose|where)\s+[^,;:()]{3,80},\s+(?=[a-z])")
+_INNER = re.compile(r",\s+(?:which|who|whose|where)\s+[^,;:()]{3,80},\s+(?=[a-z])"
+                    # an apposition after a name: "Helen Marsh, our head of analytics, and ..."
+                    r"|(?<=[a-z]),\s+(?:our|the|a|an|his|her|their|its|my|your)\s+[^,;:()\d]{3,60},\s+(?=[a-z])"
+                    # a parenthetical: ", for example," ", however,"
+                    r"|,\s+(?:for example|for instance|however|of course|in fact|as usual|as always|by the way)"
+                    r",\s+(?=[a-z])")
+_DETERMINERS = {"our", "the", "a", "an", "his", "her", "their", "its", "my", "your"}
 _PLEASE = re.compile(r"^please\s+(?=[a-z])", re.IGNORECASE)
 _PAREN = re.compile(r"\s*\([^()]{0,120}\)")
 _CLAUSE_START = (r"(?:the|a|an|this|that|these|those|it|he|she|we|they|i|you|our|his|her|their|its|there|"
                  r"my|your|no|every|each|all|some|most|about|only|[A-Z][\w'-]*|\d[\d,.]*)")
+# a finite verb that shows a new clause after ", and" / ", but" whose subject is a noun
+# ("..., and flats that cannot be reached will be charged")
+_FINITE = (r"(?:is|are|was|were|will|would|can|could|cannot|can't|has|have|had|did|didn't|does|doesn't|"
+           r"do|don't|should|must|may|might|said|says)")
 _SPLIT = re.compile(rf";\s+|,?\s+and\s+that\s+(?=\w+\s+\w+)|,\s+(?:and|but|so)\s+(?={_CLAUSE_START}\s+\w+)|,\s+so\s+(?=please\s)|,\s+then\s+(?=[a-z]+\s)"
-                    rf"|:\s+(?={_CLAUSE_START}\s+\w+)")
+                    rf"|:\s+(?={_CLAUSE_START}\s+\w+)"
+                    rf"|,\s+(?:and|but)\s+(?=(?!{_CLAUSE_START}\s)[a-z][\w'-]*\s+(?:[\w'-]+\s+){{0,5}}?{_FINITE}\s)")
 
 
 @dataclass(frozen=True)
@@ -215,8 +229,12 @@ def compress(sentence: str, source: str, terms: set[str] | None = None) -> str:
         m = pattern.match(s)
         if m and not _carries(m.group(0), terms) and len(s) > m.end() + 20:
             s = _capital(s[m.end():])
+    s = concise(s)
     s = _capital(_PLEASE.sub("", s))
     for m in reversed(list(_INNER.finditer(s))):
+        word = s[:m.start()].rsplit(" ", 1)[-1]
+        if m.group(0).split()[1].lower() in _DETERMINERS and not word[:1].isupper():
+            continue  # an apposition only after a name
         if not _carries(m.group(0), terms):
             s = s[:m.start()] + " " + s[m.end():]
     for pattern in (_TRAILING, _ASIDE):
@@ -240,6 +258,53 @@ def pieces(sentence: str) -> list[tuple[str, str]]:
         start, sep = m.end(), m.group(0)
     out.append((sentence[start:], sep))
     return out
+
+
+# a trailing part a clause can stand without, though it states a fact: "..., which costs 45
+# euros each", "..., reviewed after six months", "..., near the castle", "... because ...",
+# "..., in the old bank building", "... with food every morning"
+_TAIL = re.compile(_TRAILING.pattern + "|" + _ASIDE.pattern
+                   + r"|,\s+(?:although|though|(?:[a-z]{3,}ed)|near|next to|opposite|behind|close to|"
+                     r"outside|inside|in front of|just|about|around)\s+[^,;:]+(?=[.!?]?$)"
+                   r"|,?\s+(?:instead of|rather than)\s+[^,;:]+(?=[.!?]?$)"
+                   # a place or time added after a comma ("..., in the old bank building"), a
+                   # manner at the end ("... with food every morning")
+                   r"|,\s+(?:in|on|at|from|for|by)\s+[^,;:]+(?=[.!?]?$)|\s+(?:with|without)\s+[^,;:]+(?=[.!?]?$)"
+                   r"|\s+and\s+(?:will|would|can|could|must|should|may|might|is|are|was|were|has|have|had)"
+                   r"\s+[^,;:]+(?=[.!?]?$)",
+                   re.IGNORECASE)
+
+
+_GERUND_SUBJECT = re.compile(r"^[A-Z][a-z]+ing\b")
+_TAILS = 2  # at most this many tails are cut off one clause
+
+
+def _open_aside(before: str) -> bool:
+    """Whether ``before`` ends on a part between commas that the sentence's verb still has to
+    follow: a short apposition ("Our assessor, Mr Duval") or a relative clause ("the striker
+    Joel Amankwah, who joined in January"); a participle after it is that verb."""
+    if not re.search(r",\s", before):
+        return False
+    last = re.split(r",\s+", before)[-1]
+    return len(last.split()) <= 4 or bool(re.match(r"(?:who|whom|whose|which|where)\b", last, re.IGNORECASE))
+
+
+def tail(piece: str) -> tuple[str, str, str] | None:
+    """``(clause, separator, tail)`` when ``piece`` ends on a part it can stand without (an
+    aside, a "which..." or "because..." clause, a participle: :data:`_TAIL`), else None; the
+    clause keeps at least three words and is no condition or opening part alone."""
+    m = _TAIL.search(piece.rstrip(".!?"))
+    if not m:
+        return None
+    before = piece[:m.start()].rstrip(" ,")
+    sep = re.match(r",?\s+", m.group(0)).group(0)
+    verb = re.match(r",?\s+([a-z]+)", m.group(0), re.IGNORECASE).group(1).lower().endswith(("ed", "ing"))
+    if (len(before.split()) < 3 or _opens_only(before)
+            or (verb and _open_aside(before))  # "Our assessor, Mr Duval, visited ...": the verb itself
+            or ("," not in sep and _GERUND_SUBJECT.match(before))  # "Signing in ... instead of ... avoids"
+            or re.search(r"(?:^|,)\s*(?:if|when|unless|and|or)\b[^,]*$", before, re.IGNORECASE)):
+        return None
+    return before, sep, piece[m.start() + len(sep):]
 
 
 _LIST_MARK = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+")
@@ -329,11 +394,11 @@ def weighted_coverage(summary: str, source: str) -> float:
     wanted = _units(source, terms, known)
     alias = _aliases(wanted)
     wanted = {alias.get(u, u) for u in wanted}
-    total = sum(_weight(u) for u in wanted)
+    total = math.fsum(_weight(u) for u in wanted)
     if not total:
         return 1.0
     have = {alias.get(u, u) for u in _units(summary, terms, known) | {w.lower() for w in _WORD.findall(summary)}}
-    return sum(_weight(u) for u in wanted & have) / total
+    return math.fsum(_weight(u) for u in wanted & have) / total
 
 
 def _content(source: str) -> list[tuple[int, str]]:
@@ -348,19 +413,29 @@ def _content(source: str) -> list[tuple[int, str]]:
 
 
 def _candidates(source: str, terms: set[str]) -> list[tuple]:
-    """``(sentence index, piece index, text, separator, units)`` of every compressed piece."""
+    """``(sentence index, piece index, text, separator, units, needs)`` of every compressed
+    piece; a piece's optional tail (:func:`tail`) is a piece of its own that ``needs`` the
+    ``(sentence index, piece index)`` of its clause (never chosen without it)."""
     known = frozenset(names(source))
     alias = _aliases(_units(source, terms, known))
     timeline = len(_STAMPED.findall(source)) >= 3
     out = []
     for k, (i, s) in enumerate(_content(source)):
-        for j, (text, sep) in enumerate(pieces(compress(s, source, terms))):
-            units = {alias.get(u, u) for u in _units(text, terms, known)}
-            if k == 0 and _TITLE_LINE.match(text):
-                units = _header(units)
-            elif timeline and j == 0 and (m := _TIME.match(text)):
-                units = _stamp(units, "t" + re.sub(r"\s|\.", "", m.group(0).lower()))
-            out.append((i, j, text, sep, units))
+        j = 0
+        for whole, sep in pieces(compress(s, source, terms)):
+            parts = [(whole, sep)]  # the clause, then its tails, each needing the one before
+            while len(parts) <= _TAILS and not (k == 0 and _TITLE_LINE.match(whole)) \
+                    and (split := tail(parts[0][0])):
+                parts[:1] = [(split[0], parts[0][1]), (split[2], split[1])]
+            for n, (text, sep) in enumerate(parts):
+                needs = (i, j - 1) if n else None
+                units = {alias.get(u, u) for u in _units(text, terms, known)}
+                if k == 0 and _TITLE_LINE.match(text):
+                    units = _header(units)
+                elif timeline and j == 0 and (m := _TIME.match(text)):
+                    units = _stamp(units, "t" + re.sub(r"\s|\.", "", m.group(0).lower()))
+                out.append((i, j, text, sep, units, needs))
+                j += 1
     return out
 
 
@@ -407,32 +482,56 @@ def _greedy(cands: list[tuple], budget: Budget, limit: int, covered: set[str], u
     Lazy: a piece's value only falls as more is covered, so a popped value still above the
     next one's stale value is the best (a long text stays fast)."""
     covered = set(covered)
+    at = {(c[0], c[1]): c for c in cands}
+    keys: set[tuple[int, int]] = set()
+
+    def chain(c: tuple) -> list[tuple]:
+        """``c`` with the clause (and tails) before it that are not chosen yet, in order."""
+        out = [c]
+        while out[0][5] and out[0][5] not in keys:
+            out.insert(0, at[out[0][5]])
+        return out
 
     def value(c: tuple) -> tuple[float, float]:
-        gain = sum(_weight(u) for u in c[4] - covered) + (0.3 if c[0] == 0 and c[1] == 0 else 0)
-        repeats = sum(_weight(u) for u in c[4] & covered if not u.startswith("~"))
-        return (gain - 0.25 * repeats) / (len(c[2]) + 20) ** exponent, gain
+        new = chain(c)  # a tail without its clause: the two together
+        units = set().union(*(x[4] for x in new))
+        size = sum(len(x[2]) for x in new)
+        first = any((x[0], x[1]) == (0, 0) for x in new)
+        gain = math.fsum(_weight(u) for u in units - covered) + (0.3 if first else 0)
+        repeats = math.fsum(_weight(u) for u in units & covered if not u.startswith("~"))
+        return (gain - 0.25 * repeats) / (size + 20) ** exponent, gain
 
     heap = [(-value(c)[0], k) for k, c in enumerate(cands)]
     heapq.heapify(heap)
+    waiting: dict[tuple[int, int], list[int]] = {}  # tails too long with their clause: tried again once it is in
     chosen: list[tuple] = []
     sents: set[int] = set()
     length, total = used, 0.0
     while heap:
         _, k = heapq.heappop(heap)
         c = cands[k]
-        if length + len(c[2]) + 1 > limit or (c[0] not in sents and len(sents) >= budget.sentences):
-            continue  # it will not fit later either
+        if (c[0], c[1]) in keys:
+            continue
+        new = chain(c)
+        size = sum(len(x[2]) + 1 for x in new)
+        if length + size > limit or (c[0] not in sents and len(sents) >= budget.sentences):
+            if len(new) > 1:
+                waiting.setdefault(c[5], []).append(k)
+            continue  # it will not fit later either (a tail: unless its clause is chosen)
         now, gain = value(c)
         if gain <= 0 or now <= 0:
             continue
         if heap and now < -heap[0][0]:
             heapq.heappush(heap, (-now, k))
             continue
-        chosen.append(c)
+        for x in new:
+            chosen.append(x)
+            keys.add((x[0], x[1]))
+            covered |= x[4]
+            for w in waiting.pop((x[0], x[1]), []):
+                heapq.heappush(heap, (-value(cands[w])[0], w))
         sents.add(c[0])
-        covered |= c[4]
-        length += len(c[2]) + 1
+        length += size
         total += gain
     return chosen, total
 
@@ -442,7 +541,7 @@ _EXACT_UP_TO = 18  # pieces: beyond, the greedy cover alone (2^18 subsets are pr
 
 def _gain(chosen: list[tuple], covered: set[str]) -> float:
     units = set().union(*(c[4] for c in chosen)) - covered if chosen else set()
-    return sum(_weight(u) for u in units) + (0.3 if any(c[0] == 0 and c[1] == 0 for c in chosen) else 0)
+    return math.fsum(_weight(u) for u in units) + (0.3 if any(c[0] == 0 and c[1] == 0 for c in chosen) else 0)
 
 
 def _exact(cands: list[tuple], budget: Budget, limit: int, covered: set[str], used: int,
@@ -450,11 +549,18 @@ def _exact(cands: list[tuple], budget: Budget, limit: int, covered: set[str], us
     """The set of pieces that covers the most weight within the budget (fewest characters
     on a tie), by depth-first search with a bound; ``start`` (the greedy answer) is the
     first best."""
-    useful = [c for c in cands if c[4] - covered]
+    at = {(c[0], c[1]): c for c in cands}
+    needed: set[tuple[int, int]] = set()  # the clauses (and tails) a useful tail needs
+    for c in cands:
+        if c[4] - covered:
+            while c[5]:
+                needed.add(c[5])
+                c = at[c[5]]
+    useful = [c for c in cands if c[4] - covered or (c[0], c[1]) in needed]
     best = [_gain(start, covered), -(used + sum(len(c[2]) + 1 for c in start)), start]
     rest = [0.0] * (len(useful) + 1)
     for k in range(len(useful) - 1, -1, -1):
-        rest[k] = rest[k + 1] + sum(_weight(u) for u in useful[k][4] - covered) + 0.3
+        rest[k] = rest[k + 1] + math.fsum(_weight(u) for u in useful[k][4] - covered) + 0.3
 
     def walk(k: int, chosen: list[tuple], length: int, have: set[str], value: float) -> None:
         if (value, -length) > (best[0], best[1]):
@@ -462,12 +568,13 @@ def _exact(cands: list[tuple], budget: Budget, limit: int, covered: set[str], us
         if k == len(useful) or value + rest[k] <= best[0]:
             return
         c = useful[k]
-        if length + len(c[2]) + 1 <= limit and len({x[0] for x in chosen} | {c[0]}) <= budget.sentences:
+        if (length + len(c[2]) + 1 <= limit and len({x[0] for x in chosen} | {c[0]}) <= budget.sentences
+                and (not c[5] or any((x[0], x[1]) == c[5] for x in chosen))):
             new = c[4] - have
             bonus = 0.3 if c[0] == 0 and c[1] == 0 else 0
             chosen.append(c)
             walk(k + 1, chosen, length + len(c[2]) + 1, have | c[4],
-                 value + sum(_weight(u) for u in new) + bonus)
+                 value + math.fsum(_weight(u) for u in new) + bonus)
             chosen.pop()
         walk(k + 1, chosen, length, have, value)
 
@@ -482,15 +589,25 @@ def _fill(cands: list[tuple], chosen: list[tuple], budget: Budget, limit: int, u
     character first. What was chosen stays, so the summary only gains; the limit is checked
     on the joined text."""
     chosen = list(chosen)
+    have = {_stem(w) for x in chosen for w in _WORD.findall(x[2])}
 
     def content(c: tuple) -> float:
-        return len({_stem(w) for w in _WORD.findall(c[2]) if w.lower() not in _STOP and len(w) > 2}) / (len(c[2]) + 20)
+        """Content words the summary does not have yet, per character."""
+        words = {_stem(w) for w in _WORD.findall(c[2]) if w.lower() not in _STOP and len(w) > 2}
+        return len(words - have) / (len(c[2]) + 20)
 
-    for c in sorted((c for c in cands if c not in chosen), key=content, reverse=True):
+    rest = [c for c in cands if c not in chosen]
+    while rest:
         sents = {x[0] for x in chosen}
-        if (c[0] in sents or len(sents) < budget.sentences) \
-                and used + len(_join(sorted(chosen + [c]))) <= limit:
-            chosen.append(c)
+        fits = [c for c in rest if (not c[5] or any((x[0], x[1]) == c[5] for x in chosen))  # a tail only with its clause
+                and (c[0] in sents or len(sents) < budget.sentences)
+                and used + len(_join(sorted(chosen + [c]))) <= limit]
+        if not fits:
+            break
+        best = max(fits, key=content)
+        chosen.append(best)
+        rest.remove(best)
+        have |= {_stem(w) for w in _WORD.findall(best[2])}
     return chosen
 
 
@@ -515,7 +632,7 @@ def extractive_summary(source: str, budget: Budget | None = None, lead: str = ""
     if lead:
         return " ".join(x for x in (lead, _join(sorted(chosen))) if x)
     if not chosen:  # no piece fits: the best one cut at a word
-        best = max(cands or [(0, 0, sents[0], "", set())], key=lambda c: len(c[4]))[2]
+        best = max(cands or [(0, 0, sents[0], "", set(), None)], key=lambda c: len(c[4]))[2]
         cut = best[: budget.max_chars].rsplit(" ", 1)[0].rstrip(",;:")
         return cut + "…"
     return _join(sorted(chosen))
@@ -526,7 +643,7 @@ def _join(chosen: list[tuple]) -> str:
     alone capitalised and closed with a full stop."""
     out: list[str] = []
     prev = None
-    for i, j, text, sep, _ in chosen:
+    for i, j, text, sep, *_ in chosen:
         text = text.strip()
         if prev is not None and prev[0] == i and prev[1] == j - 1:
             out[-1] = out[-1].rstrip(".!?") + sep + text

@@ -258,11 +258,16 @@ class CommandPipeline:
         return completion, cleaner.emitted
 
     def _summarise(self, spec, body, model, mode, cancel, timings) -> tuple[Completion, str, str | None]:
+        """``[sum] model_summary``: "chat" (default) asks only chat models for a summary (a
+        base model's never kept more facts than the extract on the development sets: the
+        extract alone, at once), "always" every model, "never" none."""
+        ask = str(self.settings.get("sum", {}).get("model_summary", "chat")).strip().lower()
         return summarise(
             body, lambda request, extra, prefill: self._ask(spec, request, model, mode, None, cancel, extra),
             lambda completion: self._clean(spec, completion, body)[0],
             num_predict=int(spec.options.get("num_predict") or 160),
-            temperature=float(spec.options.get("temperature") or 0.2), timings=timings)
+            temperature=float(spec.options.get("temperature") or 0.2), timings=timings,
+            ask_model=ask == "always" or (ask == "chat" and mode != "completion"))
 
     def _generate_checked(self, spec, body, model, mode, c, on_chunk, cancel, timings
                           ) -> tuple[Completion, str, str | None]:

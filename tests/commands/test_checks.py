@@ -95,9 +95,49 @@ class ScriptedModel:
         return {"template": "{{ .Prompt }}", "capabilities": ["completion"]}
 
 
-def _pipeline(answers):
+class ScriptedChatModel(ScriptedModel):
+    """The same as a chat model (an instruction-tuned one a user pulls)."""
+
+    def chat(self, model, messages, **kw):
+        return self.generate(model, messages[-1]["content"], **kw)
+
+    def show(self, model):
+        return {"template": "<start_of_turn>user\n{{ .Prompt }}<end_of_turn>", "capabilities": ["completion"]}
+
+
+def _pipeline(answers, model_summary="always"):
+    """The checked sum: flow is tested with the model asked (by default a base model is not)."""
     model = ScriptedModel(answers)
-    return CommandPipeline(load_settings(), client=model, history=False), model
+    settings = load_settings()
+    settings["sum"] = {"model_summary": model_summary}
+    return CommandPipeline(settings, client=model, history=False), model
+
+
+def test_a_base_model_is_not_asked_for_a_summary_by_default():
+    """On the development sets the base model's summary never kept more facts than the
+    extract: by default sum: on a base model is the extract at once, no request."""
+    model = ScriptedModel([])
+    p = CommandPipeline(load_settings(), client=model, history=False)
+    result = p.run_spec(p.specs["sum"], SOURCE)
+    assert result.status == "ok" and model.prompts == []
+    assert result.output == extract.extractive_summary(SOURCE) and result.note is None
+    assert result.timings["sum_extractive"] is True
+
+
+def test_a_chat_model_is_asked_for_its_summary_by_default():
+    model = ScriptedChatModel([FULL])
+    p = CommandPipeline(load_settings(), client=model, history=False)
+    result = p.run_spec(p.specs["sum"], SOURCE)
+    assert len(model.prompts) == 1 and result.output == FULL
+
+
+def test_model_summary_never_asks_no_model():
+    model = ScriptedChatModel([])
+    settings = load_settings()
+    settings["sum"] = {"model_summary": "never"}
+    p = CommandPipeline(settings, client=model, history=False)
+    result = p.run_spec(p.specs["sum"], SOURCE)
+    assert model.prompts == [] and result.output == extract.extractive_summary(SOURCE)
 
 
 def test_a_summary_with_an_invented_number_is_retried_then_replaced():
@@ -129,12 +169,28 @@ def test_a_faithful_but_partial_summary_is_completed_with_the_texts_own_clauses(
     result = p.run_spec(p.specs["sum"], SOURCE)
     assert len(model.prompts) == 1 and result.output.startswith(partial + " ")
     added = result.output[len(partial) + 1:]
-    assert all(s in SOURCE for s in checks.sentences(added))      # what was added is the text's
+    # what was added is the text's own words: its sentences or a clause of one ("Construction
+    # starts in May" without "and should take 14 weeks")
+    assert all(s.rstrip(".") in SOURCE for s in checks.sentences(added))
     # the facts the model left out, as many as fit: a date is one fact, "May ... 14 weeks" two
     assert sum(f in added for f in ("4 March", "May", "14 weeks", "20 April")) >= 3
     assert len(result.output) <= extract.summary_budget(SOURCE).max_chars  # the hard limit: the fill uses what the target leaves
     assert checks.unsupported(result.output, SOURCE) == []
     assert result.timings["sum_completed"] is True and "were added" in result.note
+
+
+def test_a_faithful_lead_that_adds_nothing_gives_way_to_the_extract():
+    text = ("Notice to all tenants of Elm Court. The lifts in block B will be replaced between 1 "
+            "October and 15 November. During this time block B residents can use the lift in block "
+            "A, which connects on the second floor. Deliveries of heavy items should be booked with "
+            "the caretaker, Stefan, at least two days ahead. Work will run from 8 am to 5 pm on "
+            "weekdays only. We are sorry for the disruption and thank you for your patience.")
+    lead = "The caretaker will be working on the building."
+    assert extract.weighted_coverage(lead, text) == 0
+    p, model = _pipeline([lead])
+    result = p.run_spec(p.specs["sum"], text)
+    assert len(model.prompts) == 1 and not result.output.startswith(lead)
+    assert result.output == extract.extractive_summary(text) and result.timings["sum_extractive"] is True
 
 
 def test_a_missing_name_in_gen_triggers_a_retry_that_spells_it_out():

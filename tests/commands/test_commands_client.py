@@ -87,6 +87,7 @@ def test_pipeline_records_server_down_as_failed(dead_url):
 def test_pipeline_timeout_and_cancel_are_recorded(hung_url):
     history = HistoryStore(retention_days=30)
     settings = settings_for(hung_url, timeout_seconds=1)
+    settings["sum"] = {"model_summary": "always"}  # a base model is asked only when told
     pipeline = CommandPipeline(settings, history=history)
     # sum: (fix: would answer with its dictionary correction once its rewrite budget is spent)
     spec, body = pipeline.match("sum: teh cat")

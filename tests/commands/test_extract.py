@@ -33,12 +33,19 @@ SPREAD_FACTS = ["22 Harbour Road", "17 June", "14 June", "8 am", "5 euros", "fou
     ("The bin is small (sadly) and fills after every room.", "The bin is small and fills after every room."),
     # kept: a condition, a reporter with a name, a parenthesis or clause holding a fact
     ("If the light stays red after ten minutes, call 0345 600 7788.", None),
-    ("Sara Lindqvist reported that the beta had 1,200 testers.", None),
-    ("About 2,300 payments failed (roughly 4 percent of the day's total).", None),
+    ("Sara Lindqvist reported that the beta had 1,200 testers.",
+     "Sara Lindqvist reported the beta had 1,200 testers."),              # the reporter stays, "that" goes
+    ("About 2,300 payments failed (roughly 4 percent of the day's total).",
+     "About 2,300 payments failed (roughly 4% of the day's total)."),    # kept ("percent" shortened)
     ("The main issue is the bank sync, which still fails for two of the five banks.", None),
     ("The lights blink for two minutes while the router starts.", "The lights blink for two minutes."),
+    ("The machine is good, but it took me a while to get used to it.", None),  # "a while": no clause
+    ("You will report to Helen Marsh, our head of analytics, and work from the Leeds office.",
+     "You will report to Helen Marsh and work from the Leeds office."),     # an apposition to a name
+    ("The update, however, needs a restart of the phone.", "The update needs a restart of the phone."),
+    ("We cleaned the room, the kitchen, and the hall.", None),            # a list, not an apposition
     # meaning-bearing parts stay: a negated reporter, "such as", a scope, a clause after a comma
-    ("Nobody told us that the fee was waived for this year.", None),
+    ("Nobody told us that the fee was waived for this year.", "Nobody told us the fee was waived for this year."),
     ("We sell fresh fruit and vegetables such as apples and pears.", None),
     ("In rural areas, customers were much less satisfied than before.", None),
     ("We tried a lot of fixes over the week, nothing worked for the customer.", None),
@@ -277,7 +284,7 @@ def test_the_stamps_of_a_timeline_weigh_less_than_its_events():
     assert extract._weight("^t08:05") < extract._weight("t08:05") / 2
     summary = extract.extractive_summary(TIMELINE)
     # the events' facts are kept rather than every line's time
-    assert _kept(summary, ["Omar Haddad", "2,600", "80 percent"]) == ["Omar Haddad", "2,600", "80 percent"]
+    assert _kept(summary, ["Omar Haddad", "2,600", "80%"]) == ["Omar Haddad", "2,600", "80%"]  # "80 percent", shortened
     assert checks.unsupported(summary, TIMELINE) == []
     # a single time in a text is a fact like any other
     one = extract._candidates("The train leaves at 08:05 from Leeds. Tickets cost £12.", set())
@@ -292,6 +299,14 @@ def test_a_long_part_that_opens_on_a_preposition_is_a_main_clause():
             "open onto the yard.")
     assert extract.compress(text, text) == ("During the works the tenants of the east wing can use the "
                                             "stairs at the back.")
+
+
+def test_a_clause_whose_subject_is_a_noun_is_cut_at_and_only_with_a_verb():
+    assert [p for p, _ in extract.pieces("The check is required by law, and flats that cannot be "
+                                         "reached will be charged a £45 fee.")] == \
+        ["The check is required by law", "flats that cannot be reached will be charged a £45 fee."]
+    # a list's last item is no clause: no verb follows
+    assert len(extract.pieces("We sell bread, fresh cakes, and fruit from the farms nearby.")) == 1
 
 
 def test_a_part_of_a_full_name_is_the_same_name_again():
@@ -324,3 +339,134 @@ def test_room_the_cover_leaves_is_filled_with_what_still_fits():
     # the whole summary keeps to the hard limit
     for source in (text, SPREAD, TIMELINE):
         assert len(extract.extractive_summary(source)) <= extract.summary_budget(source).max_chars
+
+
+@pytest.mark.parametrize("piece, split", [
+    ("On Friday we have a food tour booked for 11 am, which costs 45 euros each.",
+     ("On Friday we have a food tour booked for 11 am", ", ", "which costs 45 euros each.")),
+    ("Your starting salary will be £38,500 a year, reviewed after six months.",
+     ("Your starting salary will be £38,500 a year", ", ", "reviewed after six months.")),
+    ("The hotel is the Casa Alfama, near the castle",
+     ("The hotel is the Casa Alfama", ", ", "near the castle")),
+    ("The fee will be capped at £5 per item instead of the full price of the book.",
+     ("The fee will be capped at £5 per item", " ", "instead of the full price of the book.")),
+    ("The auditors will be on site for three days and will sit in the glass room.",
+     ("The auditors will be on site for three days", " ", "and will sit in the glass room.")),
+    ("Complaints were about late slots, mentioned by 41 percent of customers, followed by damaged parcels.",
+     ("Complaints were about late slots, mentioned by 41 percent of customers", ", ", "followed by damaged parcels.")),
+    # no tail: the verb of the clause after an apposition, a gerund subject, a condition
+    ("Our assessor, Mr Duval, visited on 10 February.", None),
+    ("In the second half the striker Joel Amankwah, who joined in January, scored twice.", None),
+    ("Signing in with a password instead of single sign-on avoids the problem.", None),
+    ("If the alarm sounds, which happens rarely, leave the building.", None),
+])
+def test_a_clause_is_cut_from_a_tail_it_can_stand_without(piece, split):
+    assert extract.tail(piece) == split
+
+
+def test_a_tail_with_a_fact_is_kept_or_left_with_its_clause_never_alone():
+    text = ("The workshop is on 3 May in Leeds, which is about 40 minutes by train from York. "
+            "Lunch costs £12, payable on the day. The trainer is Dr Amal Haddad. Bring a laptop.")
+    cands = extract._candidates(text, extract.key_terms(text))
+    clause = [c for c in cands if c[2] == "The workshop is on 3 May in Leeds"][0]
+    tail = [c for c in cands if c[2].startswith("which is about 40")][0]
+    assert tail[5] == (clause[0], clause[1]) and clause[5] is None
+    # room for the clause but not its tail: the clause alone, the date and place kept
+    short = extract.extractive_summary(text, extract.Budget(sentences=1, max_chars=40, target_chars=40))
+    assert short == "The workshop is on 3 May in Leeds."
+    # the tail's fact (40) is wanted but never comes without its clause
+    for limit in range(20, len(text), 7):
+        out = extract.extractive_summary(text, extract.Budget(sentences=3, max_chars=limit, target_chars=limit))
+        assert "which is about 40" not in out or "The workshop is on 3 May in Leeds, which is about 40" in out
+    roomy = extract.extractive_summary(text, extract.Budget(sentences=3, max_chars=120, target_chars=120))
+    assert "Leeds, which is about 40 minutes by train from York." in roomy
+
+
+def test_a_tail_of_a_tail_comes_only_with_both_before_it():
+    text = ("Customers were asked in May. The main complaint was missed slots, mentioned by 41 "
+            "percent of unhappy customers, followed by damaged parcels in 12 percent of cases. "
+            "They would pay 3 euros for a two-hour window.")
+    cands = extract._candidates(text, extract.key_terms(text))
+    clause, first, second = [c for c in cands if c[0] == 1]
+    assert second[5] == (first[0], first[1]) and first[5] == (clause[0], clause[1])
+    at = {(c[0], c[1]): c for c in cands}
+    for limit in range(30, len(text), 5):
+        budget = extract.Budget(sentences=3, max_chars=limit, target_chars=limit)
+        chosen, _ = extract._greedy(cands, budget, limit, set(), 0, 0.7)
+        best = extract._exact(cands, budget, limit, set(), 0, chosen)
+        for picked in (chosen, best, extract._fill(cands, best, budget, limit, 0)):
+            keys = {(c[0], c[1]) for c in picked}
+            assert all(c[5] is None or c[5] in keys for c in picked), limit
+            assert all(not at[k][5] or at[k][5] in keys for k in keys)
+        out = extract.extractive_summary(text, budget)
+        assert not out.startswith("Mentioned") and ". Mentioned" not in out and ". Followed" not in out
+
+
+def test_the_choice_does_not_depend_on_the_order_a_set_is_read_in():
+    """Two pieces that tie on weight: float sums over a set depend on its order (which
+    varies with PYTHONHASHSEED), so a tie went one way or the other from run to run."""
+    import os
+    import subprocess
+    import sys
+
+    text = ("I bought the Aerolite 2 vacuum cleaner in June after my old one broke. It costs $189, "
+            "which is cheaper than most cordless models. The suction is strong on hard floors, and "
+            "the battery lasts about 35 minutes on the normal setting. On thick carpets it struggles "
+            "and the battery drops to 15 minutes on the turbo setting. The bin is small and needs "
+            "emptying after every room. Overall I recommend it for flats with hard floors, but not "
+            "for houses with a lot of carpet.")
+    code = f"from assistant.commands.extract import extractive_summary as s; print(s({text!r}))"
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+            for seed in (0, 5, 11, 23)}
+    assert len(outs) == 1
+
+
+def test_every_sum_set_of_the_benchmark_marks_facts_its_texts_state():
+    """A key fact no alternative of which occurs in the text could never be kept: the sets
+    the benchmark reads (dev4 included) are well formed."""
+    import json
+    from pathlib import Path
+
+    from benchmarks.bench_commands import DATA, SUM_SETS
+
+    assert any(name == "sum_paragraphs_dev4.json" for _, name, _ in SUM_SETS)
+    for _, name, _ in SUM_SETS:
+        for p in json.loads((Path(DATA) / name).read_text(encoding="utf-8")):
+            assert p["facts"] and all(any(a.lower() in p["text"].lower() for a in f) for f in p["facts"]), \
+                (name, p["genre"])
+
+
+@pytest.mark.parametrize("piece, clause, rest", [
+    ("Casa Verde opened last month on Quay Street, in the old bank building.",
+     "Casa Verde opened last month on Quay Street", "in the old bank building."),
+    ("Give her one tablet of Meloxidyl with food every morning.",
+     "Give her one tablet of Meloxidyl", "with food every morning."),
+    ("The office is closed today, from 9 am to noon.", "The office is closed today", "from 9 am to noon."),
+])
+def test_a_place_time_or_manner_added_at_the_end_is_an_optional_tail(piece, clause, rest):
+    before, _, after = extract.tail(piece)
+    assert (before, after) == (clause, rest)
+
+
+def test_a_fact_in_a_long_opening_clause_fits_once_its_place_tail_is_cut():
+    source = ("Bella, your 6-year-old spaniel, was seen on 14 March for a limp in her front left leg. "
+              "The X-ray showed no fracture, so we think it is a sprained wrist. "
+              "She should rest for two weeks, with short walks on the lead only. "
+              "Give her one tablet of Meloxidyl with food every morning for 10 days. "
+              "If she is still limping after that, book a follow-up with Dr Patel. "
+              "The bill of 180 pounds has been paid by card.")
+    out = extract.extractive_summary(source)
+    assert "14 March" in out and "180 pounds" in out and "Meloxidyl" in out
+    assert len(out) <= extract.summary_budget(source).max_chars
+
+
+def test_the_fill_adds_what_the_summary_does_not_say_yet():
+    """The room under the hard limit goes to the piece with the most content words the
+    summary lacks, not to one that says its words again."""
+    chosen = [(0, 0, "The garden gate and the garden fence need fresh paint.", "", {"x"}, None)]
+    again = (1, 0, "The garden gate and fence need paint.", "", set(), None)
+    new = (2, 0, "Bring your passport.", "", set(), None)
+    budget = extract.Budget(sentences=3, max_chars=100)  # room for one of the two
+    out = extract._fill([chosen[0], again, new], chosen, budget, 100, 0)
+    assert new in out and again not in out

@@ -77,7 +77,17 @@ def test_sum_is_faithful_and_within_its_budget(pipeline):
     assert result.status == "ok", result.error
     assert checks.unsupported(result.output, REPORT) == []
     assert len(result.output) <= 0.6 * len(REPORT)
+    # the embedded model is a base model: not asked ([sum] model_summary = "chat"), the extract
+    assert "sum_attempts" not in result.timings and result.timings["sum_extractive"] is True
+    assert result.output == extract.extractive_summary(REPORT)
+
+
+def test_sum_asks_a_base_model_when_told_and_keeps_at_least_the_extracts_facts(live_settings):
+    settings = dict(live_settings, sum={"model_summary": "always"})
+    result = CommandPipeline(settings, history=False).run("sum: " + REPORT)
+    assert result.status == "ok", result.error
     assert result.timings["sum_attempts"] >= 1
+    assert checks.unsupported(result.output, REPORT) == []
     # whichever of the model's summary, it completed or the extract won, it keeps at least
     # as much of the report's facts as the extract alone
     alone = extract.extractive_summary(REPORT)
