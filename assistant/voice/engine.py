@@ -13,6 +13,9 @@ too long for a short window.
 Models are named by :mod:`assistant.voice.model_store` (tiny.en, base, a folder). With
 language "auto" on a multilingual model the language is detected from the same short-window
 encoder output (one decoder step), optionally among ``detect_languages`` only.
+
+On an English-only model (tiny.en) the beam's hypotheses are rescored with an English bigram
+model (:mod:`assistant.voice.rescoring`, ``rescore=True``, the default; ``[voice] rescore``).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class WhisperEngine:
         idle_unload_seconds: float = 600.0,
         short_window_s: float = 10.0,
         detect_languages=(),
+        rescore: bool = True,
         clock=time.monotonic,
     ) -> None:
         resolved = model_store.resolve(model)  # raises ModelError; assembles base on first use
@@ -71,6 +75,8 @@ class WhisperEngine:
         self.cpu_threads = cpu_threads or min(4, os.cpu_count() or 1)
         self.idle_unload_seconds = idle_unload_seconds
         self.short_window_s = short_window_s
+        self.rescore = bool(rescore)
+        self.rescorer = None  # the RescoringWhisper around the loaded model, when it applies
         self._clock = clock
         self._tokenizer = None
         self.full_window_calls = 0
@@ -102,6 +108,10 @@ class WhisperEngine:
                     )
                 except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError
                     raise ModelError(f"cannot load the Whisper model at {self.model_path}: {exc}") from exc
+                if self.rescore:  # English-only models: the bigram list is English
+                    from assistant.voice.rescoring import wrap_model
+
+                    self.rescorer = wrap_model(self._model)
                 self.load_seconds = time.perf_counter() - t0
             self._last_used = self._clock()
             return self._model

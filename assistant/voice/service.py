@@ -84,7 +84,7 @@ class VoiceService:
             raise ValueError("[voice] dictate_hotkey and command_hotkey must differ")
         vad = vad_from_settings(voice)
         model_keys = ("model", "model_path", "language", "detect_languages", "beam_size", "cpu_threads",
-                      "short_window_seconds", "unload_after_idle_seconds")
+                      "short_window_seconds", "unload_after_idle_seconds", "rescore")
         if not self._custom_engine and (self.engine is None or
                                         any(self.voice.get(k) != voice.get(k) for k in model_keys)):
             engine = engine_from_settings(voice)  # raises ModelError for a bad model path

@@ -39,7 +39,15 @@ def engine_from_settings(voice: dict, *, model: str | None = None) -> WhisperEng
         idle_unload_seconds=float(_num(voice, "unload_after_idle_seconds", 600)),
         short_window_s=_short_window(voice),
         detect_languages=_detect_languages(voice),
+        rescore=_flag(voice, "rescore", True),
     )
+
+
+def _flag(voice: dict, key: str, default: bool) -> bool:
+    value = voice.get(key, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"[voice] {key} must be true or false, got {value!r}")
+    return value
 
 
 def _detect_languages(voice: dict) -> list[str]:

@@ -38,10 +38,15 @@ def expand(words: list[str]) -> list[str]:
 
 
 class BigramScorer:
-    """log P(words) under a bigram model with back-off to word frequency (nats)."""
+    """log P(words) under a bigram model with back-off to word frequency (nats).
 
-    def __init__(self, dictionary):
+    ``unknown_count``: the count a word missing from the list is given (0 = none: fix: wants
+    non-words to score badly; voice rescoring gives them the rarest word's count, so a name
+    Whisper heard is not traded for a common word)."""
+
+    def __init__(self, dictionary, *, unknown_count: int = 0):
         self.d = dictionary
+        self.unknown = unknown_count
         self.min_bigram = min(dictionary.bigrams.values()) if dictionary.bigrams else 1
         # the bigram list counts on another scale than the word list: the ratio of the totals
         self.scale = (sum(dictionary.bigrams.values()) / dictionary.total) if dictionary.total else 1.0
@@ -50,7 +55,7 @@ class BigramScorer:
         """log P(second | first): bigram count over the first word's share of all pairs,
         backing off to word frequency for a pair the list does not have."""
         c_first = self.d.words.get(first, 0)
-        p_uni = (self.d.words.get(second, 0) + 1) / self.d.total
+        p_uni = ((self.d.words.get(second, 0) or self.unknown) + 1) / self.d.total
         if not first or c_first == 0:
             return math.log(p_uni)
         denominator = max(self.d.left_totals.get(first, 0), c_first * self.scale)
@@ -63,7 +68,7 @@ class BigramScorer:
         seq = expand(words)
         if not seq:
             return 0.0
-        total = math.log((self.d.words.get(seq[0], 0) + 1) / self.d.total)
+        total = math.log(((self.d.words.get(seq[0], 0) or self.unknown) + 1) / self.d.total)
         for a, b in zip(seq, seq[1:]):
             total += self.pair(a, b)
         return total
