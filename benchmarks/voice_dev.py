@@ -4,7 +4,7 @@ bench_voice's sets, so decoding ideas can be tried here and only reported on "en
 Prints tiny.en's word error rate (OpenAI's normaliser) on the dev sentences in two halves
 (A: many /b/ /p/ onsets, espeak-ng's weakest consonants; B: everyday sentences) for:
 
-* the engine as it is (VAD + short window, beam 5);
+* the engine without rescoring (VAD + short window, beam 5);
 * the 5-best oracle of a beam of 10 (what rescoring could reach at best);
 * those 5 hypotheses rescored with the embedded Gemma 3 270M (log-probability of the sentence
   after a fixed prefix, weight ``LM_WEIGHT`` against Whisper's per-token average log-prob),
@@ -14,6 +14,11 @@ Run: ``.venv/bin/python -m benchmarks.voice_dev`` (a few minutes on 2 cores). No
 ``python -m benchmarks``: it informs decisions, it is no target.
 ``... -m benchmarks.voice_dev --report WEIGHT`` applies rescoring with a weight chosen here to
 bench_voice's en / en+ clips, to report only (never to choose the weight).
+``... -m benchmarks.voice_dev --bigram`` measures the shipped bigram rescoring
+(:mod:`assistant.voice.rescoring`) on the dev set: its weights, beam 5 against beam 10, the
+oracle, and the cost per utterance.
+
+The n-best lists are collected from the engine with rescoring off (Whisper's own order).
 """
 
 from __future__ import annotations
@@ -159,15 +164,62 @@ def rescore(hypotheses, lm_scores, weight: float) -> str:
     return max((s + weight * lp / n, t) for (t, s, n), lp in zip(hypotheses, lm_scores))[1]
 
 
+def _plain_engine():
+    from assistant.voice.engine import WhisperEngine
+
+    return WhisperEngine("tiny.en", language="en", idle_unload_seconds=0, rescore=False)
+
+
+BIGRAM_WEIGHTS = (0.0, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5)
+
+
+def run_bigram() -> dict:
+    """The bigram rescoring of assistant.voice.rescoring on the dev set: weights, beam 5 vs 10."""
+    from faster_whisper.tokenizer import Tokenizer
+
+    from assistant.voice.rescoring import WEIGHT, BigramLM, order
+
+    engine = _plain_engine()
+    model = engine.load()
+    tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+    clips = [espeak_clip(s) for s in DEV_SENTENCES]
+    refs, out, lm = list(DEV_SENTENCES), {}, BigramLM()
+    lm(["warm", "up"])
+    for beam in (5, 10):
+        nbest = [collect_nbest(engine, tokenizer, audio, n=5, beam=beam) for audio in clips]
+
+        def pick(weight, nbest=nbest):  # cumulative Whisper log-prob = average * tokens
+            return [" ".join(h[order([(t, s * (n - 1)) for t, s, n in h], lm, weight)[0]][0].strip()
+                             for h in calls) for calls in nbest]
+
+        oracle = [" ".join(min(h, key=lambda c, r=r: _wer(r, c[0]))[0].strip() for h in calls)
+                  for calls, r in zip(nbest, refs)]
+        print(f"beam {beam:2}, 5 hypotheses: oracle {_halves(refs, oracle)}")
+        out[f"dev WER beam {beam} 5-best oracle"] = round(_wer(refs, oracle), 3)
+        for weight in BIGRAM_WEIGHTS:
+            hyps = pick(weight)
+            mark = "  (shipped)" if weight == WEIGHT else ""
+            print(f"  bigram weight {weight:<4}  {_halves(refs, hyps)}{mark}")
+            out[f"dev WER beam {beam} bigram w={weight}"] = round(_wer(refs, hyps), 3)
+        if beam == 5:
+            t0 = time.perf_counter()
+            for calls in nbest:
+                for h in calls:
+                    order([(t, s * (n - 1)) for t, s, n in h], lm, WEIGHT)
+            per_utt = (time.perf_counter() - t0) / len(nbest)
+            print(f"  bigram scoring: {per_utt * 1e6:.0f} us per utterance (5 hypotheses)")
+            out["bigram scoring us per utterance"] = round(per_utt * 1e6)
+    return out
+
+
 def report_sets(weight: float) -> dict:
     """Report only: rescoring with ``weight`` (chosen on the dev set) on bench_voice's sets."""
     from faster_whisper.tokenizer import Tokenizer
 
-    from assistant.voice.engine import WhisperEngine
     from assistant.voice.transcriber import load_audio_file, transcribe_audio
     from benchmarks.bench_voice import JFK, JFK_TEXT, SPEECH, SPEECH_EN_HELD_OUT
 
-    engine = WhisperEngine("tiny.en", language="en", idle_unload_seconds=0)
+    engine = _plain_engine()
     model = engine.load()
     tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
     score = _gemma_scorer()
@@ -181,7 +233,7 @@ def report_sets(weight: float) -> dict:
                              for h in collect_nbest(engine, tokenizer, a)) for a, _ in clips]
         out[f"{name} WER"] = round(_wer(refs, plain), 3)
         out[f"{name} WER Gemma rescored w={weight}"] = round(_wer(refs, rescored), 3)
-        print(f"{name:4} engine as is {out[f'{name} WER']:.3f}   5-best + Gemma (w={weight}) "
+        print(f"{name:4} no rescoring {out[f'{name} WER']:.3f}   5-best + Gemma (w={weight}) "
               f"{out[f'{name} WER Gemma rescored w={weight}']:.3f}")
     return out
 
@@ -192,17 +244,16 @@ def _halves(refs, hyps) -> str:
 
 
 def run() -> dict:
-    from assistant.voice.engine import WhisperEngine
     from assistant.voice.transcriber import transcribe_audio
 
-    engine = WhisperEngine("tiny.en", language="en", idle_unload_seconds=0)
+    engine = _plain_engine()
     model = engine.load()
     clips = [espeak_clip(s) for s in DEV_SENTENCES]
     refs = list(DEV_SENTENCES)
     out = {}
     plain = [transcribe_audio(engine, a).text for a in clips]
     print(f"dev set: {len(refs)} sentences, {sum(len(_norm(r).split()) for r in refs)} words")
-    print(f"engine as is          {_halves(refs, plain)}")
+    print(f"engine, no rescoring  {_halves(refs, plain)}")
     out["dev WER"] = round(_wer(refs, plain), 3)
 
     from faster_whisper.tokenizer import Tokenizer
@@ -234,5 +285,7 @@ if __name__ == "__main__":
 
     if sys.argv[1:2] == ["--report"]:
         report_sets(float(sys.argv[2]))
+    elif sys.argv[1:2] == ["--bigram"]:
+        run_bigram()
     else:
         run()
