@@ -137,9 +137,13 @@ def _gemma_scorer():
 
 def collect_nbest(engine, tokenizer, audio, n: int = 5, beam: int = 10):
     """[[(text, per-token average log-prob, tokens + end), ...] per model call] of ``audio``
-    through the engine's path (VAD + short window), each call asked for an n-best list."""
+    through the engine's path (VAD + short window), each call asked for an n-best list, in
+    Whisper's own order (an engine's rescoring is bypassed)."""
+    from assistant.voice.rescoring import RescoringWhisper
+
     model = engine.load()
     inner, calls = model.model, []
+    raw = inner.model if isinstance(inner, RescoringWhisper) else inner
 
     class Recording(_NBest):
         def generate(self, *args, **kwargs):
@@ -149,7 +153,7 @@ def collect_nbest(engine, tokenizer, audio, n: int = 5, beam: int = 10):
 
     from assistant.voice.transcriber import transcribe_audio
 
-    model.model = Recording(inner, n, beam)
+    model.model = Recording(raw, n, beam)
     try:
         transcribe_audio(engine, audio)
     finally:
