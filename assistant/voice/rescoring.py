@@ -59,9 +59,26 @@ def order(hypotheses: Sequence[tuple[str, float]], lm: Callable[[Sequence[str]],
     return sorted(range(len(values)), key=lambda i: -values[i])  # stable: ties keep Whisper's order
 
 
+_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+         "fifteen sixteen seventeen eighteen nineteen").split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def spoken(word: str) -> list[str]:
+    """A number Whisper wrote in digits (0-99) as the words said ("20" -> ["twenty"]): the
+    bigram list has no digits, so "at 8 in" would score as three words around an unknown one."""
+    if not word.isdigit() or len(word) > 2 or (len(word) == 2 and word[0] == "0"):
+        return [word]
+    n = int(word)
+    if n < 20:
+        return [_ONES[n]]
+    return [_TENS[n // 10]] + ([_ONES[n % 10]] if n % 10 else [])
+
+
 class BigramLM:
     """log P(words) (nats) under symspellpy's English bigram counts, the dictionary fix: loads
-    (shared, loaded once per process). Words missing from the list count as its rarest word."""
+    (shared, loaded once per process). Words missing from the list count as its rarest word;
+    numbers 0-99 written in digits are scored as their words."""
 
     def __init__(self, dictionary=None):
         self._dictionary = dictionary
@@ -87,7 +104,7 @@ class BigramLM:
         return self._scorer
 
     def __call__(self, seq: Sequence[str]) -> float:
-        return self.scorer.logp(list(seq))
+        return self.scorer.logp([w for word in seq for w in spoken(word)])
 
 
 @dataclass

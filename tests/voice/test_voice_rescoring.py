@@ -131,3 +131,15 @@ def test_a_multilingual_model_is_not_rescored(tmp_path):
             os.environ["HUSHTYPE_HOME"] = old
     assert engine.rescore and engine.rescorer is None
     assert model.model.is_multilingual and not isinstance(model.model, RescoringWhisper)
+
+
+def test_numbers_in_digits_are_scored_as_their_words(lm):
+    """The bigram list has no digits: Whisper's "at 8 in" must not look like an unknown word
+    (which made the spelled-out variant, or one without the number, likelier)."""
+    from assistant.voice.rescoring import spoken
+
+    assert spoken("8") == ["eight"] and spoken("20") == ["twenty"] and spoken("45") == ["forty", "five"]
+    assert spoken("2026") == ["2026"] and spoken("07") == ["07"] and spoken("pack") == ["pack"]
+    assert lm(["closes", "at", "8", "in", "the", "evening"]) == lm(["closes", "at", "eight", "in", "the", "evening"])
+    nbest = [("It closes at 8 in the evening.", -3.0), ("It closes at eight in the evening.", -3.2)]
+    assert order(nbest, lm) == [0, 1]  # the same words: Whisper's form stays first
