@@ -174,7 +174,7 @@ def _plain_engine():
     return WhisperEngine("tiny.en", language="en", idle_unload_seconds=0, rescore=False)
 
 
-BIGRAM_WEIGHTS = (0.0, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5)
+BIGRAM_WEIGHTS = (0.0, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5)  # 0 = summed Whisper log-prob only
 
 
 def run_bigram() -> dict:
@@ -198,12 +198,15 @@ def run_bigram() -> dict:
 
         oracle = [" ".join(min(h, key=lambda c, r=r: _wer(r, c[0]))[0].strip() for h in calls)
                   for calls, r in zip(nbest, refs)]
-        print(f"beam {beam:2}, 5 hypotheses: oracle {_halves(refs, oracle)}")
+        top = [" ".join(h[0][0].strip() for h in calls) for calls in nbest]
+        print(f"beam {beam:2}, 5 hypotheses: Whisper's order {_halves(refs, top)}")
+        print(f"  oracle                {_halves(refs, oracle)}")
+        out[f"dev WER beam {beam} Whisper's order"] = round(_wer(refs, top), 3)
         out[f"dev WER beam {beam} 5-best oracle"] = round(_wer(refs, oracle), 3)
         for weight in BIGRAM_WEIGHTS:
             hyps = pick(weight)
             mark = "  (shipped)" if weight == WEIGHT else ""
-            print(f"  bigram weight {weight:<4}  {_halves(refs, hyps)}{mark}")
+            print(f"  bigram weight {weight:<5} {_halves(refs, hyps)}{mark}")
             out[f"dev WER beam {beam} bigram w={weight}"] = round(_wer(refs, hyps), 3)
         if beam == 5:
             t0 = time.perf_counter()
