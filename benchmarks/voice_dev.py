@@ -18,6 +18,11 @@ bench_voice's en / en+ clips, to report only (never to choose the weight).
 (:mod:`assistant.voice.rescoring`) on the dev set: its weights, beam 5 against beam 10, the
 oracle, and the cost per utterance.
 
+``... -m benchmarks.voice_dev --gemma-server`` is step 2 of the same question: Gemma through
+the bundled server, made as cheap as it gets (distinct word sequences only, only those within
+a margin of Whisper's best, only the words where they differ plus ``CONTEXT`` words either
+side), with the server time per utterance it adds at release.
+
 The n-best lists are collected from the engine with rescoring off (Whisper's own order).
 """
 
@@ -219,6 +224,74 @@ def run_bigram() -> dict:
     return out
 
 
+CONTEXT = 3
+GEMMA_WINDOW_RUNS = ((1.0, 0.3), (2.0, 0.3), (float("inf"), 0.3))  # (margin in nats, weight)
+
+
+def differing_windows(texts: list[str], context: int = CONTEXT) -> list[str]:
+    """Each text cut to the words where the texts differ plus ``context`` words either side
+    (the shared word prefix and suffix, compared as lower-case words, are cut)."""
+    from assistant.voice.rescoring import words
+
+    split = [t.split() for t in texts]
+    keys = [[words(w) for w in t] for t in split]
+    p = 0
+    while all(len(k) > p for k in keys) and all(k[p] == keys[0][p] for k in keys):
+        p += 1
+    s = 0
+    while all(len(k) > p + s for k in keys) and all(k[-1 - s] == keys[0][-1 - s] for k in keys):
+        s += 1
+    return [" ".join(t[max(0, p - context): len(t) - max(0, s - context)]) for t in split]
+
+
+def run_gemma_server() -> dict:
+    """Windowed, gated Gemma rescoring through the bundled server: dev WER and server time."""
+    import statistics
+
+    from faster_whisper.tokenizer import Tokenizer
+
+    from assistant.commands.fix.scoring import LogprobScorer
+    from assistant.ollama_client import OllamaClient
+    from assistant.voice.rescoring import words
+    from benchmarks.live_server import bundled_server
+
+    engine = _plain_engine()
+    model = engine.load()
+    tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+    refs, out = list(DEV_SENTENCES), {}
+    nbest = [collect_nbest(engine, tokenizer, espeak_clip(s), n=5, beam=5) for s in refs]
+    with bundled_server() as server:
+        scorer = LogprobScorer(OllamaClient(server.url, timeout=60), "gemma3:270m")
+        for _ in range(3):
+            scorer.score("warm up the model")
+        for margin, weight in GEMMA_WINDOW_RUNS:
+            hyps, seconds = [], []
+            for calls in nbest:
+                parts, spent = [], 0.0
+                for h in calls:
+                    distinct: dict = {}
+                    for text, score, n in h:  # summed log-prob = average * tokens
+                        distinct.setdefault(words(text), (text.strip(), score * (n - 1)))
+                    cands = sorted(distinct.values(), key=lambda c: -c[1])
+                    cands = [c for c in cands if c[1] >= cands[0][1] - margin]
+                    if len(cands) > 1:
+                        t0 = time.perf_counter()
+                        lm = [scorer.score(w) for w in differing_windows([t for t, _ in cands])]
+                        spent += time.perf_counter() - t0
+                        cands = [max(zip(cands, lm), key=lambda x: x[0][1] + weight * x[1])[0]]
+                    parts.append(cands[0][0])
+                hyps.append(" ".join(parts))
+                seconds.append(spent)
+            seconds.sort()
+            key = f"margin {margin} weight {weight}"
+            out[f"dev WER Gemma window {key}"] = round(_wer(refs, hyps), 3)
+            out[f"server ms per utterance {key}"] = round(1000 * statistics.mean(seconds))
+            print(f"Gemma window (context {CONTEXT}), {key}: WER {_wer(refs, hyps):.3f}  server time "
+                  f"per utterance mean {1000 * statistics.mean(seconds):.0f} ms, median "
+                  f"{1000 * statistics.median(seconds):.0f}, max {1000 * seconds[-1]:.0f}", flush=True)
+    return out
+
+
 def report_sets(weight: float) -> dict:
     """Report only: rescoring with ``weight`` (chosen on the dev set) on bench_voice's sets."""
     from faster_whisper.tokenizer import Tokenizer
@@ -294,5 +367,7 @@ if __name__ == "__main__":
         report_sets(float(sys.argv[2]))
     elif sys.argv[1:2] == ["--bigram"]:
         run_bigram()
+    elif sys.argv[1:2] == ["--gemma-server"]:
+        run_gemma_server()
     else:
         run()
