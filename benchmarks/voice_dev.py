@@ -23,6 +23,13 @@ the bundled server, made as cheap as it gets (distinct word sequences only, only
 a margin of Whisper's best, only the words where they differ plus ``CONTEXT`` words either
 side), with the server time per utterance it adds at release.
 
+``... -m benchmarks.voice_dev --model`` measures the shipped model step
+(:mod:`assistant.voice.lm_rescoring`, ``[voice] rescore = "model"``): bigram order, then
+Whisper's closest hypotheses put to the bundled server's Gemma; a grid of margins and
+weights (LM scores cached per window, so the grid costs one request per distinct window),
+then the shipped values through the real engine path with their budget, and the time the
+step adds per utterance.
+
 The n-best lists are collected from the engine with rescoring off (Whisper's own order).
 """
 
@@ -292,6 +299,82 @@ def run_gemma_server() -> dict:
     return out
 
 
+MODEL_MARGINS = (0.5, 1.0, 2.0, 4.0)
+MODEL_WEIGHTS = (0.1, 0.2, 0.3, 0.5, 1.0)
+
+
+def run_model() -> dict:
+    """The model step of assistant.voice.lm_rescoring on the dev set: margin x weight, then
+    the shipped values through the engine (budget on) with the time they add."""
+    import statistics
+
+    from faster_whisper.tokenizer import Tokenizer
+
+    from assistant.ollama_client import OllamaClient
+    from assistant.voice import lm_rescoring
+    from assistant.voice.engine import WhisperEngine
+    from assistant.voice.rescoring import BigramLM, order
+    from assistant.voice.transcriber import transcribe_audio
+    from benchmarks.live_server import bundled_server
+
+    engine = _plain_engine()
+    model = engine.load()
+    tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+    refs, out, bigram = list(DEV_SENTENCES), {}, BigramLM()
+    clips = [espeak_clip(s) for s in refs]
+    nbest = [[[(t, s * (n - 1)) for t, s, n in h] for h in collect_nbest(engine, tokenizer, a, n=5, beam=5)]
+             for a in clips]  # summed log-prob = average * tokens
+    with bundled_server() as server:
+        client = OllamaClient(server.url, timeout=60)
+        lm = lm_rescoring.ServerLM(lambda: (client, "gemma3:270m"))
+        for _ in range(3):
+            lm("warm up the model", 60)
+        cache: dict = {}
+
+        def cached(text, _seconds):
+            if text not in cache:
+                cache[text] = lm(text, 60)
+            return cache[text]
+
+        def bigram_first(h):
+            return order(h, bigram)[0]
+
+        base = [" ".join(h[bigram_first(h)][0].strip() for h in calls) for calls in nbest]
+        out["dev WER bigram"] = round(_wer(refs, base), 3)
+        print(f"bigram order (rescore = \"bigram\")   {_halves(refs, base)}")
+        for margin in MODEL_MARGINS:
+            for weight in MODEL_WEIGHTS:
+                hyps = []
+                for calls in nbest:
+                    parts = []
+                    for h in calls:
+                        i = lm_rescoring.choose(h, cached, margin=margin, weight=weight, budget_s=1e9)
+                        parts.append(h[bigram_first(h) if i is None else i][0].strip())
+                    hyps.append(" ".join(parts))
+                mark = "  (shipped)" if (margin, weight) == (lm_rescoring.MARGIN, lm_rescoring.WEIGHT) else ""
+                print(f"+ model, margin {margin:<4} weight {weight:<4} {_halves(refs, hyps)}{mark}", flush=True)
+                out[f"dev WER model margin {margin} weight {weight}"] = round(_wer(refs, hyps), 3)
+
+        shipped = WhisperEngine("tiny.en", language="en", idle_unload_seconds=0, rescore="model",
+                                model_lm=lm_rescoring.ServerLM(lambda: (client, "gemma3:270m")))
+        shipped.load()
+        picker, hyps, added = shipped.picker, [], []
+        for audio in clips:
+            before = picker.seconds
+            hyps.append(transcribe_audio(shipped, audio).text)
+            added.append(picker.seconds - before)
+        added.sort()
+        key = f"margin {lm_rescoring.MARGIN} weight {lm_rescoring.WEIGHT} budget {lm_rescoring.BUDGET_S}s"
+        out[f"dev WER engine model {key}"] = round(_wer(refs, hyps), 3)
+        out["model step ms per utterance mean"] = round(1000 * statistics.mean(added))
+        out["model step ms per utterance max"] = round(1000 * added[-1])
+        print(f"engine, rescore = \"model\" ({key}): {_halves(refs, hyps)}; model step per utterance "
+              f"mean {1000 * statistics.mean(added):.0f} ms, median {1000 * statistics.median(added):.0f}, "
+              f"max {1000 * added[-1]:.0f}; segments asked {picker.asked}, decided {picker.chosen}",
+              flush=True)
+    return out
+
+
 def report_sets(weight: float) -> dict:
     """Report only: rescoring with ``weight`` (chosen on the dev set) on bench_voice's sets."""
     from faster_whisper.tokenizer import Tokenizer
@@ -369,5 +452,7 @@ if __name__ == "__main__":
         run_bigram()
     elif sys.argv[1:2] == ["--gemma-server"]:
         run_gemma_server()
+    elif sys.argv[1:2] == ["--model"]:
+        run_model()
     else:
         run()

@@ -15,7 +15,9 @@ language "auto" on a multilingual model the language is detected from the same s
 encoder output (one decoder step), optionally among ``detect_languages`` only.
 
 On an English-only model (tiny.en) the beam's hypotheses are rescored with an English bigram
-model (:mod:`assistant.voice.rescoring`, ``rescore=True``, the default; ``[voice] rescore``).
+model (:mod:`assistant.voice.rescoring`, ``rescore="bigram"``; ``[voice] rescore``); with
+``rescore="model"`` and a ``model_lm`` (the server's language model,
+:mod:`assistant.voice.lm_rescoring`) Whisper's closest hypotheses are then put to the model.
 """
 
 from __future__ import annotations
@@ -47,6 +49,22 @@ def resolve_model_path(model: str | os.PathLike | None) -> Path:
     return model_store.resolve(model).path
 
 
+RESCORE_MODES = ("model", "bigram", "off")
+
+
+def rescore_mode(value) -> str:
+    """``[voice] rescore``: "model", "bigram" or "off"; true = "bigram", false = "off" (the
+    values before the model step existed)."""
+    if value is True:
+        return "bigram"
+    if value is False:
+        return "off"
+    if isinstance(value, str) and value.strip().lower() in RESCORE_MODES:
+        return value.strip().lower()
+    raise ValueError(f"[voice] rescore must be one of {', '.join(RESCORE_MODES)} (or true/false), "
+                     f"got {value!r}")
+
+
 class WhisperEngine:
     def __init__(
         self,
@@ -59,7 +77,8 @@ class WhisperEngine:
         idle_unload_seconds: float = 600.0,
         short_window_s: float = 10.0,
         detect_languages=(),
-        rescore: bool = True,
+        rescore: bool | str = True,
+        model_lm=None,
         clock=time.monotonic,
     ) -> None:
         resolved = model_store.resolve(model)  # raises ModelError; assembles base on first use
@@ -75,8 +94,10 @@ class WhisperEngine:
         self.cpu_threads = cpu_threads or min(4, os.cpu_count() or 1)
         self.idle_unload_seconds = idle_unload_seconds
         self.short_window_s = short_window_s
-        self.rescore = bool(rescore)
+        self.rescore = rescore_mode(rescore)
+        self.model_lm = model_lm  # score(text, seconds) -> log-prob | None, for rescore="model"
         self.rescorer = None  # the RescoringWhisper around the loaded model, when it applies
+        self.picker = None  # its ModelPicker, when the model step applies
         self._clock = clock
         self._tokenizer = None
         self.full_window_calls = 0
@@ -108,10 +129,14 @@ class WhisperEngine:
                     )
                 except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError
                     raise ModelError(f"cannot load the Whisper model at {self.model_path}: {exc}") from exc
-                if self.rescore:  # English-only models: the bigram list is English
+                if self.rescore != "off":  # English-only models: the bigram list is English
                     from assistant.voice.rescoring import wrap_model
 
                     self.rescorer = wrap_model(self._model)
+                    if self.rescorer is not None and self.rescore == "model" and self.model_lm is not None:
+                        from assistant.voice.lm_rescoring import ModelPicker
+
+                        self.picker = self.rescorer.pick = ModelPicker(self.model_lm)
                 self.load_seconds = time.perf_counter() - t0
             self._last_used = self._clock()
             return self._model

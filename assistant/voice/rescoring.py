@@ -124,12 +124,18 @@ class RescoringWhisper:
     ``generate`` asks the beam for ``hypotheses`` results (at most the beam width), orders them
     with :func:`order` and returns as many as the caller asked for; ``scores`` stay Whisper's
     own (faster-whisper's no-speech and fallback rules read them). Greedy and sampled decoding
-    pass through untouched. Everything else is the wrapped model's."""
+    pass through untouched. Everything else is the wrapped model's.
+
+    ``pick`` (None = bigrams only): after the bigram order, ``pick([(text, summed log-prob),
+    ...])`` in Whisper's order may name the hypothesis to put first
+    (:class:`assistant.voice.lm_rescoring.ModelPicker`, the server's language model); None
+    keeps the bigram order."""
 
     def __init__(self, model, decode: Callable[[list[int]], str], lm: Callable[[Sequence[str]], float],
                  *, weight: float = WEIGHT, hypotheses: int = HYPOTHESES):
         self.model, self.decode, self.lm = model, decode, lm
         self.weight, self.hypotheses = weight, hypotheses
+        self.pick: Callable[[Sequence[tuple[str, float]]], int | None] | None = None
         self.rescored = 0  # results ordered
         self.moved = 0  # ... whose first hypothesis changed
 
@@ -150,7 +156,11 @@ class RescoringWhisper:
         ids, scores = list(result.sequences_ids), list(result.scores)
         # CTranslate2's score is the sum of log-probs over length ** length_penalty
         cumulative = [s * max(len(t), 1) ** length_penalty for t, s in zip(ids, scores)]
-        ranked = order([(self.decode(t), c) for t, c in zip(ids, cumulative)], self.lm, self.weight)
+        hypotheses = [(self.decode(t), c) for t, c in zip(ids, cumulative)]
+        ranked = order(hypotheses, self.lm, self.weight)
+        chosen = self.pick(hypotheses) if self.pick is not None and len(hypotheses) > 1 else None
+        if chosen is not None:
+            ranked = [chosen] + [i for i in ranked if i != chosen]
         self.rescored += 1
         moved = bool(ranked) and ranked[0] != 0
         self.moved += moved

@@ -92,15 +92,17 @@ class LogprobScorer:
         self._lock = threading.Lock()
         self._paused_until = 0.0   # after a timeout or a lost server: bigrams for a while
 
-    def score(self, text: str) -> float | None:
-        """Sum of the log-probabilities of ``text``'s tokens, or None if the server cannot."""
+    def score(self, text: str, *, timeout: float | None = None) -> float | None:
+        """Sum of the log-probabilities of ``text``'s tokens, or None if the server cannot
+        (``timeout``: seconds for this request instead of the client's own)."""
         if self.supported is False or time.monotonic() < self._paused_until:
             return None
         body = {"model": self.model, "prompt": self.PREFIX + text, "echo": True, "logprobs": 0,
                 "max_tokens": 0, "temperature": 0}
         try:
             self.requests += 1
-            resp = self.client._request("POST", "/v1/completions", json_body=body, model=self.model)
+            resp = self.client._request("POST", "/v1/completions", json_body=body, model=self.model,
+                                         timeout=timeout)
             values = resp["choices"][0]["logprobs"]["token_logprobs"]
             total = sum(v for v in values if v is not None)
             if not values or not isinstance(total, (int, float)):
