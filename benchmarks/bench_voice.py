@@ -23,7 +23,10 @@ model, each against plain faster-whisper measured in the same run.
 
 * tiny.en rescores its beam's hypotheses with an English bigram model by default
   (``[voice] rescore``, :mod:`assistant.voice.rescoring`); the row ``tiny.en -rescore`` is the
-  same model with rescoring off, for the before/after of both WER and release-to-text.
+  same model with rescoring off, for the before/after of both WER and release-to-text; the
+  row ``tiny.en +model`` adds the model step (``rescore = "model"``,
+  :mod:`assistant.voice.lm_rescoring`) against the server at ``OLLAMA_HOST`` or a bundled one
+  the run starts (its embedded Gemma), and says on how many segments it decided.
 
 Run: ``.venv/bin/python -m benchmarks voice`` (a few minutes on 2 cores; the first run
 assembles Whisper base into the data directory). ``VOICE_BENCH_MODELS=tiny.en`` (a
@@ -110,7 +113,7 @@ SPEECH_EN_HELD_OUT = [
 ]
 # (row, model, [voice] language, rescore)
 MODELS = (("tiny.en", "tiny.en", "en", True), ("tiny.en -rescore", "tiny.en", "en", False),
-          ("base", "base", "auto", True))
+          ("tiny.en +model", "tiny.en", "en", "model"), ("base", "base", "auto", True))
 LATENCY_TARGET_S = 0.300
 BLOCK = 480  # 30 ms at 16 kHz
 REPEATS = max(1, int(os.environ.get("VOICE_BENCH_REPEATS", "3")))
@@ -210,10 +213,15 @@ def trim_after_last_word(audio: np.ndarray) -> np.ndarray:
     return audio[: (speech[-1] + 1) * WINDOW + 1600] if speech else audio
 
 
-def _engine(model: str, language: str, rescore: bool = True):
-    from assistant.voice.engine import WhisperEngine
+_SCORING_SERVER: list = []  # (client, model) of the server the "+model" row scores with
 
-    engine = WhisperEngine(model, language=language, idle_unload_seconds=0, rescore=rescore)
+
+def _engine(model: str, language: str, rescore: bool | str = True):
+    from assistant.voice.engine import WhisperEngine
+    from assistant.voice.lm_rescoring import ServerLM
+
+    lm = ServerLM(lambda: _SCORING_SERVER[0] if _SCORING_SERVER else None) if rescore == "model" else None
+    engine = WhisperEngine(model, language=language, idle_unload_seconds=0, rescore=rescore, model_lm=lm)
     engine.load()
     return engine
 
@@ -317,6 +325,28 @@ def release_latency(engines: dict, clips: dict) -> dict:
 
 
 def run() -> dict:
+    """With a "+model" row: against the server at OLLAMA_HOST or a fresh bundled one, kept
+    up for the whole run (the row's model step scores with its Gemma)."""
+    if not any(rescore == "model" for *_, rescore in _models()):
+        return _run()
+    from assistant.ollama_client import OllamaClient
+    from benchmarks.live_server import model_server
+
+    with model_server() as server:
+        client = OllamaClient(f"http://{server.host}", timeout=60)
+        from assistant.commands.fix.scoring import LogprobScorer
+
+        warm = LogprobScorer(client, "gemma3:270m")
+        for _ in range(3):
+            warm.score("warm up the model")
+        _SCORING_SERVER[:] = [(client, "gemma3:270m")]
+        try:
+            return _run()
+        finally:
+            _SCORING_SERVER.clear()
+
+
+def _run() -> dict:
     from assistant.voice.transcriber import load_audio_file, transcribe_audio
 
     engines = {row: _engine(model, language, rescore) for row, model, language, rescore in _models()}
@@ -381,6 +411,14 @@ def run() -> dict:
         out[f"{name} {clip} release-to-text CPU s"] = row["release_to_text_cpu_s"]
         out[f"{name} {clip} baseline batch s"] = row["baseline_batch_s"]
         out[f"{name} {clip} speedup vs batch"] = row["speedup_vs_batch"]
+    for name, engine in engines.items():
+        picker = getattr(engine, "picker", None)
+        if picker is not None:
+            print(f"{name}: model step asked on {picker.asked} segments, decided {picker.chosen} "
+                  f"(the rest: budget {picker.budget_s * 1000:.0f} ms spent, server paused or unable), "
+                  f"{picker.seconds * 1000 / max(picker.asked, 1):.0f} ms per asked segment")
+            out[f"{name} model step segments asked"] = picker.asked
+            out[f"{name} model step segments decided"] = picker.chosen
     if meets is not None:
         out["base meets the 300 ms default rule"] = meets
     return out

@@ -355,23 +355,25 @@ def run_model() -> dict:
                 print(f"+ model, margin {margin:<4} weight {weight:<4} {_halves(refs, hyps)}{mark}", flush=True)
                 out[f"dev WER model margin {margin} weight {weight}"] = round(_wer(refs, hyps), 3)
 
-        shipped = WhisperEngine("tiny.en", language="en", idle_unload_seconds=0, rescore="model",
-                                model_lm=lm_rescoring.ServerLM(lambda: (client, "gemma3:270m")))
-        shipped.load()
-        picker, hyps, added = shipped.picker, [], []
-        for audio in clips:
-            before = picker.seconds
-            hyps.append(transcribe_audio(shipped, audio).text)
-            added.append(picker.seconds - before)
-        added.sort()
-        key = f"margin {lm_rescoring.MARGIN} weight {lm_rescoring.WEIGHT} budget {lm_rescoring.BUDGET_S}s"
-        out[f"dev WER engine model {key}"] = round(_wer(refs, hyps), 3)
-        out["model step ms per utterance mean"] = round(1000 * statistics.mean(added))
-        out["model step ms per utterance max"] = round(1000 * added[-1])
-        print(f"engine, rescore = \"model\" ({key}): {_halves(refs, hyps)}; model step per utterance "
-              f"mean {1000 * statistics.mean(added):.0f} ms, median {1000 * statistics.median(added):.0f}, "
-              f"max {1000 * added[-1]:.0f}; segments asked {picker.asked}, decided {picker.chosen}",
-              flush=True)
+        for budget in (lm_rescoring.BUDGET_S, 1.0):  # the shipped budget; one the server meets
+            shipped = WhisperEngine("tiny.en", language="en", idle_unload_seconds=0, rescore="model",
+                                    model_lm=lm_rescoring.ServerLM(lambda: (client, "gemma3:270m")))
+            shipped.load()
+            picker, hyps, added = shipped.picker, [], []
+            picker.budget_s = budget
+            for audio in clips:
+                before = picker.seconds
+                hyps.append(transcribe_audio(shipped, audio).text)
+                added.append(picker.seconds - before)
+            added.sort()
+            key = f"margin {lm_rescoring.MARGIN} weight {lm_rescoring.WEIGHT} budget {budget}s"
+            out[f"dev WER engine model {key}"] = round(_wer(refs, hyps), 3)
+            out[f"model step ms per utterance mean {key}"] = round(1000 * statistics.mean(added))
+            out[f"model step ms per utterance max {key}"] = round(1000 * added[-1])
+            print(f"engine, rescore = \"model\" ({key}): {_halves(refs, hyps)}; model step per "
+                  f"utterance mean {1000 * statistics.mean(added):.0f} ms, median "
+                  f"{1000 * statistics.median(added):.0f}, max {1000 * added[-1]:.0f}; segments asked "
+                  f"{picker.asked}, decided {picker.chosen}", flush=True)
     return out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -99,10 +100,17 @@ def test_choose_uses_the_weighted_language_model():
     assert choose(SEVEN, lambda t, s: None) is None               # the scorer cannot
 
 
+# the choice is tested without the time budget (a loaded test machine must not decide it);
+# the budget is tested on its own against a server that never answers
+UNHURRIED = 30.0
+
+
 def test_the_real_server_picks_the_likelier_english(live_lm):
-    assert choose(SEVEN, live_lm) == 2
+    assert choose(SEVEN, live_lm, budget_s=UNHURRIED) == 2
     assert live_lm.supported is True
-    assert choose(SEVEN, live_lm, weight=0.0) == 0
+    assert choose(SEVEN, live_lm, weight=0.0, budget_s=UNHURRIED) == 0
+    with ThreadPoolExecutor(2) as pool:  # scored side by side: the same choice
+        assert choose(SEVEN, live_lm, budget_s=UNHURRIED, pool=pool) == 2
 
 
 def test_an_absent_server_leaves_the_bigram_order(dead_url):
@@ -190,7 +198,7 @@ def test_real_speech_through_the_engine_with_the_model_step(live_lm, espeak):
     engine = _engine("model", live_lm)
     # bigrams off (weight 0): what is left to move Whisper's "heaven" is the model step
     engine.rescorer.weight = 0.0
-    engine.picker.margin = 4.0
+    engine.picker.margin, engine.picker.budget_s = 4.0, UNHURRIED
     text = transcribe_audio(engine, audio).text
     assert "seven" in text and engine.picker.asked >= 1 and engine.picker.chosen >= 1, text
     assert "heaven" in _engine("off").transcribe(audio)
