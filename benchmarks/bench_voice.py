@@ -26,7 +26,8 @@ model, each against plain faster-whisper measured in the same run.
   same model with rescoring off, for the before/after of both WER and release-to-text; the
   row ``tiny.en +model`` adds the model step (``rescore = "model"``,
   :mod:`assistant.voice.lm_rescoring`) against the server at ``OLLAMA_HOST`` or a bundled one
-  the run starts (its embedded Gemma), and says on how many segments it decided.
+  the run starts (its embedded Gemma), and says on how many segments it decided
+  (``VOICE_BENCH_MODEL_BUDGET_MS`` sets its budget, ``[voice] rescore_budget_ms``).
 
 Run: ``.venv/bin/python -m benchmarks voice`` (a few minutes on 2 cores; the first run
 assembles Whisper base into the data directory). ``VOICE_BENCH_MODELS=tiny.en`` (a
@@ -221,7 +222,9 @@ def _engine(model: str, language: str, rescore: bool | str = True):
     from assistant.voice.lm_rescoring import ServerLM
 
     lm = ServerLM(lambda: _SCORING_SERVER[0] if _SCORING_SERVER else None) if rescore == "model" else None
-    engine = WhisperEngine(model, language=language, idle_unload_seconds=0, rescore=rescore, model_lm=lm)
+    budget = os.environ.get("VOICE_BENCH_MODEL_BUDGET_MS")  # the "+model" row's budget (300)
+    engine = WhisperEngine(model, language=language, idle_unload_seconds=0, rescore=rescore, model_lm=lm,
+                           model_budget_s=float(budget) / 1000 if budget else None)
     engine.load()
     return engine
 

@@ -79,6 +79,7 @@ class WhisperEngine:
         detect_languages=(),
         rescore: bool | str = True,
         model_lm=None,
+        model_budget_s: float | None = None,
         clock=time.monotonic,
     ) -> None:
         resolved = model_store.resolve(model)  # raises ModelError; assembles base on first use
@@ -96,6 +97,7 @@ class WhisperEngine:
         self.short_window_s = short_window_s
         self.rescore = rescore_mode(rescore)
         self.model_lm = model_lm  # score(text, seconds) -> log-prob | None, for rescore="model"
+        self.model_budget_s = model_budget_s  # None = lm_rescoring.BUDGET_S
         self.rescorer = None  # the RescoringWhisper around the loaded model, when it applies
         self.picker = None  # its ModelPicker, when the model step applies
         self._clock = clock
@@ -134,9 +136,10 @@ class WhisperEngine:
 
                     self.rescorer = wrap_model(self._model)
                     if self.rescorer is not None and self.rescore == "model" and self.model_lm is not None:
-                        from assistant.voice.lm_rescoring import ModelPicker
+                        from assistant.voice.lm_rescoring import BUDGET_S, ModelPicker
 
-                        self.picker = self.rescorer.pick = ModelPicker(self.model_lm)
+                        budget = BUDGET_S if self.model_budget_s is None else self.model_budget_s
+                        self.picker = self.rescorer.pick = ModelPicker(self.model_lm, budget_s=budget)
                 self.load_seconds = time.perf_counter() - t0
             self._last_used = self._clock()
             return self._model

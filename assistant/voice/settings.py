@@ -45,6 +45,7 @@ def engine_from_settings(voice: dict, *, model: str | None = None, model_lm=None
         detect_languages=_detect_languages(voice),
         rescore=rescore_mode(voice.get("rescore", DEFAULT_RESCORE)),
         model_lm=model_lm,
+        model_budget_s=float(_num(voice, "rescore_budget_ms", 300)) / 1000,
     )
 
 

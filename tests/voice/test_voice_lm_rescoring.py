@@ -222,3 +222,16 @@ def test_defaults_match():
 
     assert load_settings()["voice"]["rescore"] == DEFAULT_RESCORE
     assert lm_rescoring.BUDGET_S <= 0.3
+
+
+def test_the_budget_setting_reaches_the_picker(dead_url):
+    from assistant.config import load_settings
+    from assistant.voice.settings import engine_from_settings
+
+    voice = {**load_settings()["voice"], "rescore": "model", "rescore_budget_ms": 120}
+    engine = engine_from_settings(voice, model_lm=server_lm(dead_url))
+    engine.load()
+    assert engine.picker is not None and engine.picker.budget_s == pytest.approx(0.12)
+    assert engine_from_settings({**voice, "rescore": "bigram"}).model_budget_s == pytest.approx(0.12)
+    with pytest.raises(ValueError, match="rescore_budget_ms"):
+        engine_from_settings({**voice, "rescore_budget_ms": -1})
