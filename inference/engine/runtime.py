@@ -468,6 +468,7 @@ class _Job:
     done: threading.Event
     result: object = None
     error: BaseException | None = None
+    tokens: Seq[int] | None = None  # a scoring job's text: the slot that scored most of it is chosen
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,6 +563,9 @@ class ModelRunner:
         self._slot_rows = [0] * self.parallel
         self._slot_seq: list[Sequence | None] = [None] * self.parallel
         self._slot_used = [0.0] * self.parallel
+        # Per slot, after a scoring: (the tokens scored, top_n, their entries). Valid while the
+        # slot's cache still holds exactly those tokens (see _scored_prefix).
+        self._slot_scores: list[tuple[tuple[int, ...], int, list] | None] = [None] * self.parallel
         self._active: list[tuple[Sequence, Generation]] = []
         self._inbox: collections.deque = collections.deque()
         self._jobs: collections.deque = collections.deque()
@@ -765,9 +769,9 @@ class ModelRunner:
             self._inbox.append(gen)
             self._cv.notify()
 
-    def _call(self, fn: Callable[[int], object]):
+    def _call(self, fn: Callable[[int], object], tokens: Seq[int] | None = None):
         """Run ``fn(slot)`` on the engine thread with a free slot; returns its result."""
-        job = _Job(fn, threading.Event())
+        job = _Job(fn, threading.Event(), tokens=tokens)
         with self._cv:
             if self._closing:
                 raise RuntimeError("the model is being unloaded")
@@ -882,6 +886,11 @@ class ModelRunner:
 
     def _run_job(self, job: _Job) -> None:
         slot, _ = self._free_slot()
+        if job.tokens is not None:  # a free slot that scored the same text's start, if any
+            reuse = {s: self._scored_prefix(s, job.tokens)[0] for s in range(self.parallel)
+                     if self._slot_seq[s] is None}
+            if reuse and max(reuse.values()) > reuse.get(slot, 0):
+                slot = max(reuse, key=reuse.get)
         try:
             job.result = job.fn(slot)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
@@ -1005,14 +1014,45 @@ class ModelRunner:
             raise ValueError(f"the text to score has {len(tokens)} tokens, more than num_ctx={self.n_ctx}")
         top_n = max(0, min(int(top_n), MAX_TOP_LOGPROBS))
         cancel = cancel or threading.Event()
-        return self._call(lambda slot: self._score_on(slot, tokens, top_n, cancel))
+        return self._call(lambda slot: self._score_on(slot, tokens, top_n, cancel), tokens)
+
+    def _scored_prefix(self, slot: int, tokens: Seq[int]) -> tuple[int, int, list]:
+        """How many leading ``tokens`` the slot's last scoring can give: (cache rows to keep,
+        top_n of its entries, its entries). Rows are kept in whole ``SCORE_CHUNK`` blocks, so
+        what follows is evaluated in the same chunks as a fresh scoring would evaluate it; the
+        entry of the first new row's token comes from the kept block's last row, so a kept
+        prefix stops at least one token short of where the texts part."""
+        record = self._slot_scores[slot]
+        if record is None:
+            return 0, 0, []
+        scored, top_n, entries = record
+        cached = self._slot_tokens[slot]
+        if len(cached) != len(scored) or self._slot_rows[slot] != len(scored) or tuple(cached) != scored:
+            return 0, 0, []  # the slot has been used for something else since
+        n = min(len(scored), len(tokens))
+        if n <= 0:
+            return 0, 0, []
+        mismatch = np.nonzero(np.asarray(scored[:n], dtype=np.int64) != np.asarray(tokens[:n], dtype=np.int64))[0]
+        common = int(mismatch[0]) if len(mismatch) else n
+        keep = ((common - 1) // SCORE_CHUNK) * SCORE_CHUNK if common > 0 else 0
+        if keep > 0 and self.n_swa > 0:
+            oldest = int(llama_cpp.llama_memory_seq_pos_min(self.mem, slot))
+            if oldest > max(0, keep - self.n_swa):
+                return 0, 0, []
+        return keep, top_n, entries
 
     def _score_on(self, slot: int, tokens: list[int], top_n: int, cancel: threading.Event) -> list[dict | None]:
-        out: list[dict | None] = [None] if tokens else []
-        self._clear_slot(slot)
+        keep, cached_top, cached = self._scored_prefix(slot, tokens)
+        if keep and cached_top != top_n:
+            keep = 0
+        self._slot_scores[slot] = None
+        out: list[dict | None] = [dict(e) if e else None for e in cached[:keep + 1]] if keep else []
+        keep = self._clear_slot(slot, keep)
+        if not keep:
+            out = [None] if tokens else []
         batch, ctx = self._batch, self.ctx
         try:
-            for start in range(0, len(tokens), SCORE_CHUNK):
+            for start in range(keep, len(tokens), SCORE_CHUNK):
                 if cancel.is_set():
                     break
                 chunk = tokens[start: start + SCORE_CHUNK]
@@ -1032,6 +1072,8 @@ class ModelRunner:
         except BaseException:
             self._clear_slot(slot)
             raise
+        if not cancel.is_set() and len(out) == len(tokens) == len(self._slot_tokens[slot]):
+            self._slot_scores[slot] = (tuple(tokens), top_n, [dict(e) if e else None for e in out])
         return out
 
     # -- embeddings --------------------------------------------------------------------------
