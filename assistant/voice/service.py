@@ -24,8 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from assistant.voice.capture import CaptureError, Microphone
 from assistant.voice.cleanup import clean_transcript
 from assistant.voice.engine import ModelError, WhisperEngine
-from assistant.voice.lm_rescoring import ServerLM
 from assistant.voice.hotkeys import ChordTracker, HotkeyError, parse_hotkey
+from assistant.voice.lm_rescoring import ServerLM
 from assistant.voice.ptt import Discard, PushToTalk, Start, Stop
 from assistant.voice.settings import engine_from_settings, vad_from_settings
 from assistant.voice.spoken import parse_spoken_command

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from assistant.voice.engine import WhisperEngine, rescore_mode
-
-DEFAULT_RESCORE = "bigram"  # config/defaults.toml has the same
 from assistant.voice.model_store import choice_from_settings
 from assistant.voice.vad import VadConfig
+
+DEFAULT_RESCORE = "bigram"  # config/defaults.toml has the same
 
 
 def _num(voice: dict, key: str, default, *, minimum=0):
