@@ -21,8 +21,17 @@ model, each against plain faster-whisper measured in the same run.
 * The default-model rule: base (more accurate) is the default when its release-to-text for
   the 5 s utterance stays <= 300 ms on 2 cores; the run prints whether it does.
 
+* tiny.en rescores its beam's hypotheses with an English bigram model by default
+  (``[voice] rescore``, :mod:`assistant.voice.rescoring`); the row ``tiny.en -rescore`` is the
+  same model with rescoring off, for the before/after of both WER and release-to-text; the
+  row ``tiny.en +model`` adds the model step (``rescore = "model"``,
+  :mod:`assistant.voice.lm_rescoring`) against the server at ``OLLAMA_HOST`` or a bundled one
+  the run starts (its embedded Gemma), and says on how many segments it decided
+  (``VOICE_BENCH_MODEL_BUDGET_MS`` sets its budget, ``[voice] rescore_budget_ms``).
+
 Run: ``.venv/bin/python -m benchmarks voice`` (a few minutes on 2 cores; the first run
-assembles Whisper base into the data directory).
+assembles Whisper base into the data directory). ``VOICE_BENCH_MODELS=tiny.en`` (a
+comma-separated list of the rows' names) runs only those.
 """
 
 from __future__ import annotations
@@ -103,7 +112,9 @@ SPEECH_EN_HELD_OUT = [
     "The museum was full of tourists taking pictures of the paintings.",
     "Dinner will be ready in about twenty minutes.",
 ]
-MODELS = (("tiny.en", "en"), ("base", "auto"))  # (model, [voice] language)
+# (row, model, [voice] language, rescore)
+MODELS = (("tiny.en", "tiny.en", "en", True), ("tiny.en -rescore", "tiny.en", "en", False),
+          ("tiny.en +model", "tiny.en", "en", "model"), ("base", "base", "auto", True))
 LATENCY_TARGET_S = 0.300
 BLOCK = 480  # 30 ms at 16 kHz
 REPEATS = max(1, int(os.environ.get("VOICE_BENCH_REPEATS", "3")))
@@ -177,11 +188,19 @@ def incremental_release_latency(engine, audio: np.ndarray, *, release_after_s: f
 
 def batch_transcribe(model, audio: np.ndarray, language: str | None, beam_size: int = 5):
     """The baseline: plain faster-whisper on the whole clip, with the same beam size as ours
-    (5 is faster-whisper's own default); (seconds, text, language)."""
-    t0 = time.perf_counter()
-    segments, info = model.transcribe(audio, language=language, beam_size=beam_size)
-    text = "".join(s.text for s in segments).strip()
-    return time.perf_counter() - t0, text, info.language
+    (5 is faster-whisper's own default), without our rescoring; (seconds, text, language)."""
+    from assistant.voice.rescoring import RescoringWhisper
+
+    wrapped = model.model
+    if isinstance(wrapped, RescoringWhisper):
+        model.model = wrapped.model  # plain faster-whisper: the CTranslate2 model itself
+    try:
+        t0 = time.perf_counter()
+        segments, info = model.transcribe(audio, language=language, beam_size=beam_size)
+        text = "".join(s.text for s in segments).strip()
+        return time.perf_counter() - t0, text, info.language
+    finally:
+        model.model = wrapped
 
 
 def trim_after_last_word(audio: np.ndarray) -> np.ndarray:
@@ -195,12 +214,24 @@ def trim_after_last_word(audio: np.ndarray) -> np.ndarray:
     return audio[: (speech[-1] + 1) * WINDOW + 1600] if speech else audio
 
 
-def _engine(name: str, language: str):
-    from assistant.voice.engine import WhisperEngine
+_SCORING_SERVER: list = []  # (client, model) of the server the "+model" row scores with
 
-    engine = WhisperEngine(name, language=language, idle_unload_seconds=0)
+
+def _engine(model: str, language: str, rescore: bool | str = True):
+    from assistant.voice.engine import WhisperEngine
+    from assistant.voice.lm_rescoring import ServerLM
+
+    lm = ServerLM(lambda: _SCORING_SERVER[0] if _SCORING_SERVER else None) if rescore == "model" else None
+    budget = os.environ.get("VOICE_BENCH_MODEL_BUDGET_MS")  # the "+model" row's budget (300)
+    engine = WhisperEngine(model, language=language, idle_unload_seconds=0, rescore=rescore, model_lm=lm,
+                           model_budget_s=float(budget) / 1000 if budget else None)
     engine.load()
     return engine
+
+
+def _models() -> list[tuple]:
+    wanted = [m.strip() for m in os.environ.get("VOICE_BENCH_MODELS", "").split(",") if m.strip()]
+    return [m for m in MODELS if not wanted or m[0] in wanted]
 
 
 def _fixed_language(engine, language: str):
@@ -297,9 +328,31 @@ def release_latency(engines: dict, clips: dict) -> dict:
 
 
 def run() -> dict:
+    """With a "+model" row: against the server at OLLAMA_HOST or a fresh bundled one, kept
+    up for the whole run (the row's model step scores with its Gemma)."""
+    if not any(rescore == "model" for *_, rescore in _models()):
+        return _run()
+    from assistant.ollama_client import OllamaClient
+    from benchmarks.live_server import model_server
+
+    with model_server() as server:
+        client = OllamaClient(f"http://{server.host}", timeout=60)
+        from assistant.commands.fix.scoring import LogprobScorer
+
+        warm = LogprobScorer(client, "gemma3:270m")
+        for _ in range(3):
+            warm.score("warm up the model")
+        _SCORING_SERVER[:] = [(client, "gemma3:270m")]
+        try:
+            return _run()
+        finally:
+            _SCORING_SERVER.clear()
+
+
+def _run() -> dict:
     from assistant.voice.transcriber import load_audio_file, transcribe_audio
 
-    engines = {name: _engine(name, language) for name, language in MODELS}
+    engines = {row: _engine(model, language, rescore) for row, model, language, rescore in _models()}
     jfk = load_audio_file(JFK)
     clips = {lang: [(espeak_clip(t, voice), t) for t in texts] for lang, (voice, texts) in SPEECH.items()}
     clips["en"].append((jfk, JFK_TEXT))
@@ -313,10 +366,10 @@ def run() -> dict:
           f"baseline = plain faster-whisper on the whole clip; espeak-ng speech (+ jfk.flac in en)")
     print("WER after OpenAI's Whisper normaliser; 'naive' = the same output, lower-cased without "
           "punctuation only; en+ = en plus 24 held-out sentences")
-    print(f"{'model':10} {'set':4} {'clips':>5} {'WER ours':>8} {'naive':>6} {'WER base':>8} {'lang ok':>7} {'base ok':>7}")
+    print(f"{'model':16} {'set':4} {'clips':>5} {'WER ours':>8} {'naive':>6} {'WER base':>8} {'lang ok':>7} {'base ok':>7}")
     wer_rows = word_error_rates(engines, clips)
     for (name, clip_set), row in wer_rows.items():
-        print(f"{name:10} {clip_set:4} {row['clips']:5} {row['wer']:8.3f} {row['wer_naive']:6.3f} "
+        print(f"{name:16} {clip_set:4} {row['clips']:5} {row['wer']:8.3f} {row['wer_naive']:6.3f} "
               f"{row['wer_baseline']:8.3f} {row['language_right']:>7} {row['language_right_baseline']:>7}")
         if _language(clip_set) != "en":
             for ref, hyp in row["examples"]:
@@ -334,18 +387,20 @@ def run() -> dict:
     lat_rows = release_latency(engines, latency_clips)
     print(f"\nrelease-to-text (seconds, median of {REPEATS}); ours = incremental push-to-talk path, "
           f"key released as the last word ends; baseline = plain faster-whisper after release")
-    print(f"{'model':8} {'clip':10} {'audio':>6} {'ours':>7} {'ours CPU':>8} {'baseline':>8} {'speedup':>7} {'WER':>6}")
+    print(f"{'model':16} {'clip':10} {'audio':>6} {'ours':>7} {'ours CPU':>8} {'baseline':>8} {'speedup':>7} {'WER':>6}")
     for (name, clip), row in lat_rows.items():
-        print(f"{name:8} {clip:10} {row['audio_s']:6.2f} {row['release_to_text_s']:7.3f} "
+        print(f"{name:16} {clip:10} {row['audio_s']:6.2f} {row['release_to_text_s']:7.3f} "
               f"{row['release_to_text_cpu_s']:8.3f} {row['baseline_batch_s']:8.3f} "
               f"{row['speedup_vs_batch']:6.1f}x {row['wer_incremental']:6.3f}")
     print("ours CPU = CPU seconds of all threads between release and text (on a busy machine the "
           "wall time grows, this much less; on an idle one the wall time is about CPU / threads)")
-    base_latency = lat_rows[("base", "utterance")]["release_to_text_s"]
-    meets = base_latency <= LATENCY_TARGET_S
-    print(f"\nbase release-to-text for the {lat_rows[('base', 'utterance')]['audio_s']} s utterance: "
-          f"{base_latency:.3f} s -> {'meets' if meets else 'misses'} the {LATENCY_TARGET_S * 1000:.0f} ms "
-          f"rule for becoming the default (cpu cores: {os.cpu_count()})")
+    meets = None
+    if ("base", "utterance") in lat_rows:
+        base_latency = lat_rows[("base", "utterance")]["release_to_text_s"]
+        meets = base_latency <= LATENCY_TARGET_S
+        print(f"\nbase release-to-text for the {lat_rows[('base', 'utterance')]['audio_s']} s utterance: "
+              f"{base_latency:.3f} s -> {'meets' if meets else 'misses'} the {LATENCY_TARGET_S * 1000:.0f} ms "
+              f"rule for becoming the default (cpu cores: {os.cpu_count()})")
 
     out: dict = {}
     for (name, clip_set), row in wer_rows.items():
@@ -359,7 +414,16 @@ def run() -> dict:
         out[f"{name} {clip} release-to-text CPU s"] = row["release_to_text_cpu_s"]
         out[f"{name} {clip} baseline batch s"] = row["baseline_batch_s"]
         out[f"{name} {clip} speedup vs batch"] = row["speedup_vs_batch"]
-    out["base meets the 300 ms default rule"] = meets
+    for name, engine in engines.items():
+        picker = getattr(engine, "picker", None)
+        if picker is not None:
+            print(f"{name}: model step asked on {picker.asked} segments, decided {picker.chosen} "
+                  f"(the rest: budget {picker.budget_s * 1000:.0f} ms spent, server paused or unable), "
+                  f"{picker.seconds * 1000 / max(picker.asked, 1):.0f} ms per asked segment")
+            out[f"{name} model step segments asked"] = picker.asked
+            out[f"{name} model step segments decided"] = picker.chosen
+    if meets is not None:
+        out["base meets the 300 ms default rule"] = meets
     return out
 
 

@@ -4,7 +4,7 @@ bench_voice's sets, so decoding ideas can be tried here and only reported on "en
 Prints tiny.en's word error rate (OpenAI's normaliser) on the dev sentences in two halves
 (A: many /b/ /p/ onsets, espeak-ng's weakest consonants; B: everyday sentences) for:
 
-* the engine as it is (VAD + short window, beam 5);
+* the engine without rescoring (VAD + short window, beam 5);
 * the 5-best oracle of a beam of 10 (what rescoring could reach at best);
 * those 5 hypotheses rescored with the embedded Gemma 3 270M (log-probability of the sentence
   after a fixed prefix, weight ``LM_WEIGHT`` against Whisper's per-token average log-prob),
@@ -14,6 +14,23 @@ Run: ``.venv/bin/python -m benchmarks.voice_dev`` (a few minutes on 2 cores). No
 ``python -m benchmarks``: it informs decisions, it is no target.
 ``... -m benchmarks.voice_dev --report WEIGHT`` applies rescoring with a weight chosen here to
 bench_voice's en / en+ clips, to report only (never to choose the weight).
+``... -m benchmarks.voice_dev --bigram`` measures the shipped bigram rescoring
+(:mod:`assistant.voice.rescoring`) on the dev set: its weights, beam 5 against beam 10, the
+oracle, and the cost per utterance.
+
+``... -m benchmarks.voice_dev --gemma-server`` is step 2 of the same question: Gemma through
+the bundled server, made as cheap as it gets (distinct word sequences only, only those within
+a margin of Whisper's best, only the words where they differ plus ``CONTEXT`` words either
+side), with the server time per utterance it adds at release.
+
+``... -m benchmarks.voice_dev --model`` measures the shipped model step
+(:mod:`assistant.voice.lm_rescoring`, ``[voice] rescore = "model"``): bigram order, then
+Whisper's closest hypotheses put to the bundled server's Gemma; a grid of margins and
+weights (LM scores cached per window, so the grid costs one request per distinct window),
+then the shipped values through the real engine path with their budget, and the time the
+step adds per utterance.
+
+The n-best lists are collected from the engine with rescoring off (Whisper's own order).
 """
 
 from __future__ import annotations
@@ -132,9 +149,13 @@ def _gemma_scorer():
 
 def collect_nbest(engine, tokenizer, audio, n: int = 5, beam: int = 10):
     """[[(text, per-token average log-prob, tokens + end), ...] per model call] of ``audio``
-    through the engine's path (VAD + short window), each call asked for an n-best list."""
+    through the engine's path (VAD + short window), each call asked for an n-best list, in
+    Whisper's own order (an engine's rescoring is bypassed)."""
+    from assistant.voice.rescoring import RescoringWhisper
+
     model = engine.load()
     inner, calls = model.model, []
+    raw = inner.model if isinstance(inner, RescoringWhisper) else inner
 
     class Recording(_NBest):
         def generate(self, *args, **kwargs):
@@ -144,7 +165,7 @@ def collect_nbest(engine, tokenizer, audio, n: int = 5, beam: int = 10):
 
     from assistant.voice.transcriber import transcribe_audio
 
-    model.model = Recording(inner, n, beam)
+    model.model = Recording(raw, n, beam)
     try:
         transcribe_audio(engine, audio)
     finally:
@@ -159,15 +180,211 @@ def rescore(hypotheses, lm_scores, weight: float) -> str:
     return max((s + weight * lp / n, t) for (t, s, n), lp in zip(hypotheses, lm_scores))[1]
 
 
+def _plain_engine():
+    from assistant.voice.engine import WhisperEngine
+
+    return WhisperEngine("tiny.en", language="en", idle_unload_seconds=0, rescore=False)
+
+
+BIGRAM_WEIGHTS = (0.0, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5)  # 0 = summed Whisper log-prob only
+
+
+def run_bigram() -> dict:
+    """The bigram rescoring of assistant.voice.rescoring on the dev set: weights, beam 5 vs 10."""
+    from faster_whisper.tokenizer import Tokenizer
+
+    from assistant.voice.rescoring import WEIGHT, BigramLM, order
+
+    engine = _plain_engine()
+    model = engine.load()
+    tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+    clips = [espeak_clip(s) for s in DEV_SENTENCES]
+    refs, out, lm = list(DEV_SENTENCES), {}, BigramLM()
+    lm(["warm", "up"])
+    for beam in (5, 10):
+        nbest = [collect_nbest(engine, tokenizer, audio, n=5, beam=beam) for audio in clips]
+
+        def pick(weight, nbest=nbest):  # cumulative Whisper log-prob = average * tokens
+            return [" ".join(h[order([(t, s * (n - 1)) for t, s, n in h], lm, weight)[0]][0].strip()
+                             for h in calls) for calls in nbest]
+
+        oracle = [" ".join(min(h, key=lambda c, r=r: _wer(r, c[0]))[0].strip() for h in calls)
+                  for calls, r in zip(nbest, refs)]
+        top = [" ".join(h[0][0].strip() for h in calls) for calls in nbest]
+        print(f"beam {beam:2}, 5 hypotheses: Whisper's order {_halves(refs, top)}")
+        print(f"  oracle                {_halves(refs, oracle)}")
+        out[f"dev WER beam {beam} Whisper's order"] = round(_wer(refs, top), 3)
+        out[f"dev WER beam {beam} 5-best oracle"] = round(_wer(refs, oracle), 3)
+        for weight in BIGRAM_WEIGHTS:
+            hyps = pick(weight)
+            mark = "  (shipped)" if weight == WEIGHT else ""
+            print(f"  bigram weight {weight:<5} {_halves(refs, hyps)}{mark}")
+            out[f"dev WER beam {beam} bigram w={weight}"] = round(_wer(refs, hyps), 3)
+        if beam == 5:
+            t0 = time.perf_counter()
+            for calls in nbest:
+                for h in calls:
+                    order([(t, s * (n - 1)) for t, s, n in h], lm, WEIGHT)
+            per_utt = (time.perf_counter() - t0) / len(nbest)
+            print(f"  bigram scoring: {per_utt * 1e6:.0f} us per utterance (5 hypotheses)")
+            out["bigram scoring us per utterance"] = round(per_utt * 1e6)
+    return out
+
+
+CONTEXT = 3
+GEMMA_WINDOW_RUNS = ((1.0, 0.3), (2.0, 0.3), (float("inf"), 0.3))  # (margin in nats, weight)
+
+
+def differing_windows(texts: list[str], context: int = CONTEXT) -> list[str]:
+    """Each text cut to the words where the texts differ plus ``context`` words either side
+    (the shared word prefix and suffix, compared as lower-case words, are cut)."""
+    from assistant.voice.rescoring import words
+
+    split = [t.split() for t in texts]
+    keys = [[words(w) for w in t] for t in split]
+    p = 0
+    while all(len(k) > p for k in keys) and all(k[p] == keys[0][p] for k in keys):
+        p += 1
+    s = 0
+    while all(len(k) > p + s for k in keys) and all(k[-1 - s] == keys[0][-1 - s] for k in keys):
+        s += 1
+    return [" ".join(t[max(0, p - context): len(t) - max(0, s - context)]) for t in split]
+
+
+def run_gemma_server() -> dict:
+    """Windowed, gated Gemma rescoring through the bundled server: dev WER and server time."""
+    import statistics
+
+    from faster_whisper.tokenizer import Tokenizer
+
+    from assistant.commands.fix.scoring import LogprobScorer
+    from assistant.ollama_client import OllamaClient
+    from assistant.voice.rescoring import words
+    from benchmarks.live_server import bundled_server
+
+    engine = _plain_engine()
+    model = engine.load()
+    tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+    refs, out = list(DEV_SENTENCES), {}
+    nbest = [collect_nbest(engine, tokenizer, espeak_clip(s), n=5, beam=5) for s in refs]
+    with bundled_server() as server:
+        scorer = LogprobScorer(OllamaClient(server.url, timeout=60), "gemma3:270m")
+        for _ in range(3):
+            scorer.score("warm up the model")
+        for margin, weight in GEMMA_WINDOW_RUNS:
+            hyps, seconds = [], []
+            for calls in nbest:
+                parts, spent = [], 0.0
+                for h in calls:
+                    distinct: dict = {}
+                    for text, score, n in h:  # summed log-prob = average * tokens
+                        distinct.setdefault(words(text), (text.strip(), score * (n - 1)))
+                    cands = sorted(distinct.values(), key=lambda c: -c[1])
+                    cands = [c for c in cands if c[1] >= cands[0][1] - margin]
+                    if len(cands) > 1:
+                        t0 = time.perf_counter()
+                        lm = [scorer.score(w) for w in differing_windows([t for t, _ in cands])]
+                        spent += time.perf_counter() - t0
+                        cands = [max(zip(cands, lm), key=lambda x: x[0][1] + weight * x[1])[0]]
+                    parts.append(cands[0][0])
+                hyps.append(" ".join(parts))
+                seconds.append(spent)
+            seconds.sort()
+            key = f"margin {margin} weight {weight}"
+            out[f"dev WER Gemma window {key}"] = round(_wer(refs, hyps), 3)
+            out[f"server ms per utterance {key}"] = round(1000 * statistics.mean(seconds))
+            print(f"Gemma window (context {CONTEXT}), {key}: WER {_wer(refs, hyps):.3f}  server time "
+                  f"per utterance mean {1000 * statistics.mean(seconds):.0f} ms, median "
+                  f"{1000 * statistics.median(seconds):.0f}, max {1000 * seconds[-1]:.0f}", flush=True)
+    return out
+
+
+MODEL_MARGINS = (0.5, 1.0, 2.0, 4.0)
+MODEL_WEIGHTS = (0.1, 0.2, 0.3, 0.5, 1.0)
+
+
+def run_model() -> dict:
+    """The model step of assistant.voice.lm_rescoring on the dev set: margin x weight, then
+    the shipped values through the engine (budget on) with the time they add."""
+    import statistics
+
+    from faster_whisper.tokenizer import Tokenizer
+
+    from assistant.ollama_client import OllamaClient
+    from assistant.voice import lm_rescoring
+    from assistant.voice.engine import WhisperEngine
+    from assistant.voice.rescoring import BigramLM, order
+    from assistant.voice.transcriber import transcribe_audio
+    from benchmarks.live_server import bundled_server
+
+    engine = _plain_engine()
+    model = engine.load()
+    tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+    refs, out, bigram = list(DEV_SENTENCES), {}, BigramLM()
+    clips = [espeak_clip(s) for s in refs]
+    nbest = [[[(t, s * (n - 1)) for t, s, n in h] for h in collect_nbest(engine, tokenizer, a, n=5, beam=5)]
+             for a in clips]  # summed log-prob = average * tokens
+    with bundled_server() as server:
+        client = OllamaClient(server.url, timeout=60)
+        lm = lm_rescoring.ServerLM(lambda: (client, "gemma3:270m"))
+        for _ in range(3):
+            lm("warm up the model", 60)
+        cache: dict = {}
+
+        def cached(text, _seconds):
+            if text not in cache:
+                cache[text] = lm(text, 60)
+            return cache[text]
+
+        def bigram_first(h):
+            return order(h, bigram)[0]
+
+        base = [" ".join(h[bigram_first(h)][0].strip() for h in calls) for calls in nbest]
+        out["dev WER bigram"] = round(_wer(refs, base), 3)
+        print(f"bigram order (rescore = \"bigram\")   {_halves(refs, base)}")
+        for margin in MODEL_MARGINS:
+            for weight in MODEL_WEIGHTS:
+                hyps = []
+                for calls in nbest:
+                    parts = []
+                    for h in calls:
+                        i = lm_rescoring.choose(h, cached, margin=margin, weight=weight, budget_s=1e9)
+                        parts.append(h[bigram_first(h) if i is None else i][0].strip())
+                    hyps.append(" ".join(parts))
+                mark = "  (shipped)" if (margin, weight) == (lm_rescoring.MARGIN, lm_rescoring.WEIGHT) else ""
+                print(f"+ model, margin {margin:<4} weight {weight:<4} {_halves(refs, hyps)}{mark}", flush=True)
+                out[f"dev WER model margin {margin} weight {weight}"] = round(_wer(refs, hyps), 3)
+
+        for budget in (lm_rescoring.BUDGET_S, 1.0):  # the shipped budget; one the server meets
+            shipped = WhisperEngine("tiny.en", language="en", idle_unload_seconds=0, rescore="model",
+                                    model_lm=lm_rescoring.ServerLM(lambda: (client, "gemma3:270m")))
+            shipped.load()
+            picker, hyps, added = shipped.picker, [], []
+            picker.budget_s = budget
+            for audio in clips:
+                before = picker.seconds
+                hyps.append(transcribe_audio(shipped, audio).text)
+                added.append(picker.seconds - before)
+            added.sort()
+            key = f"margin {lm_rescoring.MARGIN} weight {lm_rescoring.WEIGHT} budget {budget}s"
+            out[f"dev WER engine model {key}"] = round(_wer(refs, hyps), 3)
+            out[f"model step ms per utterance mean {key}"] = round(1000 * statistics.mean(added))
+            out[f"model step ms per utterance max {key}"] = round(1000 * added[-1])
+            print(f"engine, rescore = \"model\" ({key}): {_halves(refs, hyps)}; model step per "
+                  f"utterance mean {1000 * statistics.mean(added):.0f} ms, median "
+                  f"{1000 * statistics.median(added):.0f}, max {1000 * added[-1]:.0f}; segments asked "
+                  f"{picker.asked}, decided {picker.chosen}", flush=True)
+    return out
+
+
 def report_sets(weight: float) -> dict:
     """Report only: rescoring with ``weight`` (chosen on the dev set) on bench_voice's sets."""
     from faster_whisper.tokenizer import Tokenizer
 
-    from assistant.voice.engine import WhisperEngine
     from assistant.voice.transcriber import load_audio_file, transcribe_audio
     from benchmarks.bench_voice import JFK, JFK_TEXT, SPEECH, SPEECH_EN_HELD_OUT
 
-    engine = WhisperEngine("tiny.en", language="en", idle_unload_seconds=0)
+    engine = _plain_engine()
     model = engine.load()
     tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
     score = _gemma_scorer()
@@ -181,7 +398,7 @@ def report_sets(weight: float) -> dict:
                              for h in collect_nbest(engine, tokenizer, a)) for a, _ in clips]
         out[f"{name} WER"] = round(_wer(refs, plain), 3)
         out[f"{name} WER Gemma rescored w={weight}"] = round(_wer(refs, rescored), 3)
-        print(f"{name:4} engine as is {out[f'{name} WER']:.3f}   5-best + Gemma (w={weight}) "
+        print(f"{name:4} no rescoring {out[f'{name} WER']:.3f}   5-best + Gemma (w={weight}) "
               f"{out[f'{name} WER Gemma rescored w={weight}']:.3f}")
     return out
 
@@ -192,17 +409,16 @@ def _halves(refs, hyps) -> str:
 
 
 def run() -> dict:
-    from assistant.voice.engine import WhisperEngine
     from assistant.voice.transcriber import transcribe_audio
 
-    engine = WhisperEngine("tiny.en", language="en", idle_unload_seconds=0)
+    engine = _plain_engine()
     model = engine.load()
     clips = [espeak_clip(s) for s in DEV_SENTENCES]
     refs = list(DEV_SENTENCES)
     out = {}
     plain = [transcribe_audio(engine, a).text for a in clips]
     print(f"dev set: {len(refs)} sentences, {sum(len(_norm(r).split()) for r in refs)} words")
-    print(f"engine as is          {_halves(refs, plain)}")
+    print(f"engine, no rescoring  {_halves(refs, plain)}")
     out["dev WER"] = round(_wer(refs, plain), 3)
 
     from faster_whisper.tokenizer import Tokenizer
@@ -234,5 +450,11 @@ if __name__ == "__main__":
 
     if sys.argv[1:2] == ["--report"]:
         report_sets(float(sys.argv[2]))
+    elif sys.argv[1:2] == ["--bigram"]:
+        run_bigram()
+    elif sys.argv[1:2] == ["--gemma-server"]:
+        run_gemma_server()
+    elif sys.argv[1:2] == ["--model"]:
+        run_model()
     else:
         run()

@@ -13,6 +13,11 @@ too long for a short window.
 Models are named by :mod:`assistant.voice.model_store` (tiny.en, base, a folder). With
 language "auto" on a multilingual model the language is detected from the same short-window
 encoder output (one decoder step), optionally among ``detect_languages`` only.
+
+On an English-only model (tiny.en) the beam's hypotheses are rescored with an English bigram
+model (:mod:`assistant.voice.rescoring`, ``rescore="bigram"``; ``[voice] rescore``); with
+``rescore="model"`` and a ``model_lm`` (the server's language model,
+:mod:`assistant.voice.lm_rescoring`) Whisper's closest hypotheses are then put to the model.
 """
 
 from __future__ import annotations
@@ -44,6 +49,22 @@ def resolve_model_path(model: str | os.PathLike | None) -> Path:
     return model_store.resolve(model).path
 
 
+RESCORE_MODES = ("model", "bigram", "off")
+
+
+def rescore_mode(value) -> str:
+    """``[voice] rescore``: "model", "bigram" or "off"; true = "bigram", false = "off" (the
+    values before the model step existed)."""
+    if value is True:
+        return "bigram"
+    if value is False:
+        return "off"
+    if isinstance(value, str) and value.strip().lower() in RESCORE_MODES:
+        return value.strip().lower()
+    raise ValueError(f"[voice] rescore must be one of {', '.join(RESCORE_MODES)} (or true/false), "
+                     f"got {value!r}")
+
+
 class WhisperEngine:
     def __init__(
         self,
@@ -56,6 +77,9 @@ class WhisperEngine:
         idle_unload_seconds: float = 600.0,
         short_window_s: float = 10.0,
         detect_languages=(),
+        rescore: bool | str = True,
+        model_lm=None,
+        model_budget_s: float | None = None,
         clock=time.monotonic,
     ) -> None:
         resolved = model_store.resolve(model)  # raises ModelError; assembles base on first use
@@ -71,6 +95,11 @@ class WhisperEngine:
         self.cpu_threads = cpu_threads or min(4, os.cpu_count() or 1)
         self.idle_unload_seconds = idle_unload_seconds
         self.short_window_s = short_window_s
+        self.rescore = rescore_mode(rescore)
+        self.model_lm = model_lm  # score(text, seconds) -> log-prob | None, for rescore="model"
+        self.model_budget_s = model_budget_s  # None = lm_rescoring.BUDGET_S
+        self.rescorer = None  # the RescoringWhisper around the loaded model, when it applies
+        self.picker = None  # its ModelPicker, when the model step applies
         self._clock = clock
         self._tokenizer = None
         self.full_window_calls = 0
@@ -102,6 +131,15 @@ class WhisperEngine:
                     )
                 except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError
                     raise ModelError(f"cannot load the Whisper model at {self.model_path}: {exc}") from exc
+                if self.rescore != "off":  # English-only models: the bigram list is English
+                    from assistant.voice.rescoring import wrap_model
+
+                    self.rescorer = wrap_model(self._model)
+                    if self.rescorer is not None and self.rescore == "model" and self.model_lm is not None:
+                        from assistant.voice.lm_rescoring import BUDGET_S, ModelPicker
+
+                        budget = BUDGET_S if self.model_budget_s is None else self.model_budget_s
+                        self.picker = self.rescorer.pick = ModelPicker(self.model_lm, budget_s=budget)
                 self.load_seconds = time.perf_counter() - t0
             self._last_used = self._clock()
             return self._model

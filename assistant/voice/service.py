@@ -25,6 +25,7 @@ from assistant.voice.capture import CaptureError, Microphone
 from assistant.voice.cleanup import clean_transcript
 from assistant.voice.engine import ModelError, WhisperEngine
 from assistant.voice.hotkeys import ChordTracker, HotkeyError, parse_hotkey
+from assistant.voice.lm_rescoring import ServerLM
 from assistant.voice.ptt import Discard, PushToTalk, Start, Stop
 from assistant.voice.settings import engine_from_settings, vad_from_settings
 from assistant.voice.spoken import parse_spoken_command
@@ -55,6 +56,7 @@ class VoiceService:
         self.voice: dict = {}
         self._hotkeys = None                  # the platform's Hotkeys, once bound
         self._remote_down = False             # a recording started by control("start")
+        self._model_lm = ServerLM(self._scoring_model)  # for [voice] rescore = "model"
         self._apply(ctx.settings)
         self._pending_settings: dict | None = None
         self._events: queue.SimpleQueue = queue.SimpleQueue()
@@ -84,10 +86,11 @@ class VoiceService:
             raise ValueError("[voice] dictate_hotkey and command_hotkey must differ")
         vad = vad_from_settings(voice)
         model_keys = ("model", "model_path", "language", "detect_languages", "beam_size", "cpu_threads",
-                      "short_window_seconds", "unload_after_idle_seconds")
+                      "short_window_seconds", "unload_after_idle_seconds", "rescore",
+                      "rescore_budget_ms")
         if not self._custom_engine and (self.engine is None or
                                         any(self.voice.get(k) != voice.get(k) for k in model_keys)):
-            engine = engine_from_settings(voice)  # raises ModelError for a bad model path
+            engine = engine_from_settings(voice, model_lm=self._model_lm)  # ModelError: bad model path
             if self.engine is not None:
                 self.engine.unload()
             self.engine = engine
@@ -104,6 +107,15 @@ class VoiceService:
             max_seconds=float(voice.get("max_recording_seconds", 120)),
             min_hold=(float(voice.get("drop_first_ms", 150)) + float(voice.get("min_clip_ms", 300))) / 1000,
         )
+
+    def _scoring_model(self):
+        """(client, model) of the command pipeline (the server and default model the spoken
+        commands go to) for the model step of rescoring; None without a pipeline."""
+        pipeline = getattr(self.ctx, "pipeline", None)
+        client = getattr(pipeline, "client", None)
+        if client is None:
+            return None
+        return client, pipeline.default_model
 
     def _settings_changed(self, settings: dict) -> None:
         """Called by ``ctx.apply_settings`` (settings page); applied between recordings."""

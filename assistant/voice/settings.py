@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from assistant.voice.engine import WhisperEngine
+from assistant.voice.engine import WhisperEngine, rescore_mode
 from assistant.voice.model_store import choice_from_settings
 from assistant.voice.vad import VadConfig
+
+DEFAULT_RESCORE = "bigram"  # config/defaults.toml has the same
 
 
 def _num(voice: dict, key: str, default, *, minimum=0):
@@ -29,8 +31,10 @@ def _short_window(voice: dict) -> float:
     return 0.0 if value == 0 else max(5.0, min(value, 30.0))
 
 
-def engine_from_settings(voice: dict, *, model: str | None = None) -> WhisperEngine:
-    """``model`` ("tiny.en", "base" or a folder) overrides ``[voice] model``/``model_path``."""
+def engine_from_settings(voice: dict, *, model: str | None = None, model_lm=None) -> WhisperEngine:
+    """``model`` ("tiny.en", "base" or a folder) overrides ``[voice] model``/``model_path``;
+    ``model_lm`` is the server's scorer for ``rescore = "model"``
+    (:class:`assistant.voice.lm_rescoring.ServerLM`)."""
     return WhisperEngine(
         model if model else choice_from_settings(voice),
         language=voice.get("language", "en") or None,  # "auto" = detect (multilingual models)
@@ -39,6 +43,9 @@ def engine_from_settings(voice: dict, *, model: str | None = None) -> WhisperEng
         idle_unload_seconds=float(_num(voice, "unload_after_idle_seconds", 600)),
         short_window_s=_short_window(voice),
         detect_languages=_detect_languages(voice),
+        rescore=rescore_mode(voice.get("rescore", DEFAULT_RESCORE)),
+        model_lm=model_lm,
+        model_budget_s=float(_num(voice, "rescore_budget_ms", 300)) / 1000,
     )
 
 

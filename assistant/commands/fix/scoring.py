@@ -38,10 +38,15 @@ def expand(words: list[str]) -> list[str]:
 
 
 class BigramScorer:
-    """log P(words) under a bigram model with back-off to word frequency (nats)."""
+    """log P(words) under a bigram model with back-off to word frequency (nats).
 
-    def __init__(self, dictionary):
+    ``unknown_count``: the count a word missing from the list is given (0 = none: fix: wants
+    non-words to score badly; voice rescoring gives them the rarest word's count, so a name
+    Whisper heard is not traded for a common word)."""
+
+    def __init__(self, dictionary, *, unknown_count: int = 0):
         self.d = dictionary
+        self.unknown = unknown_count
         self.min_bigram = min(dictionary.bigrams.values()) if dictionary.bigrams else 1
         # the bigram list counts on another scale than the word list: the ratio of the totals
         self.scale = (sum(dictionary.bigrams.values()) / dictionary.total) if dictionary.total else 1.0
@@ -50,7 +55,7 @@ class BigramScorer:
         """log P(second | first): bigram count over the first word's share of all pairs,
         backing off to word frequency for a pair the list does not have."""
         c_first = self.d.words.get(first, 0)
-        p_uni = (self.d.words.get(second, 0) + 1) / self.d.total
+        p_uni = ((self.d.words.get(second, 0) or self.unknown) + 1) / self.d.total
         if not first or c_first == 0:
             return math.log(p_uni)
         denominator = max(self.d.left_totals.get(first, 0), c_first * self.scale)
@@ -63,7 +68,7 @@ class BigramScorer:
         seq = expand(words)
         if not seq:
             return 0.0
-        total = math.log((self.d.words.get(seq[0], 0) + 1) / self.d.total)
+        total = math.log(((self.d.words.get(seq[0], 0) or self.unknown) + 1) / self.d.total)
         for a, b in zip(seq, seq[1:]):
             total += self.pair(a, b)
         return total
@@ -87,15 +92,17 @@ class LogprobScorer:
         self._lock = threading.Lock()
         self._paused_until = 0.0   # after a timeout or a lost server: bigrams for a while
 
-    def score(self, text: str) -> float | None:
-        """Sum of the log-probabilities of ``text``'s tokens, or None if the server cannot."""
+    def score(self, text: str, *, timeout: float | None = None) -> float | None:
+        """Sum of the log-probabilities of ``text``'s tokens, or None if the server cannot
+        (``timeout``: seconds for this request instead of the client's own)."""
         if self.supported is False or time.monotonic() < self._paused_until:
             return None
         body = {"model": self.model, "prompt": self.PREFIX + text, "echo": True, "logprobs": 0,
                 "max_tokens": 0, "temperature": 0}
         try:
             self.requests += 1
-            resp = self.client._request("POST", "/v1/completions", json_body=body, model=self.model)
+            resp = self.client._request("POST", "/v1/completions", json_body=body, model=self.model,
+                                         timeout=timeout)
             values = resp["choices"][0]["logprobs"]["token_logprobs"]
             total = sum(v for v in values if v is not None)
             if not values or not isinstance(total, (int, float)):
