@@ -36,6 +36,9 @@ WEIGHT = 0.3    # LM log-prob (nats) against Whisper's summed log-prob
 CONTEXT = 3     # shared words kept either side of where the candidates differ
 BUDGET_S = 0.3  # all LM requests of one segment
 HYPOTHESES_AT_ONCE = 5  # requests in flight at once (the beam's width)
+# quiet time after a request ran past the budget or the server was lost: one slow segment
+# (four candidates, a busy moment) should not switch the step off for the next minute
+REST_S = 5.0
 
 # score(text, seconds left) -> log-prob of text, or None (cannot / too slow)
 Score = Callable[[str, float], "float | None"]
@@ -109,7 +112,7 @@ class ServerLM:
     """``score(text, seconds)`` through a :class:`LogprobScorer` for the server and model that
     ``source()`` names now (``(client, model)`` or None: no server configured), so a changed
     client or default model is followed. The scorer is voice's own: a timeout here pauses
-    voice's model step, not fix:'s."""
+    voice's model step (for ``REST_S``), not fix:'s."""
 
     def __init__(self, source: Callable[[], "tuple | None"]):
         self._source = source
@@ -125,7 +128,7 @@ class ServerLM:
         client, model = found
         with self._lock:
             if self._scorer is None or self._scorer.client is not client or self._scorer.model != model:
-                self._scorer = LogprobScorer(client, model)
+                self._scorer = LogprobScorer(client, model, rest_s=REST_S)
             return self._scorer
 
     @property

@@ -137,6 +137,25 @@ def test_a_slow_server_is_not_waited_for_beyond_the_budget(hung_url):
     assert time.monotonic() - t0 < 0.5 and picker.asked == 1 and picker.chosen == 0
 
 
+def test_after_a_segment_over_budget_the_step_rests_seconds_not_a_minute(hung_url):
+    """One slow segment (four candidates at a busy moment) used to switch the step off for
+    fix:'s minute, so on the report sets it decided none of 21 segments after the first
+    overran; voice's scorer rests REST_S and then asks again."""
+    assert lm_rescoring.REST_S <= 5.0
+    lm = server_lm(hung_url)
+    assert choose(SEVEN, lm, budget_s=0.2) is None
+    scorer = lm.scorer()
+    assert scorer.rest_s == lm_rescoring.REST_S
+    requests = scorer.requests
+    assert choose(SEVEN, lm, budget_s=0.2) is None and scorer.requests == requests  # resting
+    scorer._paused_until -= lm_rescoring.REST_S  # the rest is over
+    assert choose(SEVEN, lm, budget_s=0.2) is None and scorer.requests > requests  # asked again
+    # fix:'s own scorer keeps its minute
+    from assistant.commands.fix.scoring import LogprobScorer
+
+    assert LogprobScorer(OllamaClient(hung_url), MODEL).rest_s == 60.0
+
+
 def test_budget_counts_all_requests_of_a_segment():
     clock = [0.0]
 

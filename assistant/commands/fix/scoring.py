@@ -85,8 +85,11 @@ class LogprobScorer:
 
     PREFIX = "A sentence in correct English:\n"
 
-    def __init__(self, client: OllamaClient, model: str):
+    def __init__(self, client: OllamaClient, model: str, *, rest_s: float = 60.0):
+        """``rest_s``: how long the scorer stays quiet after a timeout or a lost server (fix:
+        waits a minute; voice, whose per-segment budget is short, only a few seconds)."""
         self.client, self.model = client, model
+        self.rest_s = rest_s
         self.supported: bool | None = None
         self.requests = 0
         self._lock = threading.Lock()
@@ -112,10 +115,10 @@ class LogprobScorer:
                 with self._lock:
                     self.supported = False
             else:
-                self._paused_until = time.monotonic() + 60
+                self._paused_until = time.monotonic() + self.rest_s
             return None
         except OllamaError:   # down or too slow now: try again in a minute
-            self._paused_until = time.monotonic() + 60
+            self._paused_until = time.monotonic() + self.rest_s
             return None
         except (KeyError, IndexError, TypeError, ValueError):  # an answer without log-probs
             with self._lock:
