@@ -231,24 +231,7 @@ def run_bigram() -> dict:
     return out
 
 
-CONTEXT = 3
 GEMMA_WINDOW_RUNS = ((1.0, 0.3), (2.0, 0.3), (float("inf"), 0.3))  # (margin in nats, weight)
-
-
-def differing_windows(texts: list[str], context: int = CONTEXT) -> list[str]:
-    """Each text cut to the words where the texts differ plus ``context`` words either side
-    (the shared word prefix and suffix, compared as lower-case words, are cut)."""
-    from assistant.voice.rescoring import words
-
-    split = [t.split() for t in texts]
-    keys = [[words(w) for w in t] for t in split]
-    p = 0
-    while all(len(k) > p for k in keys) and all(k[p] == keys[0][p] for k in keys):
-        p += 1
-    s = 0
-    while all(len(k) > p + s for k in keys) and all(k[-1 - s] == keys[0][-1 - s] for k in keys):
-        s += 1
-    return [" ".join(t[max(0, p - context): len(t) - max(0, s - context)]) for t in split]
 
 
 def run_gemma_server() -> dict:
@@ -259,6 +242,7 @@ def run_gemma_server() -> dict:
 
     from assistant.commands.fix.scoring import LogprobScorer
     from assistant.ollama_client import OllamaClient
+    from assistant.voice.lm_rescoring import CONTEXT, differing_windows
     from assistant.voice.rescoring import words
     from benchmarks.live_server import bundled_server
 

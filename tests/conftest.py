@@ -2,6 +2,8 @@
 
 * Every test runs with ``HUSHTYPE_HOME`` pointing at its own temporary directory, so no test
   ever touches the user's real data directory or model store.
+* ``dead_url`` (nothing listens there) and ``hung_url`` (accepts, never answers) are real
+  loopback addresses for the error paths of anything that talks to a server.
 * ``live_server`` starts the real bundled inference server (``python -m inference serve``) once
   per test session on a free loopback port, with a temporary store holding the embedded
   default model, and stops it at the end.
@@ -14,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,3 +129,38 @@ def server_factory(tmp_path_factory):
     yield make
     for server in started:
         stop_server(server)
+
+
+@pytest.fixture
+def dead_url():
+    """A loopback address where nothing listens (the port was free a moment ago)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def hung_url():
+    """A real TCP server that accepts connections and never answers."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    conns, stop = [], threading.Event()
+
+    def accept():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conns.append(srv.accept()[0])
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}"
+    stop.set()
+    t.join(2)
+    for c in conns:
+        c.close()
+    srv.close()

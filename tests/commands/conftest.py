@@ -1,9 +1,7 @@
-"""Fixtures for the command tests: settings pointing at a server, a hung TCP server."""
+"""Fixtures for the command tests: settings pointing at a server (``dead_url`` and
+``hung_url`` are in tests/conftest.py, shared with the voice tests)."""
 
 from __future__ import annotations
-
-import socket
-import threading
 
 import pytest
 
@@ -17,38 +15,3 @@ def live_settings(live_server):
     # (the time budget itself is tested against a server that never answers)
     settings.setdefault("fix", {})["rewrite_budget_ms"] = 0
     return settings
-
-
-@pytest.fixture
-def dead_url():
-    """A loopback address where nothing listens (the port was free a moment ago)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def hung_url():
-    """A real TCP server that accepts connections and never answers."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    conns, stop = [], threading.Event()
-
-    def accept():
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conns.append(srv.accept()[0])
-            except OSError:
-                pass
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{srv.getsockname()[1]}"
-    stop.set()
-    t.join(2)
-    for c in conns:
-        c.close()
-    srv.close()

@@ -5,8 +5,6 @@ through the engine path."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,40 +21,6 @@ SEVEN = [("Let's meet in the lobby at half past heaven.", -5.0),
          ("Let's meet in the lobby at half past heaven", -5.2),   # same words: counts once
          ("Let's meet in the lobby at half past seven.", -5.6),
          ("Let's meet in the lobby at half pass heaven.", -9.0)]  # beyond the margin
-
-
-@pytest.fixture
-def dead_url():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def hung_url():
-    """A real TCP server that accepts connections and never answers."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    conns, stop = [], threading.Event()
-
-    def accept():
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conns.append(srv.accept()[0])
-            except OSError:
-                pass
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{srv.getsockname()[1]}"
-    stop.set()
-    t.join(2)
-    for c in conns:
-        c.close()
-    srv.close()
 
 
 def server_lm(url: str) -> ServerLM:
