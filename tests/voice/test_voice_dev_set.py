@@ -52,13 +52,3 @@ def test_collect_nbest_lists_the_beam_of_the_real_model(whisper_engine, espeak):
     texts, scores, lengths = zip(*calls[0])
     assert len(set(texts)) == 5 and list(scores) == sorted(scores, reverse=True)
     assert "usually" in texts[0].lower() and all(n > 5 for n in lengths)
-
-
-def test_differing_windows_cut_the_shared_words_but_keep_context():
-    from benchmarks.voice_dev import differing_windows
-
-    texts = ["Let's meet in the lobby at half past heaven.", "Let's meet in the lobby at half past seven."]
-    assert differing_windows(texts, 2) == ["half past heaven.", "half past seven."]
-    texts = ["The road was locked because a big tree fell.", "The road was blocked, because a big tree fell."]
-    assert differing_windows(texts, 1) == ["was locked because", "was blocked, because"]
-    assert differing_windows(["Same words.", "same words"], 3) == ["Same words.", "same words"]

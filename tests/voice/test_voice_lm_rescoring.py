@@ -53,6 +53,10 @@ def test_windows_keep_only_the_difference_and_its_context():
                              context=1) == ["two three four", "two tree four"]
     # a difference in length: the longer one keeps its extra word
     assert differing_windows(["a b c d", "a b x c d"], context=0) == ["", "x"]
+    # words compare without punctuation or case: a comma is no difference of its own
+    texts = ["The road was locked because a big tree fell.", "The road was blocked, because a big tree fell."]
+    assert differing_windows(texts, 1) == ["was locked because", "was blocked, because"]
+    assert differing_windows(["Same words.", "same words"], 3) == ["Same words.", "same words"]
 
 
 def test_choose_uses_the_weighted_language_model():
