@@ -29,7 +29,7 @@ import time
 from concurrent.futures import Executor, ThreadPoolExecutor, wait
 from typing import Callable, Sequence
 
-from assistant.voice.rescoring import words
+from assistant.voice.rescoring import comparable, words
 
 MARGIN = 1.0    # nats of summed Whisper log-prob behind the best that still get a say
 WEIGHT = 0.3    # LM log-prob (nats) against Whisper's summed log-prob
@@ -45,12 +45,14 @@ Score = Callable[[str, float], "float | None"]
 
 
 def candidates(hypotheses: Sequence[tuple[str, float]], margin: float = MARGIN) -> list[int]:
-    """Indices of ``[(text, summed Whisper log-prob), ...]`` with distinct (non-empty) word
-    sequences whose log-prob is within ``margin`` of the best one, best first."""
+    """Indices of ``[(text, summed Whisper log-prob), ...]`` (Whisper's order) with distinct
+    (non-empty) word sequences about as long as Whisper's best (``rescoring.comparable``) whose
+    log-prob is within ``margin`` of the best one, best first."""
     first: dict[tuple[str, ...], int] = {}
+    eligible = comparable(hypotheses)  # not a beam that ended early
     for i, (text, logprob) in enumerate(hypotheses):
         key = words(text)
-        if key and (key not in first or logprob > hypotheses[first[key]][1]):
+        if i in eligible and key and (key not in first or logprob > hypotheses[first[key]][1]):
             first[key] = i
     ranked = sorted(first.values(), key=lambda i: -hypotheses[i][1])
     if not ranked:

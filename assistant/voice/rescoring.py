@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 
 WEIGHT = 0.1
 HYPOTHESES = 5  # asked of the beam (at most its width)
+MAX_WORDS_APART = 1  # a hypothesis this many more or fewer words than Whisper's best may win
 
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -48,15 +49,30 @@ def order(hypotheses: Sequence[tuple[str, float]], lm: Callable[[Sequence[str]],
           weight: float = WEIGHT) -> list[int]:
     """Indices of ``[(text, cumulative Whisper log-prob), ...]`` (Whisper's order) best first
     by Whisper log-prob + ``weight`` * ``lm(words)``. A hypothesis with the same words as an
-    earlier one takes that one's value and stays behind it."""
+    earlier one takes that one's value and stays behind it. Only hypotheses about as long as
+    Whisper's best (:func:`comparable`) may move ahead of it: a summed log-prob favours a beam
+    that ended early ("It" for a whole sentence), which neither score can judge."""
     first: dict[tuple[str, ...], float] = {}
     values = []
-    for text, logprob in hypotheses:
+    eligible = comparable(hypotheses)
+    for i, (text, logprob) in enumerate(hypotheses):
         key = words(text)
+        if i not in eligible:
+            values.append(float("-inf"))
+            continue
         if key not in first:
             first[key] = logprob + weight * lm(key) if key else logprob
         values.append(first[key])
     return sorted(range(len(values)), key=lambda i: -values[i])  # stable: ties keep Whisper's order
+
+
+def comparable(hypotheses: Sequence[tuple[str, float]], slack: int = MAX_WORDS_APART) -> set[int]:
+    """Indices of the hypotheses whose word count is within ``slack`` of Whisper's best (the
+    first): the ones a rescoring may choose between."""
+    if not hypotheses:
+        return set()
+    n = len(words(hypotheses[0][0]))
+    return {i for i, (text, _) in enumerate(hypotheses) if abs(len(words(text)) - n) <= slack}
 
 
 _ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "

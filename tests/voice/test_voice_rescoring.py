@@ -143,3 +143,20 @@ def test_numbers_in_digits_are_scored_as_their_words(lm):
     assert lm(["closes", "at", "8", "in", "the", "evening"]) == lm(["closes", "at", "eight", "in", "the", "evening"])
     nbest = [("It closes at 8 in the evening.", -3.0), ("It closes at eight in the evening.", -3.2)]
     assert order(nbest, lm) == [0, 1]  # the same words: Whisper's form stays first
+
+
+def test_a_beam_that_ended_early_never_wins_on_its_summed_score():
+    """Summed log-probs favour a short hypothesis: on real espeak speech a beam ending after
+    "It" (-2.0 in all) outscored the whole sentence (-6.5) in some runs (CTranslate2's int8
+    threads are not bit-for-bit repeatable), and the rescoring chose it. Only hypotheses about
+    as long as Whisper's best may move ahead of it."""
+    from assistant.voice.lm_rescoring import candidates
+    from assistant.voice.rescoring import comparable, order
+
+    hyps = [("It is raining outside, so take an umbrella with you.", -6.5),
+            ("It", -2.0),
+            ("It is raining outside so take a umbrella with you.", -6.9)]
+    flat = lambda seq: 0.0  # noqa: E731 - the LM has no say: only Whisper's sums count
+    assert comparable(hyps) == {0, 2}
+    assert order(hyps, flat)[0] == 0 and order(hyps, flat)[-1] == 1
+    assert candidates(hyps, margin=10.0) == [0, 2]
