@@ -8,8 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from assistant.config import ConfigError
@@ -81,9 +80,21 @@ async def export_history(request: Request):
     except Exception:
         os.unlink(tmp)
         raise
+    # The file is opened and unlinked before the answer starts: the copy of the history on disk is
+    # gone by the time the browser has it, and nothing is left behind if the download is cut off.
+    handle = open(tmp, "rb")
+    os.unlink(tmp)
+    size = os.fstat(handle.fileno()).st_size
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    return FileResponse(tmp, media_type="application/json", filename=f"hushtype-history-{stamp}.json",
-                        background=BackgroundTask(os.unlink, tmp))
+
+    def chunks():
+        with handle:
+            while block := handle.read(64 * 1024):
+                yield block
+
+    return StreamingResponse(chunks(), media_type="application/json",
+                             headers={"Content-Disposition": f'attachment; filename="hushtype-history-{stamp}.json"',
+                                      "Content-Length": str(size)})
 
 
 @router.get("/history/wipe")

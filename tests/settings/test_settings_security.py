@@ -155,6 +155,29 @@ def test_http_bad_input_is_a_clear_4xx(settings_server):
         assert r.status_code == 400 and "JSON" in r.json()["error"]
 
 
+def test_export_leaves_no_copy_on_disk_once_the_answer_starts(settings_server):
+    """The history export's temporary file is gone before the first byte reaches the browser.
+
+    Removing it only after the answer was sent left a window in which the download had finished
+    while a full copy of the history still sat in the data folder (it made the browser test flaky).
+    """
+    from assistant import paths
+    from assistant.history.store import HistoryStore
+
+    store = HistoryStore(paths.history_db(), retention_days=3650)  # the real SQLite file the page reads
+    store.add(prefix="fix:", command="fix", input="kept private " * 2000, output="x", model="m", status="ok")
+    store.close()
+    with _client(settings_server) as client:
+        _login(client, settings_server)
+        with client.stream("GET", "/history/export.json") as response:
+            assert response.status_code == 200
+            assert not list(paths.data_dir().glob(".export-*")), "the copy must be gone before the answer"
+            assert "attachment" in response.headers["content-disposition"]
+            body = b"".join(response.iter_bytes())
+        assert len(body) == int(response.headers["content-length"])
+        assert b"kept private" in body
+
+
 def test_runtime_file_is_private_and_removed_on_stop(hushtype_home):
     from assistant.settings.backend import SettingsBackend
     from assistant.settings.server import SettingsServer
