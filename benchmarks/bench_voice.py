@@ -28,6 +28,9 @@ model, each against plain faster-whisper measured in the same run.
   :mod:`assistant.voice.lm_rescoring`) against the server at ``OLLAMA_HOST`` or a bundled one
   the run starts (its embedded Gemma), and says on how many segments it decided
   (``VOICE_BENCH_MODEL_BUDGET_MS`` sets its budget, ``[voice] rescore_budget_ms``).
+* Every row encodes 3 shifted views of each clip, averaged (``[voice] encoder_views``,
+  :mod:`assistant.voice.encoder_views`); the rows ``tiny.en 1 view`` and ``base 1 view`` encode
+  each clip once, for the before/after of WER and release-to-text in the same run.
 
 Run: ``.venv/bin/python -m benchmarks voice`` (a few minutes on 2 cores; the first run
 assembles Whisper base into the data directory). ``VOICE_BENCH_MODELS=tiny.en`` (a
@@ -112,9 +115,10 @@ SPEECH_EN_HELD_OUT = [
     "The museum was full of tourists taking pictures of the paintings.",
     "Dinner will be ready in about twenty minutes.",
 ]
-# (row, model, [voice] language, rescore)
-MODELS = (("tiny.en", "tiny.en", "en", True), ("tiny.en -rescore", "tiny.en", "en", False),
-          ("tiny.en +model", "tiny.en", "en", "model"), ("base", "base", "auto", True))
+# (row, model, [voice] language, rescore, encoder_views)
+MODELS = (("tiny.en", "tiny.en", "en", True, 3), ("tiny.en 1 view", "tiny.en", "en", True, 1),
+          ("tiny.en -rescore", "tiny.en", "en", False, 3), ("tiny.en +model", "tiny.en", "en", "model", 3),
+          ("base", "base", "auto", True, 3), ("base 1 view", "base", "auto", True, 1))
 LATENCY_TARGET_S = 0.300
 BLOCK = 480  # 30 ms at 16 kHz
 REPEATS = max(1, int(os.environ.get("VOICE_BENCH_REPEATS", "3")))
@@ -217,14 +221,14 @@ def trim_after_last_word(audio: np.ndarray) -> np.ndarray:
 _SCORING_SERVER: list = []  # (client, model) of the server the "+model" row scores with
 
 
-def _engine(model: str, language: str, rescore: bool | str = True):
+def _engine(model: str, language: str, rescore: bool | str = True, views: int = 3):
     from assistant.voice.engine import WhisperEngine
     from assistant.voice.lm_rescoring import ServerLM
 
     lm = ServerLM(lambda: _SCORING_SERVER[0] if _SCORING_SERVER else None) if rescore == "model" else None
     budget = os.environ.get("VOICE_BENCH_MODEL_BUDGET_MS")  # the "+model" row's budget (300)
     engine = WhisperEngine(model, language=language, idle_unload_seconds=0, rescore=rescore, model_lm=lm,
-                           model_budget_s=float(budget) / 1000 if budget else None)
+                           model_budget_s=float(budget) / 1000 if budget else None, encoder_views=views)
     engine.load()
     return engine
 
@@ -238,7 +242,8 @@ def _fixed_language(engine, language: str):
     """The same loaded model with ``language`` set instead of detected."""
     from assistant.voice.engine import WhisperEngine
 
-    fixed = WhisperEngine(engine.model_path, language=language, idle_unload_seconds=0)
+    fixed = WhisperEngine(engine.model_path, language=language, idle_unload_seconds=0,
+                          encoder_views=engine.encoder_views)
     fixed._model = engine.load()
     fixed.model_name = f"{engine.model_name} [{language}]"
     return fixed
@@ -330,7 +335,7 @@ def release_latency(engines: dict, clips: dict) -> dict:
 def run() -> dict:
     """With a "+model" row: against the server at OLLAMA_HOST or a fresh bundled one, kept
     up for the whole run (the row's model step scores with its Gemma)."""
-    if not any(rescore == "model" for *_, rescore in _models()):
+    if not any(rescore == "model" for *_, rescore, _views in _models()):
         return _run()
     from assistant.ollama_client import OllamaClient
     from benchmarks.live_server import model_server
@@ -352,7 +357,7 @@ def run() -> dict:
 def _run() -> dict:
     from assistant.voice.transcriber import load_audio_file, transcribe_audio
 
-    engines = {row: _engine(model, language, rescore) for row, model, language, rescore in _models()}
+    engines = {row: _engine(model, language, rescore, views) for row, model, language, rescore, views in _models()}
     jfk = load_audio_file(JFK)
     clips = {lang: [(espeak_clip(t, voice), t) for t in texts] for lang, (voice, texts) in SPEECH.items()}
     clips["en"].append((jfk, JFK_TEXT))

@@ -30,6 +30,12 @@ weights (LM scores cached per window, so the grid costs one request per distinct
 then the shipped values through the real engine path with their budget, and the time the
 step adds per utterance.
 
+``... -m benchmarks.voice_dev --views`` measures ``[voice] encoder_views``
+(:mod:`assistant.voice.encoder_views`): the shipped engine (bigram rescoring) with 1, 2, 3 and 5
+shifted views averaged, on the dev sentences each started after three leading silences (the
+frame grid falls differently on each), WER per offset and CPU time per clip;
+``--views base 1 3`` the same for Whisper base (language set to English) and those counts.
+
 The n-best lists are collected from the engine with rescoring off (Whisper's own order).
 """
 
@@ -387,6 +393,46 @@ def report_sets(weight: float) -> dict:
     return out
 
 
+VIEW_COUNTS = (1, 2, 3, 5)
+VIEW_OFFSETS = (0, 480, 880)  # extra leading silence in samples (0, 30, 55 ms)
+
+
+def run_views(model: str = "tiny.en", counts: tuple = VIEW_COUNTS) -> dict:
+    """Dev WER of the shipped engine per ``encoder_views`` and leading offset; ms per clip
+    (``model``: tiny.en, or base with the language set to English)."""
+    from assistant.voice.engine import WhisperEngine
+    from assistant.voice.transcriber import transcribe_audio
+
+    base = [espeak_clip(s) for s in DEV_SENTENCES]
+    clips = [(off, np.concatenate([np.zeros(off, np.float32), a]), ref)
+             for off in VIEW_OFFSETS for a, ref in zip(base, DEV_SENTENCES)]
+    engines = {n: WhisperEngine(model, language="en", idle_unload_seconds=0, encoder_views=n)
+               for n in counts}
+    for engine in engines.values():
+        engine.load()
+    hyps = {n: [] for n in counts}
+    cpu = {n: [] for n in counts}
+    for _off, audio, _ref in clips:  # the settings alternate clip by clip: load hits all alike
+        for n, engine in engines.items():
+            t0 = time.process_time()
+            hyps[n].append(transcribe_audio(engine, audio).text)
+            cpu[n].append(time.process_time() - t0)
+    out = {}
+    for n in counts:
+        per_offset = []
+        for off in VIEW_OFFSETS:
+            picked = [(r, h) for (o, _, r), h in zip(clips, hyps[n]) if o == off]
+            per_offset.append(_wer([r for r, _ in picked], [h for _, h in picked]))
+        total = _wer([r for _, _, r in clips], hyps[n])
+        ms = 1000 * float(np.median(cpu[n]))
+        out[f"dev WER views={n}"] = round(total, 3)
+        out[f"CPU ms per clip views={n}"] = round(ms)
+        print(f"views {n}: WER all {total:.3f}  per offset "
+              + " / ".join(f"{w:.3f}" for w in per_offset) + f"  median CPU {ms:.0f} ms per clip",
+              flush=True)
+    return out
+
+
 def _halves(refs, hyps) -> str:
     return (f"A {_wer(refs[:HALF], hyps[:HALF]):.3f}  B {_wer(refs[HALF:], hyps[HALF:]):.3f}  "
             f"all {_wer(refs, hyps):.3f}")
@@ -438,6 +484,8 @@ if __name__ == "__main__":
         run_bigram()
     elif sys.argv[1:2] == ["--gemma-server"]:
         run_gemma_server()
+    elif sys.argv[1:2] == ["--views"]:  # --views [MODEL [COUNT ...]]
+        run_views(*sys.argv[2:3], *([tuple(int(n) for n in sys.argv[3:])] if sys.argv[3:] else []))
     elif sys.argv[1:2] == ["--model"]:
         run_model()
     else:

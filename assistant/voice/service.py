@@ -87,7 +87,7 @@ class VoiceService:
         vad = vad_from_settings(voice)
         model_keys = ("model", "model_path", "language", "detect_languages", "beam_size", "cpu_threads",
                       "short_window_seconds", "unload_after_idle_seconds", "rescore",
-                      "rescore_budget_ms")
+                      "rescore_budget_ms", "encoder_views")
         if not self._custom_engine and (self.engine is None or
                                         any(self.voice.get(k) != voice.get(k) for k in model_keys)):
             engine = engine_from_settings(voice, model_lm=self._model_lm)  # ModelError: bad model path

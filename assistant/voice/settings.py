@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assistant.voice import encoder_views as views
 from assistant.voice.engine import WhisperEngine, rescore_mode
 from assistant.voice.model_store import choice_from_settings
 from assistant.voice.vad import VadConfig
@@ -46,7 +47,17 @@ def engine_from_settings(voice: dict, *, model: str | None = None, model_lm=None
         rescore=rescore_mode(voice.get("rescore", DEFAULT_RESCORE)),
         model_lm=model_lm,
         model_budget_s=float(_num(voice, "rescore_budget_ms", 300)) / 1000,
+        encoder_views=_encoder_views(voice),
     )
+
+
+def _encoder_views(voice: dict) -> int:
+    """1 (the clip encoded once) to ``MAX_VIEWS`` shifted copies averaged."""
+    value = voice.get("encoder_views", views.DEFAULT_VIEWS)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= views.MAX_VIEWS:
+        raise ValueError(f"[voice] encoder_views must be a whole number from 1 to {views.MAX_VIEWS}, "
+                         f"got {value!r}")
+    return value
 
 
 def _detect_languages(voice: dict) -> list[str]:

@@ -20,7 +20,8 @@ _engines: dict[tuple, WhisperEngine] = {}
 def shared_engine(voice: dict) -> WhisperEngine:
     key = (str(voice.get("model_path", "")), str(voice.get("model", "")), voice.get("language", "en"),
            str(voice.get("detect_languages", [])),
-           voice.get("beam_size", 5), voice.get("cpu_threads", 0), voice.get("rescore", True))
+           voice.get("beam_size", 5), voice.get("cpu_threads", 0), voice.get("rescore", True),
+           voice.get("short_window_seconds", 10), voice.get("encoder_views", 3))
     with _lock:
         for other_key, other in list(_engines.items()):
             if other_key != key:
