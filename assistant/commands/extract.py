@@ -80,6 +80,12 @@ _REPORTED = re.compile(r"^(?!.*\b(?:no|not|nobody|none|never|neither|nor|no one)
                        r"(?:[\w'’-]+\s+){1,4}(?:has |have |had )?(?:said|says|told us|tells us|"
                        r"reported|reports|writes|wrote|explained|confirmed|added|noted|found)"
                        r"(?:\s+that)?\s+(?=\w)", re.IGNORECASE)
+# what a reporting verb without "that" introduces is a clause only if a verb follows soon:
+# "told us the parts will arrive" (a clause), "found a crack in the wall" (an object)
+_CLAUSE_AHEAD = re.compile(r"^(?:[\w'’-]+\s+){1,6}?(?:is|are|was|were|will|would|can|could|cannot|can't|has|"
+                           r"have|had|did|didn't|does|doesn't|do|don't|should|must|may|might|won't|"
+                           r"isn't|aren't|wasn't|weren't|went|came|got|took|made|left|\w{3,}[^e\W]ed)\b",
+                           re.IGNORECASE)
 # a letter's or notice's frame around what it says: "I am writing to let you know that ...",
 # "Please note that ...", "This is to confirm that ..."
 _FRAME = re.compile(r"^(?:(?:I|we)(?: am| are|'m|'re)? (?:writing|wanted|would like|'d like) to (?:let you know|"
@@ -227,6 +233,9 @@ def compress(sentence: str, source: str, terms: set[str] | None = None) -> str:
             s = s[:m.start()] + s[m.end():]
     for pattern in (_REPORTED, _FRAME):
         m = pattern.match(s)
+        if m and pattern is _REPORTED and not m.group(0).rstrip().lower().endswith("that") \
+                and not _CLAUSE_AHEAD.match(s[m.end():]):
+            continue  # "We found a crack in the wall": what was found is an object, no clause
         if m and not _carries(m.group(0), terms) and len(s) > m.end() + 20:
             s = _capital(s[m.end():])
     s = concise(s)
@@ -276,6 +285,12 @@ _TAIL = re.compile(_TRAILING.pattern + "|" + _ASIDE.pattern
 
 
 _GERUND_SUBJECT = re.compile(r"^[A-Z][a-z]+ing\b")
+# a "with ..." part that holds the sentence's verb is its predicate, not a manner added at the
+# end: "Dinner for two with drinks came to 58 pounds" (after "and" a second verb may follow:
+# "admitted with a chest infection and treated with ...")
+_WITH_PREDICATE = re.compile(rf"^\s+with(?:out)?\b(?:(?!\band\b|\bor\b).)*?\b(?:{_FINITE}|came|went|cost|costs|"
+                             r"took|made|ran|gave|paid|sold|brought|bought|told|left|totall?ed|added up)\b",
+                             re.IGNORECASE)
 _TAILS = 2  # at most this many tails are cut off one clause
 
 
@@ -302,6 +317,7 @@ def tail(piece: str) -> tuple[str, str, str] | None:
     if (len(before.split()) < 3 or _opens_only(before)
             or (verb and _open_aside(before))  # "Our assessor, Mr Duval, visited ...": the verb itself
             or ("," not in sep and _GERUND_SUBJECT.match(before))  # "Signing in ... instead of ... avoids"
+            or _WITH_PREDICATE.match(m.group(0))  # "Dinner for two with drinks came to ..."
             or re.search(r"(?:^|,)\s*(?:if|when|unless|and|or)\b[^,]*$", before, re.IGNORECASE)):
         return None
     return before, sep, piece[m.start() + len(sep):]
