@@ -6,8 +6,8 @@ every frame boundary falls; tiny.en's errors move with that (the same espeak-ng 
 half a hop either way (-80, 0, +80 samples = -5, 0, +5 ms) and averaging the encoder outputs
 before decoding smooths this out: on the 180 dev clips of ``benchmarks/voice_dev.py`` (60
 sentences x 3 leading offsets) tiny.en's word error rate went from 0.072 to 0.057, and it fell
-at every offset (0.074/0.068/0.074 -> 0.063/0.055/0.052). Two views (0, +80) gave 0.066,
-(0, +120) 0.063. The views are one batched encoder call; decoding still runs once.
+at every offset (0.074/0.068/0.074 -> 0.063/0.055/0.052). Two views as :func:`shifts` lays
+them out (-40, +40) gave 0.064, five 0.063; earlier two-view layouts (0, +80) 0.066, (0, +120) 0.063. The views are one batched encoder call; decoding still runs once.
 
 Pure array work: :func:`shifts` and :func:`shifted` build the views, :func:`average` the mean
 of a batch of encoder outputs. The engine (:mod:`assistant.voice.engine`) does the encoding.
