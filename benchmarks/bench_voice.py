@@ -21,13 +21,13 @@ model, each against plain faster-whisper measured in the same run.
 * The default-model rule: base (more accurate) is the default when its release-to-text for
   the 5 s utterance stays <= 300 ms on 2 cores; the run prints whether it does.
 
-* tiny.en rescores its beam's hypotheses with an English bigram model by default
-  (``[voice] rescore``, :mod:`assistant.voice.rescoring`); the row ``tiny.en -rescore`` is the
-  same model with rescoring off, for the before/after of both WER and release-to-text; the
-  row ``tiny.en +model`` adds the model step (``rescore = "model"``,
-  :mod:`assistant.voice.lm_rescoring`) against the server at ``OLLAMA_HOST`` or a bundled one
-  the run starts (its embedded Gemma), and says on how many segments it decided
-  (``VOICE_BENCH_MODEL_BUDGET_MS`` sets its budget, ``[voice] rescore_budget_ms``).
+* tiny.en rescores its beam's hypotheses by default (``[voice] rescore = "model"``): an English
+  bigram order (:mod:`assistant.voice.rescoring`), then the model step
+  (:mod:`assistant.voice.lm_rescoring`) against the server at ``OLLAMA_HOST`` or a bundled one
+  the run starts (its embedded Gemma); the run says on how many segments it decided
+  (``VOICE_BENCH_MODEL_BUDGET_MS`` sets its budget, ``[voice] rescore_budget_ms``). The row
+  ``tiny.en bigram`` is the bigram order alone (the default before) and ``tiny.en -rescore``
+  Whisper's own order, for the before/after of both WER and release-to-text in one run.
 * Every row encodes 3 shifted views of each clip, averaged (``[voice] encoder_views``,
   :mod:`assistant.voice.encoder_views`); the rows ``tiny.en 1 view`` and ``base 1 view`` encode
   each clip once, for the before/after of WER and release-to-text in the same run.
@@ -116,8 +116,8 @@ SPEECH_EN_HELD_OUT = [
     "Dinner will be ready in about twenty minutes.",
 ]
 # (row, model, [voice] language, rescore, encoder_views)
-MODELS = (("tiny.en", "tiny.en", "en", True, 3), ("tiny.en 1 view", "tiny.en", "en", True, 1),
-          ("tiny.en -rescore", "tiny.en", "en", False, 3), ("tiny.en +model", "tiny.en", "en", "model", 3),
+MODELS = (("tiny.en", "tiny.en", "en", "model", 3), ("tiny.en bigram", "tiny.en", "en", True, 3),
+          ("tiny.en 1 view", "tiny.en", "en", "model", 1), ("tiny.en -rescore", "tiny.en", "en", False, 3),
           ("base", "base", "auto", True, 3), ("base 1 view", "base", "auto", True, 1))
 LATENCY_TARGET_S = 0.300
 BLOCK = 480  # 30 ms at 16 kHz
@@ -218,7 +218,7 @@ def trim_after_last_word(audio: np.ndarray) -> np.ndarray:
     return audio[: (speech[-1] + 1) * WINDOW + 1600] if speech else audio
 
 
-_SCORING_SERVER: list = []  # (client, model) of the server the "+model" row scores with
+_SCORING_SERVER: list = []  # (client, model) of the server the model step's rows score with
 
 
 def _engine(model: str, language: str, rescore: bool | str = True, views: int = 3):
@@ -226,7 +226,7 @@ def _engine(model: str, language: str, rescore: bool | str = True, views: int = 
     from assistant.voice.lm_rescoring import ServerLM
 
     lm = ServerLM(lambda: _SCORING_SERVER[0] if _SCORING_SERVER else None) if rescore == "model" else None
-    budget = os.environ.get("VOICE_BENCH_MODEL_BUDGET_MS")  # the "+model" row's budget (300)
+    budget = os.environ.get("VOICE_BENCH_MODEL_BUDGET_MS")  # the model step's budget (default: the setting's)
     engine = WhisperEngine(model, language=language, idle_unload_seconds=0, rescore=rescore, model_lm=lm,
                            model_budget_s=float(budget) / 1000 if budget else None, encoder_views=views)
     engine.load()
@@ -333,8 +333,8 @@ def release_latency(engines: dict, clips: dict) -> dict:
 
 
 def run() -> dict:
-    """With a "+model" row: against the server at OLLAMA_HOST or a fresh bundled one, kept
-    up for the whole run (the row's model step scores with its Gemma)."""
+    """With a row that has the model step (tiny.en's default): against the server at
+    OLLAMA_HOST or a fresh bundled one, kept up for the whole run (it scores with its Gemma)."""
     if not any(rescore == "model" for *_, rescore, _views in _models()):
         return _run()
     from assistant.ollama_client import OllamaClient

@@ -31,14 +31,18 @@ from typing import Callable, Sequence
 
 from assistant.voice.rescoring import comparable, words
 
-MARGIN = 1.0    # nats of summed Whisper log-prob behind the best that still get a say
-WEIGHT = 0.3    # LM log-prob (nats) against Whisper's summed log-prob
+MARGIN = 3.0    # nats of summed Whisper log-prob behind the best that still get a say
+WEIGHT = 0.5    # LM log-prob (nats) against Whisper's summed log-prob
 CONTEXT = 3     # shared words kept either side of where the candidates differ
-BUDGET_S = 0.3  # all LM requests of one segment
+BUDGET_S = 1.0  # all LM requests of one segment ([voice] rescore_budget_ms)
 HYPOTHESES_AT_ONCE = 5  # requests in flight at once (the beam's width)
 # quiet time after a request ran past the budget or the server was lost: one slow segment
 # (four candidates, a busy moment) should not switch the step off for the next minute
 REST_S = 5.0
+# ... doubled after each further failure in a row, up to this: a server that is always too slow
+# (a large default model on a small machine) costs one budget's wait every few minutes, not
+# one at every release
+MAX_REST_S = 120.0
 
 # score(text, seconds left) -> log-prob of text, or None (cannot / too slow)
 Score = Callable[[str, float], "float | None"]
@@ -130,7 +134,7 @@ class ServerLM:
         client, model = found
         with self._lock:
             if self._scorer is None or self._scorer.client is not client or self._scorer.model != model:
-                self._scorer = LogprobScorer(client, model, rest_s=REST_S)
+                self._scorer = LogprobScorer(client, model, rest_s=REST_S, max_rest_s=MAX_REST_S)
             return self._scorer
 
     @property

@@ -21,6 +21,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
+from assistant.server_location import remote_host
 from assistant.voice.capture import CaptureError, Microphone
 from assistant.voice.cleanup import clean_transcript
 from assistant.voice.engine import ModelError, WhisperEngine
@@ -110,10 +111,12 @@ class VoiceService:
 
     def _scoring_model(self):
         """(client, model) of the command pipeline (the server and default model the spoken
-        commands go to) for the model step of rescoring; None without a pipeline."""
+        commands go to) for the model step of rescoring; None without a pipeline, and None
+        for a server on another machine: dictation is not a command the user sends there, so
+        its words stay here (the bigram order decides)."""
         pipeline = getattr(self.ctx, "pipeline", None)
         client = getattr(pipeline, "client", None)
-        if client is None:
+        if client is None or remote_host(str(getattr(client, "base_url", ""))):
             return None
         return client, pipeline.default_model
 

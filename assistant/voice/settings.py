@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from assistant.voice import encoder_views as views
 from assistant.voice.engine import WhisperEngine, rescore_mode
+from assistant.voice.lm_rescoring import BUDGET_S
 from assistant.voice.model_store import choice_from_settings
 from assistant.voice.vad import VadConfig
 
-DEFAULT_RESCORE = "bigram"  # config/defaults.toml has the same
+DEFAULT_RESCORE = "model"  # config/defaults.toml has the same
 
 
 def _num(voice: dict, key: str, default, *, minimum=0):
@@ -46,7 +47,7 @@ def engine_from_settings(voice: dict, *, model: str | None = None, model_lm=None
         detect_languages=_detect_languages(voice),
         rescore=rescore_mode(voice.get("rescore", DEFAULT_RESCORE)),
         model_lm=model_lm,
-        model_budget_s=float(_num(voice, "rescore_budget_ms", 300)) / 1000,
+        model_budget_s=float(_num(voice, "rescore_budget_ms", 1000 * BUDGET_S)) / 1000,
         encoder_views=_encoder_views(voice),
     )
 

@@ -85,15 +85,30 @@ class LogprobScorer:
 
     PREFIX = "A sentence in correct English:\n"
 
-    def __init__(self, client: OllamaClient, model: str, *, rest_s: float = 60.0):
+    def __init__(self, client: OllamaClient, model: str, *, rest_s: float = 60.0,
+                 max_rest_s: float | None = None):
         """``rest_s``: how long the scorer stays quiet after a timeout or a lost server (fix:
-        waits a minute; voice, whose per-segment budget is short, only a few seconds)."""
+        waits a minute; voice, whose per-segment budget is short, only a few seconds);
+        ``max_rest_s``: each failure in a row doubles the rest up to this (default: no
+        doubling), so a server that is always too slow (a large default model) costs a
+        budget's wait now and then, not on every request. A success ends the run."""
         self.client, self.model = client, model
         self.rest_s = rest_s
+        self.max_rest_s = rest_s if max_rest_s is None else max(rest_s, max_rest_s)
         self.supported: bool | None = None
         self.requests = 0
+        self.failures = 0          # failed rests in a row (requests of one pause count once)
         self._lock = threading.Lock()
         self._paused_until = 0.0   # after a timeout or a lost server: bigrams for a while
+
+    def _rest(self) -> None:
+        """A timeout or a lost server: rest, longer after each failure in a row."""
+        with self._lock:
+            now = time.monotonic()
+            if now < self._paused_until:
+                return  # a request sent with others before the pause began: the same failure
+            self.failures += 1
+            self._paused_until = now + min(self.max_rest_s, self.rest_s * 2 ** (self.failures - 1))
 
     def score(self, text: str, *, timeout: float | None = None) -> float | None:
         """Sum of the log-probabilities of ``text``'s tokens, or None if the server cannot
@@ -115,10 +130,10 @@ class LogprobScorer:
                 with self._lock:
                     self.supported = False
             else:
-                self._paused_until = time.monotonic() + self.rest_s
+                self._rest()
             return None
-        except OllamaError:   # down or too slow now: try again in a minute
-            self._paused_until = time.monotonic() + self.rest_s
+        except OllamaError:   # down or too slow now: try again after a rest
+            self._rest()
             return None
         except (KeyError, IndexError, TypeError, ValueError):  # an answer without log-probs
             with self._lock:
@@ -126,4 +141,5 @@ class LogprobScorer:
             return None
         with self._lock:
             self.supported = True
+            self.failures = 0
         return float(total)
